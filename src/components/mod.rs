@@ -1,0 +1,6 @@
+//! UI components, one per file.
+
+pub mod chat_layout;
+pub mod explainer;
+pub mod header;
+pub mod status_bar;

@@ -1,0 +1,24 @@
+//! The status line: what this browser offers (WebGPU adapter or its absence) and the model file.
+
+use leptos::prelude::*;
+
+use crate::app::DEFAULT_MODEL_NAME;
+use crate::platform::model_file::ModelFileStatus;
+use crate::platform::webgpu::WebGpuStatus;
+
+#[component]
+pub fn StatusBar(
+    gpu: ReadSignal<WebGpuStatus>,
+    model: ReadSignal<ModelFileStatus>,
+) -> impl IntoView {
+    let gpu_text = move || gpu.get().describe();
+    let gpu_state = move || gpu.get().state_name();
+    let model_text = move || model.get().describe(DEFAULT_MODEL_NAME);
+    let model_state = move || model.get().state_name();
+    view! {
+        <footer class="status-bar" role="status">
+            <span class="status-item" data-testid="webgpu-status" data-state=gpu_state>{gpu_text}</span>
+            <span class="status-item" data-testid="model-status" data-state=model_state>{model_text}</span>
+        </footer>
+    }
+}

