@@ -1,0 +1,25 @@
+//! Axis files: the Assistant Axis of one model, with everything the app and the lab need
+//! (per-layer axis, means, capping thresholds, PCA of role vectors), stored as safetensors with
+//! JSON metadata.
+//!
+//! Layout (all `F32`, row-major; `L` layers, `H` hidden size, `P` percentile levels, `K` PCA
+//! components, `R` roles):
+//!
+//! | tensor | shape | what |
+//! |---|---|---|
+//! | `axis` | `[L, H]` | `mean(default) − mean(role vectors)`, unnormalised, toward the Assistant |
+//! | `default_mean` | `[L, H]` | mean over default-assistant answers |
+//! | `role_mean` | `[L, H]` | mean of the role vectors (the score's centre) |
+//! | `default_percentiles` | `[L, P]` | percentiles of per-answer projections, default answers |
+//! | `role_percentiles` | `[L, P]` | the same over role answers (capping thresholds come from here) |
+//! | `pca_components` | `[L, K, H]` | principal directions of the (mean-centred) role vectors |
+//! | `pca_explained` | `[L, K]` | explained-variance ratio per component |
+//! | `role_coords` | `[R, K]` | role vectors at the monitor layer in PCA coordinates |
+//!
+//! The safetensors metadata holds one key, `axis`, whose value is [`AxisMeta`] as JSON.
+
+mod file;
+mod math;
+
+pub use file::{AxisError, AxisFile, AxisMeta, CapSetting, FORMAT_VERSION};
+pub use math::{dot, norm, unit};

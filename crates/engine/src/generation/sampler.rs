@@ -1,0 +1,291 @@
+//! Turning logits into the next token: frequency penalty, temperature, top-k, top-p, seeded.
+//!
+//! Runs on the host: DESIGN.md §4 — sorting is unavailable on burn's wasm backends, and a
+//! 49k-entry sort per token is cheap next to a forward pass.
+
+use serde::{Deserialize, Serialize};
+
+use super::rng::SeededRng;
+
+/// How to pick tokens. Defaults follow what reads well for SmolLM2-135M (which loops under
+/// greedy decoding): T = 0.5, frequency penalty 1.0 (as in Neuronpedia's demo), top-p 0.95.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SamplingParams {
+    /// 0 means greedy (argmax, lowest id on ties).
+    pub temperature: f32,
+    /// Keep only the k most likely tokens; 0 = off.
+    pub top_k: usize,
+    /// Keep the smallest set whose probability reaches p; 1.0 = off.
+    pub top_p: f32,
+    /// Subtracted from a token's logit once per earlier occurrence in the generated text
+    /// (OpenAI's definition).
+    pub frequency_penalty: f32,
+    pub seed: u64,
+}
+
+impl Default for SamplingParams {
+    fn default() -> Self {
+        SamplingParams {
+            temperature: 0.5,
+            top_k: 0,
+            top_p: 0.95,
+            frequency_penalty: 1.0,
+            seed: 16,
+        }
+    }
+}
+
+impl SamplingParams {
+    pub fn greedy() -> Self {
+        SamplingParams {
+            temperature: 0.0,
+            top_k: 0,
+            top_p: 1.0,
+            frequency_penalty: 0.0,
+            seed: 0,
+        }
+    }
+
+    /// Rejects values that would make sampling meaningless (NaN, negative temperature…).
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.temperature.is_finite() || self.temperature < 0.0 {
+            return Err(format!("temperature must be ≥ 0, got {}", self.temperature));
+        }
+        if !self.top_p.is_finite() || self.top_p <= 0.0 || self.top_p > 1.0 {
+            return Err(format!("top-p must be in (0, 1], got {}", self.top_p));
+        }
+        if !self.frequency_penalty.is_finite() {
+            return Err("frequency penalty must be a finite number".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// Samples tokens for one sequence; remembers what it generated for the frequency penalty.
+#[derive(Debug, Clone)]
+pub struct Sampler {
+    params: SamplingParams,
+    rng: SeededRng,
+    counts: Vec<u32>,
+    /// Scratch buffers, reused across tokens.
+    adjusted: Vec<f32>,
+    order: Vec<u32>,
+}
+
+impl Sampler {
+    pub fn new(params: SamplingParams, vocab_size: usize) -> Self {
+        let rng = SeededRng::new(params.seed);
+        Sampler {
+            params,
+            rng,
+            counts: vec![0; vocab_size],
+            adjusted: Vec::new(),
+            order: Vec::new(),
+        }
+    }
+
+    pub fn params(&self) -> &SamplingParams {
+        &self.params
+    }
+
+    /// Picks the next token from `logits` (one row, vocab-sized) and records it.
+    pub fn sample(&mut self, logits: &[f32]) -> u32 {
+        let token = self.choose(logits);
+        if let Some(c) = self.counts.get_mut(token as usize) {
+            *c += 1;
+        }
+        token
+    }
+
+    fn choose(&mut self, logits: &[f32]) -> u32 {
+        self.adjusted.clear();
+        self.adjusted.extend_from_slice(logits);
+        if self.params.frequency_penalty != 0.0 {
+            for (l, &c) in self.adjusted.iter_mut().zip(&self.counts) {
+                *l -= self.params.frequency_penalty * c as f32;
+            }
+        }
+        // NaN logits (a broken model) never win.
+        for l in &mut self.adjusted {
+            if l.is_nan() {
+                *l = f32::NEG_INFINITY;
+            }
+        }
+        if self.params.temperature == 0.0 {
+            return argmax(&self.adjusted);
+        }
+
+        // Candidates in descending logit order (ties: lower id first, for determinism).
+        let adjusted = &self.adjusted;
+        self.order.clear();
+        self.order.extend(0..adjusted.len() as u32);
+        let by_logit_desc = |a: &u32, b: &u32| {
+            adjusted[*b as usize]
+                .total_cmp(&adjusted[*a as usize])
+                .then(a.cmp(b))
+        };
+        let k = if self.params.top_k == 0 {
+            adjusted.len()
+        } else {
+            self.params.top_k.min(adjusted.len())
+        };
+        if k < self.order.len() {
+            self.order.select_nth_unstable_by(k, by_logit_desc);
+            self.order.truncate(k);
+        }
+        self.order.sort_unstable_by(by_logit_desc);
+        let Some(&best) = self.order.first() else {
+            return 0;
+        };
+
+        let inv_t = 1.0 / f64::from(self.params.temperature);
+        let max = f64::from(adjusted[best as usize]);
+        let weights: Vec<f64> = self
+            .order
+            .iter()
+            .map(|&i| ((f64::from(adjusted[i as usize]) - max) * inv_t).exp())
+            .collect();
+        let total: f64 = weights.iter().sum();
+        // Top-p: the shortest prefix whose mass reaches p (always at least one token).
+        let mut keep = weights.len();
+        if self.params.top_p < 1.0 {
+            let target = f64::from(self.params.top_p) * total;
+            let mut acc = 0.0;
+            for (n, w) in weights.iter().enumerate() {
+                acc += w;
+                if acc >= target {
+                    keep = n + 1;
+                    break;
+                }
+            }
+        }
+        let kept_total: f64 = weights[..keep].iter().sum();
+        if !(kept_total.is_finite() && kept_total > 0.0) {
+            return best;
+        }
+        let mut u = self.rng.next_f64() * kept_total;
+        for (n, w) in weights[..keep].iter().enumerate() {
+            if u < *w {
+                return self.order[n];
+            }
+            u -= w;
+        }
+        self.order[keep - 1]
+    }
+}
+
+/// Index of the largest value; the lowest index wins ties.
+pub fn argmax(values: &[f32]) -> u32 {
+    let mut best = 0usize;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greedy_takes_the_argmax_and_lowest_id_on_ties() {
+        let mut s = Sampler::new(SamplingParams::greedy(), 4);
+        assert_eq!(s.sample(&[0.1, 3.0, -1.0, 3.0]), 1);
+        assert_eq!(s.sample(&[f32::NAN, 0.0, 0.5, 0.2]), 2);
+    }
+
+    #[test]
+    fn frequency_penalty_discourages_repeats() {
+        let params = SamplingParams {
+            frequency_penalty: 1.0,
+            ..SamplingParams::greedy()
+        };
+        let mut s = Sampler::new(params, 3);
+        let logits = [2.0, 1.5, 0.0];
+        assert_eq!(s.sample(&logits), 0); // 0 seen once → 1.0 < 1.5
+        assert_eq!(s.sample(&logits), 1); // 1 seen once → 0.5; 0 → 1.0
+        assert_eq!(s.sample(&logits), 0);
+    }
+
+    #[test]
+    fn top_k_one_is_greedy_whatever_the_temperature() {
+        let params = SamplingParams {
+            temperature: 5.0,
+            top_k: 1,
+            top_p: 1.0,
+            frequency_penalty: 0.0,
+            seed: 3,
+        };
+        let mut s = Sampler::new(params, 5);
+        for _ in 0..50 {
+            assert_eq!(s.sample(&[0.0, 0.1, 0.3, 0.2, 0.25]), 2);
+        }
+    }
+
+    #[test]
+    fn top_p_cuts_the_tail() {
+        // Probabilities ≈ [0.84, 0.11, 0.04, 0.01]: p = 0.8 keeps only the first.
+        let params = SamplingParams {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 0.8,
+            frequency_penalty: 0.0,
+            seed: 9,
+        };
+        let mut s = Sampler::new(params, 4);
+        for _ in 0..200 {
+            assert_eq!(s.sample(&[4.0, 2.0, 1.0, -0.5]), 0);
+        }
+    }
+
+    #[test]
+    fn sampling_follows_the_distribution_and_the_seed() {
+        let params = SamplingParams {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            frequency_penalty: 0.0,
+            seed: 42,
+        };
+        let logits = [0.0f32, (3.0f32).ln()]; // p = [0.25, 0.75]
+        let mut s = Sampler::new(params.clone(), 2);
+        let draws: Vec<u32> = (0..4000).map(|_| s.sample(&logits)).collect();
+        let ones = draws.iter().filter(|&&t| t == 1).count() as f64 / 4000.0;
+        assert!((ones - 0.75).abs() < 0.03, "frequency of token 1: {ones}");
+        let mut again = Sampler::new(params, 2);
+        let replay: Vec<u32> = (0..4000).map(|_| again.sample(&logits)).collect();
+        assert_eq!(draws, replay);
+    }
+
+    #[test]
+    fn invalid_parameters_are_rejected() {
+        assert!(
+            SamplingParams {
+                temperature: -1.0,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            SamplingParams {
+                top_p: 0.0,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            SamplingParams {
+                top_p: f32::NAN,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(SamplingParams::default().validate().is_ok());
+    }
+}

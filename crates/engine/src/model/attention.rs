@@ -1,0 +1,104 @@
+//! Grouped-query self-attention over the KV cache.
+//!
+//! GQA without copying keys: the `group` query heads that share one KV head are stacked along
+//! the sequence axis (`[b, kv_heads, group·seq, head_dim]`), so a plain equal-head attention
+//! call sees each KV head once. This works on every backend (burn's fallback attention cannot
+//! broadcast 9 query heads against 3 KV heads) and copies only the queries, which matters in
+//! decode where `seq = 1` and the cache is long.
+
+use burn::tensor::module::attention as sdpa;
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Bool, Device, Tensor, TensorData};
+
+use super::{KvCache, LayerWeights, LlamaConfig, RopeAngles};
+
+/// The attention mask of one forward, `true` = masked out, `[b, 1, group·seq, slots]`.
+///
+/// Query slot `t` of row `r` may see key slot `k` iff `k ≤ t` and (`k` is a real token of `r`
+/// or `k = t`). The `k = t` escape keeps padding rows finite (a row with nothing to attend to
+/// would be 0/0); no real token ever sees a padding slot.
+pub fn build_mask(
+    validity: &[Vec<bool>],
+    start: usize,
+    seq: usize,
+    group: usize,
+    device: &Device,
+) -> Tensor<4, Bool> {
+    let slots = start + seq;
+    let batch = validity.len();
+    let mut mask = Vec::with_capacity(batch * group * seq * slots);
+    for row in validity {
+        let mut block = Vec::with_capacity(seq * slots);
+        for i in 0..seq {
+            let t = start + i;
+            block.extend((0..slots).map(|k| !(k <= t && (row[k] || k == t))));
+        }
+        for _ in 0..group {
+            mask.extend_from_slice(&block);
+        }
+    }
+    Tensor::from_data(
+        TensorData::new(mask, [batch, 1, group * seq, slots]),
+        device,
+    )
+}
+
+/// Self-attention of one block on normalised input `x` (`[b, seq, hidden]`), writing this
+/// forward's keys and values into `cache`; returns `[b·seq, hidden]` after the output
+/// projection.
+pub fn attention(
+    x: Tensor<3>,
+    weights: &LayerWeights,
+    config: &LlamaConfig,
+    layer: usize,
+    rope: &RopeAngles,
+    mask: &Tensor<4, Bool>,
+    cache: &mut KvCache,
+) -> Tensor<2> {
+    let [b, s, hidden] = x.dims();
+    let (n_kv, d, group) = (config.n_kv_heads, config.head_dim, config.group_size());
+    let kv = config.kv_size();
+
+    let mut qkv = weights.wqkv.forward(x.reshape([b * s, hidden]));
+    if let Some(bias) = &weights.bqkv {
+        qkv = qkv + bias.clone().unsqueeze::<2>();
+    }
+    let q = qkv
+        .clone()
+        .narrow(1, 0, hidden)
+        .reshape([b, s, config.n_heads, d]);
+    let k = qkv.clone().narrow(1, hidden, kv).reshape([b, s, n_kv, d]);
+    let v = qkv.narrow(1, hidden + kv, kv).reshape([b, s, n_kv, d]);
+
+    let q = rope.apply(q, config.rope_style);
+    let k = rope.apply(k, config.rope_style);
+
+    // Head h uses KV head h / group (HF `repeat_kv` order): [b, s, n_kv, group, d].
+    let q = q
+        .reshape([b, s, n_kv, group, d])
+        .permute([0, 2, 3, 1, 4])
+        .reshape([b, n_kv, group * s, d]);
+    let k = k.swap_dims(1, 2);
+    let v = v.swap_dims(1, 2);
+    let (keys, values) = cache.write(layer, k, v);
+    let slots = keys.dims()[2];
+
+    let mask = mask.clone().expand([b, n_kv, group * s, slots]);
+    let out = sdpa(
+        q,
+        keys,
+        values,
+        Some(mask),
+        None,
+        AttentionModuleOptions {
+            scale: Some(1.0 / (d as f64).sqrt()),
+            softcap: None,
+            is_causal: false,
+        },
+    );
+    let out = out
+        .reshape([b, n_kv, group, s, d])
+        .permute([0, 3, 1, 2, 4])
+        .reshape([b * s, hidden]);
+    weights.wo.forward(out)
+}

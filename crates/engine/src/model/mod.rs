@@ -1,0 +1,64 @@
+//! The Llama-family transformer, on burn.
+//!
+//! - [`LlamaConfig`] reads hyper-parameters from GGUF metadata (`llama`, `qwen2`).
+//! - [`Weights`] moves tensors from the GGUF onto a burn [`Device`](burn::tensor::Device):
+//!   [`WeightMode::F32`] (dequantized; the reference, within ~1e-4 of HF transformers) or
+//!   [`WeightMode::Quantized`] (GGUF Q4_1/Q8_0 blocks carried over exactly into burn's
+//!   symmetric block format plus an offset term — see [`WeightMode`]).
+//! - [`LlamaModel::forward`] runs one pass over a batch with a [`KvCache`] and applies
+//!   [`Interventions`] inside that same pass. It returns device tensors ([`ForwardOutput`]):
+//!   logits (last position, all, or none), probe values per position, and optional captured
+//!   block outputs, all read back together by one [`ForwardOutput::read`].
+//!
+//! # Usage
+//!
+//! ```ignore
+//! let model = LlamaModel::from_gguf_bytes(&bytes, WeightMode::F32, &Device::flex())?;
+//! let steer = model.prepare(&Interventions { probes, caps, steers })?; // once
+//! let mut cache = model.new_cache(1);
+//! let out = model.forward(&mut cache, &[&prompt], Some(&steer), &ForwardOptions::default())?;
+//! let readout = out.read().await?;          // logits + probes in one readback
+//! let next = argmax(readout.row_logits(0, 0).unwrap());
+//! let out = model.forward(&mut cache, &[&[next]], Some(&steer), &ForwardOptions::default())?;
+//! ```
+//!
+//! # Conventions
+//!
+//! - **Block output** = the residual stream after block `l`'s attention and MLP, before block
+//!   `l + 1` (HF's `hidden_states[l + 1]` for `l < n_layers − 1`; the last one is *before* the
+//!   final norm). Interventions act there, in the order steer → cap → probe.
+//! - **Batches** are left-padded; rows may differ in length on every forward (see [`KvCache`]).
+//! - **RoPE** follows the GGUF convention of the architecture ([`RopeStyle`]).
+//! - **Readbacks**: nothing here reads synchronously from the device except
+//!   [`ForwardOutput::read_blocking`], which does not exist on wasm.
+//! - **Long prompts**: the attention mask is materialised as `[batch, 1, group·seq, slots]`
+//!   booleans, so prefill prompts of thousands of tokens in chunks (e.g. 512) — chunked prefill is
+//!   exact (the cache makes it equal to one pass).
+
+// TEMPORARY: switch to `pub(crate) use crate::gguf;` once the GGUF reader lands.
+#[path = "gguf_shim.rs"]
+pub mod gguf;
+
+mod attention;
+mod config;
+mod error;
+mod forward;
+mod interventions;
+mod kv_cache;
+mod mlp;
+mod norm;
+mod rope;
+mod weights;
+
+pub use attention::build_mask;
+pub use config::{Architecture, LlamaConfig, RopeStyle};
+pub use error::ModelError;
+pub use forward::{ForwardOptions, ForwardOutput, ForwardReadout, LlamaModel, LogitsMode};
+pub use interventions::{Cap, Interventions, PreparedInterventions, Probe, Steer, cap};
+pub use kv_cache::KvCache;
+pub use norm::rms_norm;
+pub use rope::{RopeAngles, inverse_frequencies};
+pub use weights::{
+    GgufSource, HostEmbedding, LayerWeights, Linear, MemorySource, QUANT_BLOCK, ResidentBytes,
+    WeightMode, WeightSource, Weights,
+};

@@ -1,0 +1,10 @@
+//! RMSNorm.
+
+use burn::tensor::Tensor;
+
+/// `x · rsqrt(mean(x²) + eps) · weight` over the last dimension, in f32 like HF's `LlamaRMSNorm`.
+pub fn rms_norm<const D: usize>(x: Tensor<D>, weight: &Tensor<1>, eps: f32) -> Tensor<D> {
+    let mean_square = x.clone().square().mean_dim(D - 1);
+    let inv_rms = mean_square.add_scalar(eps).sqrt().recip();
+    x * inv_rms * weight.clone().unsqueeze::<D>()
+}

@@ -1,0 +1,113 @@
+//! Loading the model: where it runs (WebGPU or CPU), in which precision, and the progress.
+
+use leptos::prelude::*;
+
+use crate::app::{AppState, DEFAULT_MODEL_NAME};
+use crate::platform::webgpu::{WebGpuStatus, format_bytes};
+use crate::state::EngineStatus;
+use crate::worker::protocol::{Backend, Precision};
+
+#[component]
+pub fn ModelPanel() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let backend = RwSignal::new(None::<Backend>);
+    let precision = RwSignal::new(Precision::Quantized);
+    // Default to WebGPU when the browser has an adapter, else the CPU.
+    let chosen_backend = move || {
+        backend.get().unwrap_or(match state.gpu.get() {
+            WebGpuStatus::Available(_) => Backend::WebGpu,
+            _ => Backend::Cpu,
+        })
+    };
+
+    let status_view = move || match state.engine.get() {
+        EngineStatus::Starting => {
+            view! { <span>"Starting the inference worker…"</span> }.into_any()
+        }
+        EngineStatus::Idle => {
+            view! { <span>{format!("{DEFAULT_MODEL_NAME} is not loaded yet.")}</span> }.into_any()
+        }
+        EngineStatus::Downloading { loaded, total } => {
+            let text = match total {
+                Some(t) if t > 0.0 => {
+                    format!(
+                        "Downloading the model: {:.1} / {:.1} MB ({:.0} %)",
+                        loaded / 1e6,
+                        t / 1e6,
+                        100.0 * loaded / t
+                    )
+                }
+                _ => format!("Downloading the model: {:.1} MB", loaded / 1e6),
+            };
+            let max = total.unwrap_or(0.0).max(loaded).max(1.0);
+            view! {
+                <span>{text}</span>
+                <progress data-testid="download-progress" max=max value=loaded></progress>
+            }
+            .into_any()
+        }
+        EngineStatus::Preparing(step) => {
+            view! { <span class="spinner" aria-hidden="true"></span><span>{step}"…"</span> }
+                .into_any()
+        }
+        EngineStatus::Ready {
+            backend,
+            precision,
+            device,
+            resident_bytes,
+        } => {
+            let p = match precision {
+                Precision::F32 => "f32 weights",
+                Precision::Quantized => "quantized weights",
+            };
+            let _ = backend;
+            view! { <span>{format!("Loaded on {device}, {p}, {} resident.", format_bytes(resident_bytes))}</span> }.into_any()
+        }
+        EngineStatus::Failed(message) => view! {
+            <span class="error" role="alert" data-testid="engine-error">{message}</span>
+        }
+        .into_any(),
+    };
+
+    view! {
+        <section class="model-panel" data-testid="model-panel" data-state=move || state.engine.get().state_name()>
+            <div class="model-status" data-testid="engine-status">{status_view}</div>
+            <div class="model-controls">
+                <label>
+                    "Run on "
+                    <select
+                        data-testid="backend-select"
+                        on:change=move |ev| {
+                            backend.set(Some(if event_target_value(&ev) == "cpu" { Backend::Cpu } else { Backend::WebGpu }))
+                        }
+                        prop:value=move || if chosen_backend() == Backend::Cpu { "cpu" } else { "webgpu" }
+                    >
+                        <option value="webgpu">"WebGPU"</option>
+                        <option value="cpu">"CPU (slower)"</option>
+                    </select>
+                </label>
+                <label>
+                    "Weights "
+                    <select
+                        data-testid="precision-select"
+                        on:change=move |ev| {
+                            precision.set(if event_target_value(&ev) == "f32" { Precision::F32 } else { Precision::Quantized })
+                        }
+                        prop:value=move || if precision.get() == Precision::F32 { "f32" } else { "quantized" }
+                    >
+                        <option value="quantized">"quantized (small)"</option>
+                        <option value="f32">"f32 (reference, 4× memory)"</option>
+                    </select>
+                </label>
+                <button
+                    class="button"
+                    data-testid="load-model"
+                    disabled=move || !state.engine.get().can_load() || state.generating.get().is_some()
+                    on:click=move |_| state.load_model(chosen_backend(), precision.get_untracked())
+                >
+                    {move || if state.engine.get().is_ready() { "Reload model" } else { "Load model (98 MB)" }}
+                </button>
+            </div>
+        </section>
+    }
+}

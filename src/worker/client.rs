@@ -1,0 +1,77 @@
+//! The page side: starts the worker and turns its messages into callbacks.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use super::protocol::{FromWorker, ToWorker};
+
+/// The worker script, next to index.html (copied there by Trunk).
+const WORKER_SCRIPT: &str = "./worker.js";
+
+pub struct WorkerClient {
+    worker: Worker,
+    // Kept alive as long as the client: the worker calls them.
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+impl WorkerClient {
+    pub fn spawn(on_event: impl Fn(FromWorker) + 'static) -> Result<WorkerClient, String> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let worker = Worker::new_with_options(WORKER_SCRIPT, &options).map_err(|e| {
+            format!(
+                "the inference worker could not start: {}",
+                crate::platform::webgpu::js_error_text(&e)
+            )
+        })?;
+        let on_event = std::rc::Rc::new(on_event);
+        let handler = on_event.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let Some(text) = event.data().as_string() else {
+                return;
+            };
+            match serde_json::from_str::<FromWorker>(&text) {
+                Ok(message) => handler(message),
+                Err(e) => handler(FromWorker::Failed {
+                    id: None,
+                    message: format!("unreadable message from the worker: {e}"),
+                }),
+            }
+        });
+        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+            on_event(FromWorker::Failed {
+                id: None,
+                message: format!(
+                    "the inference worker crashed: {} — reload the page to restart it",
+                    event.message()
+                ),
+            });
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(WorkerClient {
+            worker,
+            _on_message: on_message,
+            _on_error: on_error,
+        })
+    }
+
+    pub fn send(&self, message: &ToWorker) -> Result<(), String> {
+        self.worker
+            .post_message(&JsValue::from_str(&message.to_json()))
+            .map_err(|e| {
+                format!(
+                    "could not reach the worker: {}",
+                    crate::platform::webgpu::js_error_text(&e)
+                )
+            })
+    }
+}
+
+impl Drop for WorkerClient {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}

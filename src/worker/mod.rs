@@ -1,0 +1,10 @@
+//! The inference worker: the page talks to it through [`protocol`] messages.
+//!
+//! The same wasm module runs in the page and in the worker; `worker.js` loads it in a
+//! dedicated module worker and calls [`host::worker_main`].
+
+#[cfg(target_arch = "wasm32")]
+pub mod client;
+#[cfg(target_arch = "wasm32")]
+pub mod host;
+pub mod protocol;

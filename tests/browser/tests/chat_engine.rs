@@ -1,0 +1,164 @@
+//! The engine in the page: load the real model in the inference worker, on WebGPU
+//! (SwiftShader here) and on the CPU backend compiled to wasm, and answer a question greedily.
+//!
+//! The expected answer is HF transformers' greedy answer on the dequantized f32 model
+//! (tools/reference, fixture `logits_hf.json`): the f32 path must reproduce it exactly.
+
+use std::time::Duration;
+
+use browser_tests::browser::{Browser, BrowserOptions};
+use browser_tests::dist_dir;
+use browser_tests::static_server::StaticServer;
+use fantoccini::Locator;
+
+const FRANCE_ANSWER: &str = "The capital of France is Paris.";
+/// SwiftShader runs WebGPU on the CPU: loading the f32 weights and compiling shaders is slow.
+const LOAD: Duration = Duration::from_secs(600);
+const ANSWER: Duration = Duration::from_secs(600);
+
+async fn load_model(browser: &Browser, backend: &str, precision: &str) -> anyhow::Result<()> {
+    browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
+            s == "idle"
+        })
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=backend-select]"))
+        .await?
+        .select_by_value(backend)
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=precision-select]"))
+        .await?
+        .select_by_value(precision)
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=load-model]"))
+        .await?
+        .click()
+        .await?;
+    let state = browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
+            s == "ready" || s == "failed"
+        })
+        .await?;
+    let status = browser.text_of("[data-testid=engine-status]").await?;
+    anyhow::ensure!(state == "ready", "the model did not load: {status}");
+    eprintln!("engine status: {status}");
+    Ok(())
+}
+
+/// Sets a number input the way a person does (value, then the change event).
+async fn set_input(browser: &Browser, testid: &str, value: &str) -> anyhow::Result<()> {
+    let script = format!(
+        "const el = document.querySelector('[data-testid={testid}]'); el.value = arguments[0]; \
+         el.dispatchEvent(new Event('change', {{ bubbles: true }}));"
+    );
+    browser
+        .client
+        .execute(&script, vec![serde_json::json!(value)])
+        .await?;
+    Ok(())
+}
+
+async fn ask(browser: &Browser, question: &str) -> anyhow::Result<String> {
+    let input = browser
+        .client
+        .find(Locator::Css("[data-testid=composer-input]"))
+        .await?;
+    input.send_keys(question).await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=send]"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .wait_for_attr(
+            "[data-testid=message-assistant]:last-of-type",
+            "data-streaming",
+            ANSWER,
+            |s| s == "false",
+        )
+        .await?;
+    let answers = browser
+        .client
+        .find_all(Locator::Css(
+            "[data-testid=message-assistant] .message-text",
+        ))
+        .await?;
+    let last = answers
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("no assistant message"))?;
+    Ok(last.text().await?)
+}
+
+async fn france_greedy(backend: &str, screenshot: &str) -> anyhow::Result<()> {
+    let server = StaticServer::start(dist_dir())?;
+    let browser = Browser::launch(BrowserOptions::default()).await?;
+    browser.client.goto(&server.url("/")).await?;
+    load_model(&browser, backend, "f32").await?;
+    set_input(&browser, "setting-temperature", "0").await?;
+    set_input(&browser, "setting-frequency-penalty", "0").await?;
+    set_input(&browser, "setting-max-tokens", "24").await?;
+    let answer = ask(&browser, "What is the capital of France?").await?;
+    browser.screenshot(screenshot).await?;
+    let meta = browser
+        .text_of("[data-testid=message-meta]")
+        .await
+        .unwrap_or_default();
+    eprintln!("{backend}: {answer:?} ({meta})");
+    assert_eq!(answer.trim(), FRANCE_ANSWER);
+    assert!(
+        meta.contains("end of turn"),
+        "the answer should end with <|im_end|>: {meta}"
+    );
+    browser.close().await
+}
+
+#[tokio::test]
+async fn webgpu_f32_answers_the_france_question_like_the_reference() -> anyhow::Result<()> {
+    france_greedy("webgpu", "chat-france-webgpu").await
+}
+
+#[tokio::test]
+async fn cpu_wasm_f32_answers_the_france_question_like_the_reference() -> anyhow::Result<()> {
+    france_greedy("cpu", "chat-france-cpu").await
+}
+
+#[tokio::test]
+async fn a_broken_model_url_shows_an_error_instead_of_a_blank_page() -> anyhow::Result<()> {
+    let server = StaticServer::start(dist_dir())?;
+    let browser = Browser::launch(BrowserOptions::default()).await?;
+    browser
+        .client
+        .goto(&server.url("/?model=models/does-not-exist.gguf"))
+        .await?;
+    browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
+            s == "idle"
+        })
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=load-model]"))
+        .await?
+        .click()
+        .await?;
+    let state = browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
+            s == "failed" || s == "ready"
+        })
+        .await?;
+    let message = browser.text_of("[data-testid=engine-status]").await?;
+    assert_eq!(state, "failed", "status: {message}");
+    assert!(
+        message.contains("HTTP 404"),
+        "the error should say what happened: {message}"
+    );
+    browser.screenshot("chat-broken-model-url").await?;
+    browser.close().await
+}
