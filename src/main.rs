@@ -1,14 +1,24 @@
 //! The Assistant Axis web app: a Leptos client-side-rendered page.
 //!
-//! The page never touches tensors; the engine crate does. This crate is the UI shell, the
-//! browser-capability checks and (later) the bridge to the inference worker.
+//! The page never touches tensors; the engine crate does. This crate is the UI, the
+//! browser-capability checks and the bridge to the inference worker. It only runs in the
+//! browser (wasm32); natively it builds the page-independent parts (the worker protocol and its
+//! tests) so that `cargo test --workspace` covers them.
 
+// Natively only the protocol's tests use it; the page that uses it exists only in wasm.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
+#[cfg(target_arch = "wasm32")]
 mod app;
+#[cfg(target_arch = "wasm32")]
 mod components;
+#[cfg(target_arch = "wasm32")]
 mod platform;
+#[cfg(target_arch = "wasm32")]
 mod state;
 mod worker;
 
+#[cfg(target_arch = "wasm32")]
 fn main() {
     // A panic in wasm otherwise shows up only as "unreachable executed" in the console.
     console_error_panic_hook::set_once();
@@ -17,4 +27,12 @@ fn main() {
     if web_sys::window().is_some() {
         leptos::mount::mount_to_body(app::App);
     }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!(
+        "assistant-axis-web is a browser app: run `cargo xtask serve` and open http://127.0.0.1:8080"
+    );
+    std::process::exit(2);
 }

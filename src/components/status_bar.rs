@@ -2,9 +2,10 @@
 
 use leptos::prelude::*;
 
-use crate::app::DEFAULT_MODEL_NAME;
+use crate::app::{AppState, DEFAULT_MODEL_NAME};
 use crate::platform::model_file::ModelFileStatus;
 use crate::platform::webgpu::WebGpuStatus;
+use crate::state::EngineStatus;
 
 #[component]
 pub fn StatusBar(
@@ -13,7 +14,14 @@ pub fn StatusBar(
 ) -> impl IntoView {
     let gpu_text = move || gpu.get().describe();
     let gpu_state = move || gpu.get().state_name();
-    let model_text = move || model.get().describe(DEFAULT_MODEL_NAME);
+    let state = expect_context::<AppState>();
+    // Once the worker has loaded the model, say so rather than repeating the file check.
+    let model_text = move || match state.engine.get() {
+        EngineStatus::Ready { device, .. } => {
+            format!("Model {DEFAULT_MODEL_NAME}: loaded on {device}")
+        }
+        _ => model.get().describe(DEFAULT_MODEL_NAME),
+    };
     let model_state = move || model.get().state_name();
     view! {
         <footer class="status-bar" role="status">

@@ -117,13 +117,12 @@ pub fn locked_version(package: &str) -> Result<String> {
     })?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == format!("name = \"{package}\"") {
-            if let Some(v) = lines
+        if line.trim() == format!("name = \"{package}\"")
+            && let Some(v) = lines
                 .next()
                 .and_then(|l| l.trim().strip_prefix("version = \""))
-            {
-                return Ok(v.trim_end_matches('"').to_owned());
-            }
+        {
+            return Ok(v.trim_end_matches('"').to_owned());
         }
     }
     bail!("{package} is not in Cargo.lock")

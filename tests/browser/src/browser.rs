@@ -95,13 +95,13 @@ impl Browser {
         let start = Instant::now();
         let mut last = None;
         while start.elapsed() < timeout {
-            if let Ok(el) = self.client.find(Locator::Css(css)).await {
-                if let Ok(Some(value)) = el.attr(attr).await {
-                    if accept(&value) {
-                        return Ok(value);
-                    }
-                    last = Some(value);
+            if let Ok(el) = self.client.find(Locator::Css(css)).await
+                && let Ok(Some(value)) = el.attr(attr).await
+            {
+                if accept(&value) {
+                    return Ok(value);
                 }
+                last = Some(value);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -47,6 +47,11 @@ async fn load_model(browser: &Browser, backend: &str, precision: &str) -> anyhow
         .await?;
     let status = browser.text_of("[data-testid=engine-status]").await?;
     anyhow::ensure!(state == "ready", "the model did not load: {status}");
+    let footer = browser.text_of("[data-testid=model-status]").await?;
+    anyhow::ensure!(
+        footer.contains("loaded on"),
+        "the status line should say the model is loaded: {footer}"
+    );
     eprintln!("engine status: {status}");
     Ok(())
 }
