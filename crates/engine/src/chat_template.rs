@@ -1,7 +1,24 @@
 //! Chat templates: the GGUF's `tokenizer.chat_template` (Jinja) rendered with minijinja the way
-//! HF transformers' `apply_chat_template` does (trim_blocks, lstrip_blocks, `raise_exception`,
-//! Python string methods). Checked string-equal to HF on fixtures
-//! (`tests/chat_template_parity.rs`).
+//! HF transformers' `apply_chat_template` does, so the prompt the model sees is the one it was
+//! trained on. Checked string-equal to HF on fixtures (`tests/chat_template_parity.rs`).
+//!
+//! What HF sets up, and what this does likewise:
+//! - `trim_blocks` and `lstrip_blocks` on;
+//! - variables `messages`, `add_generation_prompt`, `tools`/`documents` (none), and the
+//!   special tokens `bos_token`, `eos_token`, `unk_token`, `pad_token`;
+//! - `raise_exception(msg)` (a [`TemplateError::Raised`]), `strftime_now(fmt)` (see
+//!   [`clock`]) and a `tojson` filter with Python's output (see [`tojson`]);
+//! - Python string methods (`.strip()`, `.startswith()` …) through minijinja-contrib.
+//!
+//! A template is data from the model file, so rendering is bounded: minijinja's fuel stops
+//! loops that run away, and its recursion limit stops runaway macros.
+//!
+//! Not supported: HF's `{% generation %}` block tag (assistant-mask training templates).
+//! Messages keep their field order (`role`, `content`) as in Python, but dict literals written
+//! in a template iterate in sorted key order, where Python keeps insertion order.
+
+mod clock;
+mod tojson;
 
 use minijinja::{Environment, Error, ErrorKind, context};
 use serde::{Deserialize, Serialize};
@@ -13,74 +30,109 @@ const FUEL: u64 = 5_000_000;
 /// Templates longer than this are not chat templates.
 const MAX_TEMPLATE_BYTES: usize = 256 * 1024;
 
+/// One chat turn.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     /// "system", "user" or "assistant".
     pub role: String,
+    /// The text of the turn.
     pub content: String,
 }
 
 impl ChatMessage {
+    /// A message with any role.
     pub fn new(role: &str, content: &str) -> Self {
         ChatMessage {
             role: role.to_owned(),
             content: content.to_owned(),
         }
     }
+    /// A system message.
     pub fn system(content: &str) -> Self {
         Self::new("system", content)
     }
+    /// A user message.
     pub fn user(content: &str) -> Self {
         Self::new("user", content)
     }
+    /// An assistant message.
     pub fn assistant(content: &str) -> Self {
         Self::new("assistant", content)
     }
 }
 
+/// Why a chat template could not be loaded or rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
+    /// The GGUF has no `tokenizer.chat_template`.
     #[error("the model file has no chat template (tokenizer.chat_template)")]
     Missing,
+    /// The template is implausibly large.
     #[error("the chat template is too large ({0} bytes)")]
     TooLarge(usize),
+    /// The template does not parse.
     #[error("the chat template is invalid: {0}")]
     Invalid(String),
+    /// The template called `raise_exception` (e.g. roles out of order).
     #[error("the chat template refused this conversation: {0}")]
     Raised(String),
+    /// The template did more work than any real template does (a loop that does not end).
+    #[error("the chat template did too much work and was stopped (does it loop?)")]
+    TooMuchWork,
+    /// Any other rendering failure.
     #[error("rendering the chat template failed: {0}")]
     Render(String),
 }
 
+/// Marks errors that come from the template's own `raise_exception`.
+#[derive(Debug, thiserror::Error)]
+#[error("raised by the template")]
+struct RaisedByTemplate;
+
+/// A compiled chat template with the special tokens it may refer to.
 pub struct ChatTemplate {
     env: Environment<'static>,
     bos_token: String,
     eos_token: String,
+    unk_token: String,
+    pad_token: String,
+}
+
+impl std::fmt::Debug for ChatTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatTemplate")
+            .field("bos_token", &self.bos_token)
+            .field("eos_token", &self.eos_token)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ChatTemplate {
+    /// The template stored in the GGUF, with its special tokens' texts.
     pub fn from_gguf(gguf: &Gguf) -> Result<ChatTemplate, TemplateError> {
         let source = gguf
             .get_str("tokenizer.chat_template")
             .map_err(|_| TemplateError::Missing)?;
+        let tokens = gguf.get_array("tokenizer.ggml.tokens").ok();
         let token = |key: &str| -> String {
-            let id = gguf.get_u32(key).ok();
-            let tokens = gguf.get_array("tokenizer.ggml.tokens").ok();
-            match (id, tokens) {
-                (Some(id), Some(tokens)) => match tokens.get(id as usize) {
-                    Some(crate::gguf::MetadataValue::String(s)) => s.clone(),
-                    _ => String::new(),
-                },
-                _ => String::new(),
-            }
+            let text = gguf
+                .get_u32(key)
+                .ok()
+                .and_then(|id| tokens?.get(usize::try_from(id).ok()?))
+                .and_then(|value| value.as_str());
+            text.unwrap_or_default().to_owned()
         };
-        Self::new(
+        let mut template = Self::new(
             source,
             token("tokenizer.ggml.bos_token_id"),
             token("tokenizer.ggml.eos_token_id"),
-        )
+        )?;
+        template.unk_token = token("tokenizer.ggml.unknown_token_id");
+        template.pad_token = token("tokenizer.ggml.padding_token_id");
+        Ok(template)
     }
 
+    /// Compiles `source` with the given BOS and EOS texts.
     pub fn new(
         source: &str,
         bos_token: String,
@@ -98,16 +150,29 @@ impl ChatTemplate {
         env.add_function(
             "raise_exception",
             |message: String| -> Result<String, Error> {
-                Err(Error::new(ErrorKind::InvalidOperation, message))
+                Err(Error::new(ErrorKind::InvalidOperation, message).with_source(RaisedByTemplate))
             },
         );
+        env.add_filter("tojson", tojson::tojson);
+        if let Some(now) = clock::system_now() {
+            add_strftime_now(&mut env, now);
+        }
         env.add_template_owned("chat", source.to_owned())
             .map_err(|e| TemplateError::Invalid(e.to_string()))?;
         Ok(ChatTemplate {
             env,
             bos_token,
             eos_token,
+            unk_token: String::new(),
+            pad_token: String::new(),
         })
+    }
+
+    /// Fixes the time `strftime_now` reports (seconds since the Unix epoch, UTC). Needed in
+    /// the browser, where `std` has no clock; elsewhere it overrides the system clock
+    /// (reproducible prompts).
+    pub fn set_now(&mut self, unix_seconds: i64) {
+        add_strftime_now(&mut self.env, unix_seconds);
     }
 
     /// Renders `messages`; with `add_generation_prompt` the text ends with the assistant's
@@ -125,30 +190,52 @@ impl ChatTemplate {
             .render(context! {
                 messages => messages,
                 add_generation_prompt => add_generation_prompt,
+                tools => (),
+                documents => (),
                 bos_token => &self.bos_token,
                 eos_token => &self.eos_token,
+                unk_token => &self.unk_token,
+                pad_token => &self.pad_token,
             })
-            .map_err(|e| match e.kind() {
-                ErrorKind::InvalidOperation => {
-                    TemplateError::Raised(e.detail().unwrap_or("").to_owned())
-                }
-                _ => TemplateError::Render(e.to_string()),
-            })
+            .map_err(classify)
     }
+}
+
+/// Registers `strftime_now(format)` reporting `unix_seconds`.
+fn add_strftime_now(env: &mut Environment<'static>, unix_seconds: i64) {
+    env.add_function("strftime_now", move |format: String| {
+        clock::strftime(&format, unix_seconds)
+    });
+}
+
+/// Sorts a rendering error into what the user should be told.
+fn classify(e: Error) -> TemplateError {
+    if e.kind() == ErrorKind::OutOfFuel {
+        return TemplateError::TooMuchWork;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = source {
+        if err.is::<RaisedByTemplate>() {
+            return TemplateError::Raised(e.detail().unwrap_or_default().to_owned());
+        }
+        source = err.source();
+    }
+    TemplateError::Render(e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn template(source: &str) -> ChatTemplate {
+        ChatTemplate::new(source, "<s>".into(), "</s>".into()).expect("template")
+    }
+
     #[test]
     fn raise_exception_becomes_a_typed_error() {
-        let t = ChatTemplate::new(
+        let t = template(
             "{% if messages[0]['role'] != 'user' %}{{ raise_exception('first message must be from the user') }}{% endif %}ok",
-            String::new(),
-            String::new(),
-        )
-        .expect("template");
+        );
         assert_eq!(
             t.render(&[ChatMessage::user("hi")], false).expect("render"),
             "ok"
@@ -157,30 +244,36 @@ mod tests {
             .render(&[ChatMessage::assistant("hi")], false)
             .expect_err("raise");
         assert!(
-            matches!(err, TemplateError::Raised(ref m) if m.contains("first message")),
-            "{err}"
+            matches!(err, TemplateError::Raised(ref m) if m == "first message must be from the user"),
+            "{err:?}"
         );
+        // Raised from inside a macro, too.
+        let t = template("{% macro m() %}{{ raise_exception('no') }}{% endmacro %}{{ m() }}");
+        assert!(matches!(t.render(&[], false), Err(TemplateError::Raised(ref m)) if m == "no"));
+        // Other invalid operations are not "raised".
+        let t = template("{{ 1 + 'a' }}");
+        assert!(matches!(
+            t.render(&[], false),
+            Err(TemplateError::Render(_))
+        ));
     }
 
     #[test]
     fn runaway_templates_stop_with_an_error() {
-        let t = ChatTemplate::new(
+        let t = template(
             "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
-            String::new(),
-            String::new(),
-        )
-        .expect("template");
+        );
+        assert!(matches!(
+            t.render(&[], false),
+            Err(TemplateError::TooMuchWork)
+        ));
+        let t = template("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}");
         assert!(t.render(&[], false).is_err());
     }
 
     #[test]
     fn python_string_methods_and_trimming_behave_like_hf() {
-        let t = ChatTemplate::new(
-            "{% for m in messages %}\n  {{ m['content'].strip() }}|\n{% endfor %}",
-            String::new(),
-            String::new(),
-        )
-        .expect("template");
+        let t = template("{% for m in messages %}\n  {{ m['content'].strip() }}|\n{% endfor %}");
         assert_eq!(
             t.render(&[ChatMessage::user("  a "), ChatMessage::user("b")], false)
                 .expect("render"),
@@ -189,10 +282,42 @@ mod tests {
     }
 
     #[test]
+    fn special_tokens_tools_and_generation_prompt_are_in_scope() {
+        let t = template(
+            "{{ bos_token }}{% if tools is none and documents is none %}T{% endif %}{% for m in messages %}{{ m.role }}:{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}",
+        );
+        assert_eq!(
+            t.render(&[ChatMessage::user("hi")], true).expect("render"),
+            "<s>Tuser:hi</s>assistant:"
+        );
+    }
+
+    #[test]
+    fn tojson_and_strftime_now_work_like_hf() {
+        let mut t = template(
+            "{{ messages[0] | tojson }} {% if strftime_now is defined %}{{ strftime_now('%d %b %Y') }}{% endif %}",
+        );
+        t.set_now(1_721_952_000);
+        assert_eq!(
+            t.render(&[ChatMessage::user("<b>")], false)
+                .expect("render"),
+            r#"{"role": "user", "content": "<b>"} 26 Jul 2024"#
+        );
+    }
+
+    #[test]
     fn a_broken_template_is_reported() {
         assert!(matches!(
             ChatTemplate::new("{% for %}", String::new(), String::new()),
             Err(TemplateError::Invalid(_))
+        ));
+        assert!(matches!(
+            ChatTemplate::new(
+                &"x".repeat(MAX_TEMPLATE_BYTES + 1),
+                String::new(),
+                String::new()
+            ),
+            Err(TemplateError::TooLarge(_))
         ));
     }
 }

@@ -5,9 +5,6 @@ pub mod chat;
 pub mod chat_template;
 pub mod device;
 pub mod generation;
+pub mod gguf;
 pub mod model;
 pub mod tokenizer;
-/// The GGUF reader (currently the model layer's reader, re-exported here for the other layers).
-pub mod gguf {
-    pub use crate::model::gguf::*;
-}

@@ -7,19 +7,7 @@
 //! - quantized path: max |Δlogit|, mean KL and top-1 agreement against our own f32 path at every
 //!   position of every prompt, printed, with loose bounds asserted.
 
-// TEMPORARY until tests/common/mod.rs lands.
-mod common {
-    pub fn model_bytes() -> Vec<u8> {
-        let path = std::env::var("AXIS_MODEL_PATH")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|_| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../public/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-            });
-        std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask fetch-model`", path.display()))
-    }
-}
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -170,7 +158,7 @@ fn argmax(v: &[f32]) -> u32 {
 #[test]
 fn config_matches_design_facts() {
     let bytes = common::model_bytes();
-    let gguf = engine::model::gguf::Gguf::parse(&bytes).expect("parse");
+    let gguf = engine::gguf::Gguf::parse(&bytes).expect("parse");
     let c = engine::model::LlamaConfig::from_gguf(&gguf).expect("config");
     assert_eq!(c.architecture, engine::model::Architecture::Llama);
     assert_eq!(

@@ -2,7 +2,7 @@
 //! reference, KV-cache and batching equivalences, and the intervention semantics.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use engine::model::gguf::GgmlType;
+use engine::gguf::GgmlType;
 use engine::model::{
     Architecture, Cap, ForwardOptions, ForwardReadout, Interventions, KvCache, LlamaConfig,
     LlamaModel, LogitsMode, MemorySource, ModelError, Probe, RopeStyle, Steer, WeightMode, Weights,

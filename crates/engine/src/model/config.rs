@@ -1,6 +1,6 @@
 //! Hyper-parameters of a Llama-family model, read from GGUF metadata.
 
-use super::gguf::Gguf;
+use crate::gguf::Gguf;
 
 use super::ModelError;
 

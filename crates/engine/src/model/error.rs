@@ -4,7 +4,7 @@
 //! vocabulary, a probe direction of the wrong width, a batch whose rows disagree) comes back as
 //! a [`ModelError`] instead of a panic: the page shows the message, the lab logs it.
 
-use super::gguf::GgufError;
+use crate::gguf::GgufError;
 
 /// Why loading or running the model failed.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData, Transaction};
 
-use super::gguf::Gguf;
+use crate::gguf::Gguf;
 
 use super::attention::{attention, build_mask};
 use super::mlp::mlp;

@@ -35,10 +35,6 @@
 //!   booleans, so prefill prompts of thousands of tokens in chunks (e.g. 512) — chunked prefill is
 //!   exact (the cache makes it equal to one pass).
 
-// TEMPORARY: switch to `pub(crate) use crate::gguf;` once the GGUF reader lands.
-#[path = "gguf_shim.rs"]
-pub mod gguf;
-
 mod attention;
 mod config;
 mod error;

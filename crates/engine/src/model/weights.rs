@@ -12,10 +12,10 @@
 //!   (`q_select` falls back to dequantize → select → requantize), so a device-side lookup would
 //!   cost a 113 MB f32 temporary per forward. The LM head is a separate device tensor.
 
-use burn::tensor::quantization::{QuantScheme, QuantValue, QuantizationParameters, ScaleDtype};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::quantization::{QuantScheme, QuantValue, ScaleDtype};
+use burn::tensor::{DType, Device, Tensor, TensorData};
 
-use super::gguf::{GgmlType, Gguf, dequantize};
+use crate::gguf::{GgmlType, Gguf, dequantize};
 
 use super::{LlamaConfig, ModelError};
 
@@ -64,7 +64,7 @@ impl WeightMode {
 fn block_scheme(value: QuantValue) -> QuantScheme {
     QuantScheme::default()
         .with_value(value)
-        .per_block([QUANT_BLOCK as u8, 1], ScaleDtype::F32)
+        .per_block([QUANT_BLOCK as u8], ScaleDtype::F32)
 }
 
 /// Byte counts of the loaded weights, for the memory budget.
@@ -104,10 +104,18 @@ impl ResidentBytes {
 }
 
 /// A projection `y = x·W (+ block sums of x · offset)`.
+///
+/// Orientation: f32 weights are stored input-major (`[in, out]`, a plain `x.matmul(w)`).
+/// Quantized weights keep GGUF's output-major orientation (`[out, in]`, blocks of 32 along the
+/// input, the last axis) and run as `(W·xᵀ)ᵀ`, so the quantized tensor is the matmul's lhs and is
+/// never transposed: burn's packed quantization (wgpu) only accepts blocks along the packed last
+/// axis, and flex would dequantize and requantize a transposed block-quantized tensor.
 #[derive(Debug, Clone)]
 pub struct Linear {
-    /// `[in, out]`, f32 or quantized.
+    /// `[in, out]` (f32) or `[out, in]` (quantized, `output_major`).
     pub weight: Tensor<2>,
+    /// Whether `weight` is `[out, in]`.
+    pub output_major: bool,
     /// `[in/32, out]` correction for asymmetric blocks (Q4_1's `m + 8d`), if any.
     pub offset: Option<Tensor<2>>,
 }
@@ -115,18 +123,22 @@ pub struct Linear {
 impl Linear {
     /// Apply to rows `x` (`[rows, in]`).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        match &self.offset {
-            None => x.matmul(self.weight.clone()),
-            Some(offset) => {
-                let [rows, input] = x.dims();
-                let blocks = input / QUANT_BLOCK;
-                let sums = x
-                    .clone()
-                    .reshape([rows, blocks, QUANT_BLOCK])
-                    .sum_dim(2)
-                    .reshape([rows, blocks]);
-                x.matmul(self.weight.clone()) + sums.matmul(offset.clone())
-            }
+        let sums = self.offset.as_ref().map(|_| {
+            let [rows, input] = x.dims();
+            let blocks = input / QUANT_BLOCK;
+            x.clone()
+                .reshape([rows, blocks, QUANT_BLOCK])
+                .sum_dim(2)
+                .reshape([rows, blocks])
+        });
+        let y = if self.output_major {
+            self.weight.clone().matmul(x.transpose()).transpose()
+        } else {
+            x.matmul(self.weight.clone())
+        };
+        match (sums, &self.offset) {
+            (Some(sums), Some(offset)) => y + sums.matmul(offset.clone()),
+            _ => y,
         }
     }
 }
@@ -246,6 +258,8 @@ pub trait WeightSource {
     fn embedding(&self, config: &LlamaConfig) -> Result<HostEmbedding, ModelError>;
     /// The raw GGUF blocks of `name` and their type, if the source has them.
     fn raw(&self, name: &str) -> Option<(GgmlType, &[u8])>;
+    /// Check that `name` exists with ggml dims `dims`, without decoding it.
+    fn check_dims(&self, name: &str, dims: &[usize]) -> Result<(), ModelError>;
 }
 
 /// A [`WeightSource`] over a parsed GGUF and its file bytes.
@@ -269,6 +283,10 @@ impl WeightSource for GgufSource<'_> {
 
     fn embedding(&self, config: &LlamaConfig) -> Result<HostEmbedding, ModelError> {
         HostEmbedding::from_gguf(self.gguf, self.bytes, config)
+    }
+
+    fn check_dims(&self, name: &str, dims: &[usize]) -> Result<(), ModelError> {
+        expect_dims(name, &self.gguf.tensor(name)?.dims, dims)
     }
 
     fn raw(&self, name: &str) -> Option<(GgmlType, &[u8])> {
@@ -335,6 +353,15 @@ impl WeightSource for MemorySource {
 
     fn raw(&self, name: &str) -> Option<(GgmlType, &[u8])> {
         self.encoded.get(name).map(|(t, b)| (*t, b.as_slice()))
+    }
+
+    fn check_dims(&self, name: &str, dims: &[usize]) -> Result<(), ModelError> {
+        let (got, _) = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| ModelError::InvalidConfig(format!("tensor `{name}` is missing")))?;
+        let got: Vec<u64> = got.iter().map(|&d| d as u64).collect();
+        expect_dims(name, &got, dims)
     }
 }
 
@@ -492,10 +519,10 @@ impl Exact {
     }
 }
 
-/// One matrix in transposed (`[in, out]`) order plus, for exact modes, its per-block scales and
-/// offsets laid out on the `[in/32, out]` block grid.
-struct Transposed {
-    values: Vec<f32>,
+/// Exactly decoded GGUF blocks: integer values `[out, in]` (row-major), one scale per block in
+/// the same order, and Q4_1's offsets on the `[in/32, out]` grid.
+struct ExactBlocks {
+    values: Vec<i8>,
     scales: Vec<f32>,
     offsets: Vec<f32>,
 }
@@ -507,11 +534,15 @@ impl Loader<'_> {
         Ok(Tensor::from_data(TensorData::new(v, [len]), self.device))
     }
 
-    /// Load GGUF matrices stored `[out_i][input]` (ggml dims `[input, out_i]`), stack them along
-    /// the output dimension and transpose on the host to `[input, Σ out_i]`.
+    /// Load GGUF matrices stored `[out_i][input]` (ggml dims `[input, out_i]`) and stack them
+    /// along the output dimension. f32 weights are transposed on the host to `[input, Σ out_i]`;
+    /// quantized weights keep the GGUF orientation `[Σ out_i, input]` (see [`Linear`]).
     fn matrix(&mut self, parts: &[(String, usize)], input: usize) -> Result<Linear, ModelError> {
         let total_out: usize = parts.iter().map(|(_, out)| out).sum();
         let n = input * total_out;
+        for (name, out) in parts {
+            self.source.check_dims(name, &[input, *out])?;
+        }
 
         // The exact path needs every part in the same exactly-representable encoding.
         let exact = match self.mode {
@@ -529,85 +560,80 @@ impl Loader<'_> {
         };
 
         if let Some(kind) = exact {
-            let t = self.transposed_exact(parts, input, total_out, kind)?;
+            let e = self.decode_exact(parts, input, total_out, kind)?;
             let value = match kind {
                 Exact::Q4_1 => QuantValue::Q4F,
                 Exact::Q8_0 => QuantValue::Q8F,
             };
-            let n_blocks = t.scales.len();
-            let weight =
-                Tensor::<2>::from_data(TensorData::new(t.values, [input, total_out]), self.device)
-                    .quantize(
-                        &block_scheme(value),
-                        QuantizationParameters {
-                            scales: Tensor::from_data(
-                                TensorData::new(t.scales, [n_blocks]),
-                                self.device,
-                            ),
-                            global: None,
-                        },
-                    );
+            let weight = Tensor::<2>::from_data(
+                packed_qfloat(&e.values, &e.scales, [total_out, input], value)?,
+                self.device,
+            );
             self.resident.add_quantized(n, value);
             let offset = (kind == Exact::Q4_1).then(|| {
-                self.resident.add_f32(t.offsets.len());
+                self.resident.add_f32(e.offsets.len());
                 Tensor::from_data(
-                    TensorData::new(t.offsets, [input / QUANT_BLOCK, total_out]),
+                    TensorData::new(e.offsets, [input / QUANT_BLOCK, total_out]),
                     self.device,
                 )
             });
-            return Ok(Linear { weight, offset });
+            return Ok(Linear {
+                weight,
+                output_major: true,
+                offset,
+            });
         }
 
-        let mut transposed = vec![0.0f32; n];
-        let mut col0 = 0;
-        for (name, out) in parts {
-            let rows = self.source.f32(name, &[input, *out])?;
-            for (o, row) in rows.chunks_exact(input).enumerate() {
-                for (i, &x) in row.iter().enumerate() {
-                    transposed[i * total_out + col0 + o] = x;
-                }
-            }
-            col0 += out;
-        }
-        let tensor =
-            Tensor::from_data(TensorData::new(transposed, [input, total_out]), self.device);
-        let requantize = |value: QuantValue| {
-            // quantize_dynamic needs whole blocks along every axis.
-            (input.is_multiple_of(QUANT_BLOCK)).then_some(value)
-        };
-        let target = match self.mode {
+        let requantized = match self.mode {
+            // quantize_dynamic needs whole blocks.
+            _ if !input.is_multiple_of(QUANT_BLOCK) => None,
             WeightMode::F32 => None,
             // A tensor type without an exact mapping: symmetric 8-bit.
-            WeightMode::Quantized => requantize(QuantValue::Q8S),
-            WeightMode::Requantized(value) => requantize(value),
+            WeightMode::Quantized => Some(QuantValue::Q8S),
+            WeightMode::Requantized(value) => Some(value),
         };
-        let weight = match target {
-            None => {
-                self.resident.add_f32(n);
-                tensor
+        let mut stacked = Vec::with_capacity(n);
+        for (name, out) in parts {
+            stacked.extend(self.source.f32(name, &[input, *out])?);
+        }
+        if let Some(value) = requantized {
+            self.resident.add_quantized(n, value);
+            let weight =
+                Tensor::<2>::from_data(TensorData::new(stacked, [total_out, input]), self.device)
+                    .quantize_dynamic(&block_scheme(value));
+            return Ok(Linear {
+                weight,
+                output_major: true,
+                offset: None,
+            });
+        }
+        let mut transposed = vec![0.0f32; n];
+        for (o, row) in stacked.chunks_exact(input).enumerate() {
+            for (i, &x) in row.iter().enumerate() {
+                transposed[i * total_out + o] = x;
             }
-            Some(value) => {
-                self.resident.add_quantized(n, value);
-                tensor.quantize_dynamic(&block_scheme(value))
-            }
-        };
+        }
+        self.resident.add_f32(n);
         Ok(Linear {
-            weight,
+            weight: Tensor::from_data(TensorData::new(transposed, [input, total_out]), self.device),
+            output_major: false,
             offset: None,
         })
     }
 
-    fn transposed_exact(
+    /// Decode GGUF blocks into burn's symmetric form, `[Σ out_i, input]` with the block grid
+    /// `[Σ out_i, input/32]`, plus the `[input/32, Σ out_i]` offsets of Q4_1.
+    fn decode_exact(
         &self,
         parts: &[(String, usize)],
         input: usize,
         total_out: usize,
         kind: Exact,
-    ) -> Result<Transposed, ModelError> {
+    ) -> Result<ExactBlocks, ModelError> {
         let blocks_per_row = input / QUANT_BLOCK;
-        let mut t = Transposed {
-            values: vec![0.0; input * total_out],
-            scales: vec![0.0; blocks_per_row * total_out],
+        let mut e = ExactBlocks {
+            values: Vec::with_capacity(input * total_out),
+            scales: Vec::with_capacity(blocks_per_row * total_out),
             offsets: match kind {
                 Exact::Q4_1 => vec![0.0; blocks_per_row * total_out],
                 Exact::Q8_0 => Vec::new(),
@@ -617,10 +643,8 @@ impl Loader<'_> {
             Exact::Q4_1 => 20,
             Exact::Q8_0 => 34,
         };
-        let mut col0 = 0;
+        let mut row0 = 0;
         for (name, out) in parts {
-            // Checks the dims; the decoded values themselves are not needed.
-            let _ = self.source.f32(name, &[input, *out]);
             let (_, raw) = self.source.raw(name).ok_or_else(|| {
                 ModelError::InvalidConfig(format!("`{name}`: raw blocks disappeared"))
             })?;
@@ -631,34 +655,52 @@ impl Loader<'_> {
                 )));
             }
             for (k, block) in raw.chunks_exact(block_bytes).enumerate() {
-                let (o, b) = (k / blocks_per_row, k % blocks_per_row);
-                let col = col0 + o;
+                let (o, b) = (row0 + k / blocks_per_row, k % blocks_per_row);
                 let d = f16_at(block, 0);
-                let grid = b * total_out + col;
-                t.scales[grid] = d;
-                let mut put = |j: usize, v: f32| {
-                    t.values[(b * QUANT_BLOCK + j) * total_out + col] = v;
-                };
+                e.scales.push(d);
                 match kind {
                     Exact::Q4_1 => {
-                        let m = f16_at(block, 2);
-                        t.offsets[grid] = m + 8.0 * d;
-                        for (j, &q) in block[4..20].iter().enumerate() {
-                            put(j, d * ((q & 0x0f) as f32 - 8.0));
-                            put(j + 16, d * ((q >> 4) as f32 - 8.0));
-                        }
+                        e.offsets[b * total_out + o] = f16_at(block, 2) + 8.0 * d;
+                        let qs = &block[4..20];
+                        e.values.extend(qs.iter().map(|&q| (q & 0x0f) as i8 - 8));
+                        e.values.extend(qs.iter().map(|&q| (q >> 4) as i8 - 8));
                     }
                     Exact::Q8_0 => {
-                        for (j, &q) in block[2..34].iter().enumerate() {
-                            put(j, d * f32::from(q as i8));
-                        }
+                        e.values.extend(block[2..34].iter().map(|&q| q as i8));
                     }
                 }
             }
-            col0 += out;
+            row0 += out;
         }
-        Ok(t)
+        Ok(e)
     }
+}
+
+/// A quantized tensor in burn's serialized form — values packed little-endian into `u32` words
+/// along the last axis (`32 / bits` per word, two's complement), then the f32 block scales —
+/// which both flex and the cubecl backends load as-is (`q_from_data`). Built on the host because
+/// cubecl's `quantize` kernel reads a 1-D scale tensor with the wrong layout for 2-D blocks.
+fn packed_qfloat(
+    values: &[i8],
+    scales: &[f32],
+    shape: [usize; 2],
+    value: QuantValue,
+) -> Result<TensorData, ModelError> {
+    let bits = value.size_bits();
+    let per_word = 32 / bits;
+    let mask = (1u32 << bits) - 1;
+    let mut bytes = Vec::with_capacity(values.len() * bits / 8 + 4 * scales.len());
+    for word in values.chunks(per_word) {
+        let packed = word.iter().enumerate().fold(0u32, |acc, (i, &v)| {
+            acc | ((i32::from(v) as u32) & mask) << (i * bits)
+        });
+        bytes.extend_from_slice(&packed.to_le_bytes());
+    }
+    for s in scales {
+        bytes.extend_from_slice(&s.to_ne_bytes());
+    }
+    TensorData::try_from_bytes_vec(bytes, shape, DType::QFloat(block_scheme(value)))
+        .map_err(|e| ModelError::InvalidConfig(format!("packing quantized weights: {e:?}")))
 }
 
 fn f16_at(block: &[u8], at: usize) -> f32 {

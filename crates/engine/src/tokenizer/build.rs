@@ -1,9 +1,10 @@
 //! Building the tokenizer from the GGUF's `tokenizer.ggml.*` metadata.
 
 use tokenizers::models::bpe::{BPE, Vocab};
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::{AddedToken, Tokenizer};
 
-use super::byte_level::{byte_to_char_table, chars_to_bytes};
+use super::byte_level::{byte_to_char_table, char_to_byte_table, chars_to_bytes};
 use super::pre_tokenizer;
 use super::stream::StreamDecoder;
 use crate::gguf::{Gguf, MetadataValue};
@@ -14,23 +15,38 @@ const TOKEN_TYPE_USER_DEFINED: i64 = 4;
 /// A vocabulary larger than this is not a real tokenizer (and would be a huge allocation).
 const MAX_VOCAB: usize = 1 << 20;
 
+/// Why a tokenizer could not be built from the GGUF, or could not encode/decode.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenizerError {
+    /// A required `tokenizer.ggml.*` key is absent (or not of the expected type).
     #[error("the model file has no tokenizer field `{0}`")]
     MissingField(&'static str),
+    /// A field is present but unusable.
     #[error("tokenizer field `{field}` is malformed: {reason}")]
-    Malformed { field: &'static str, reason: String },
+    Malformed {
+        /// The GGUF key.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `tokenizer.ggml.model` is not byte-level BPE.
     #[error("tokenizer model `{0}` is not supported (only byte-level BPE, `gpt2`)")]
     UnsupportedModel(String),
-    #[error("pre-tokenizer `{0}` is not supported (supported: smollm, gpt2, llama-bpe, qwen2)")]
+    /// `tokenizer.ggml.pre` names a pre-tokenizer this engine does not implement.
+    #[error(
+        "pre-tokenizer `{0}` is not supported (supported: default, smollm, gpt-2, llama-bpe, qwen2 and their llama.cpp aliases)"
+    )]
     UnsupportedPreTokenizer(String),
+    /// The HF tokenizer failed on the text.
     #[error("tokenization failed: {0}")]
     Encode(String),
+    /// A token id past the vocabulary.
     #[error("token id {0} is outside the vocabulary")]
     UnknownId(u32),
 }
 
-/// A chat model's tokenizer: byte-level BPE plus its control tokens.
+/// A chat model's tokenizer: byte-level BPE plus its control tokens, tokenizing like
+/// llama.cpp does for the same GGUF (special tokens in the text are parsed).
 pub struct ChatTokenizer {
     inner: Tokenizer,
     /// The bytes each id stands for; control tokens map to their literal text.
@@ -52,12 +68,16 @@ impl std::fmt::Debug for ChatTokenizer {
 }
 
 impl ChatTokenizer {
+    /// Builds the tokenizer from `tokenizer.ggml.{model, pre, tokens, merges, token_type,
+    /// eos_token_id, bos_token_id, add_bos_token}`.
     pub fn from_gguf(gguf: &Gguf) -> Result<ChatTokenizer, TokenizerError> {
         let model = get_str(gguf, "tokenizer.ggml.model")?;
         if model != "gpt2" {
             return Err(TokenizerError::UnsupportedModel(model.to_owned()));
         }
         let pre = get_str(gguf, "tokenizer.ggml.pre").unwrap_or("default");
+        let spec = pre_tokenizer::spec_for(pre)
+            .ok_or_else(|| TokenizerError::UnsupportedPreTokenizer(pre.to_owned()))?;
         let tokens = string_array(gguf, "tokenizer.ggml.tokens")?;
         if tokens.is_empty() || tokens.len() > MAX_VOCAB {
             return Err(TokenizerError::Malformed {
@@ -99,19 +119,21 @@ impl ChatTokenizer {
         }
         let bpe = BPE::builder()
             .vocab_and_merges(vocab, merge_pairs)
+            .ignore_merges(spec.ignore_merges)
             .build()
             .map_err(|e| TokenizerError::Malformed {
                 field: "tokenizer.ggml.merges",
                 reason: e.to_string(),
             })?;
         let mut inner = Tokenizer::new(bpe);
-        let pre_tokenizer = pre_tokenizer::build(pre)
-            .map_err(|reason| TokenizerError::Malformed {
+        let pre_tokenizer =
+            pre_tokenizer::build(&spec).map_err(|reason| TokenizerError::Malformed {
                 field: "tokenizer.ggml.pre",
                 reason,
-            })?
-            .ok_or_else(|| TokenizerError::UnsupportedPreTokenizer(pre.to_owned()))?;
+            })?;
         inner.with_pre_tokenizer(Some(pre_tokenizer));
+        // So that `inner().decode` gives text, not GPT-2's byte characters.
+        inner.with_decoder(Some(ByteLevel::default()));
 
         // Control tokens are matched in text as whole units (llama.cpp's `parse_special`);
         // user-defined tokens too, but they are ordinary text when decoded.
@@ -130,7 +152,7 @@ impl ChatTokenizer {
                 reason: e.to_string(),
             })?;
 
-        let table = byte_to_char_table();
+        let inverse = char_to_byte_table(&byte_to_char_table());
         let is_control: Vec<bool> = types.iter().map(|t| *t == TOKEN_TYPE_CONTROL).collect();
         let token_bytes: Vec<Vec<u8>> = tokens
             .iter()
@@ -139,7 +161,7 @@ impl ChatTokenizer {
                 if *t == TOKEN_TYPE_CONTROL || *t == TOKEN_TYPE_USER_DEFINED {
                     text.as_bytes().to_vec()
                 } else {
-                    chars_to_bytes(text, &table).unwrap_or_else(|| text.as_bytes().to_vec())
+                    chars_to_bytes(text, &inverse).unwrap_or_else(|| text.as_bytes().to_vec())
                 }
             })
             .collect();
@@ -158,10 +180,11 @@ impl ChatTokenizer {
         let eos_id = id_field("tokenizer.ggml.eos_token_id")?
             .ok_or(TokenizerError::MissingField("tokenizer.ggml.eos_token_id"))?;
         let bos_id = id_field("tokenizer.ggml.bos_token_id")?;
-        let add_bos = matches!(
-            gguf.metadata.get("tokenizer.ggml.add_bos_token"),
-            Some(MetadataValue::Bool(true))
-        );
+        // The file's flag wins; without one, llama.cpp's default for the family.
+        let add_bos = match gguf.metadata.get("tokenizer.ggml.add_bos_token") {
+            Some(MetadataValue::Bool(flag)) => *flag,
+            _ => spec.add_bos_default,
+        };
         let mut stop_ids = vec![eos_id];
         if let Some(eot) = id_field("tokenizer.ggml.eot_token_id")? {
             stop_ids.push(eot);
@@ -224,10 +247,12 @@ impl ChatTokenizer {
             .map(|b| String::from_utf8_lossy(b).into_owned())
     }
 
+    /// Whether `id` is a control token (token type 3: `<|im_start|>`, `<|endoftext|>` …).
     pub fn is_control(&self, id: u32) -> bool {
         self.is_control.get(id as usize).copied().unwrap_or(false)
     }
 
+    /// `tokenizer.ggml.eos_token_id`.
     pub fn eos_id(&self) -> u32 {
         self.eos_id
     }
@@ -237,14 +262,18 @@ impl ChatTokenizer {
         self.stop_ids.clone()
     }
 
+    /// Number of tokens in the vocabulary.
     pub fn vocab_size(&self) -> usize {
         self.token_bytes.len()
     }
 
+    /// A decoder for generated ids that emits only complete UTF-8 text.
     pub fn stream_decoder(&self) -> StreamDecoder<'_> {
         StreamDecoder::new(self)
     }
 
+    /// The underlying HF tokenizer (its decoder is byte-level; control tokens are added
+    /// special tokens).
     pub fn inner(&self) -> &Tokenizer {
         &self.inner
     }

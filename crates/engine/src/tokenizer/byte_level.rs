@@ -20,11 +20,23 @@ pub fn byte_to_char_table() -> [char; 256] {
     table
 }
 
+/// The inverse of [`byte_to_char_table`], indexed by character code (every character in the
+/// table is below U+0144), so decoding a 50k-entry vocabulary is one lookup per character.
+pub fn char_to_byte_table(table: &[char; 256]) -> Vec<Option<u8>> {
+    let mut inverse = vec![None; 0x144];
+    for (byte, c) in (0..=255u8).zip(table) {
+        if let Some(slot) = inverse.get_mut(*c as usize) {
+            *slot = Some(byte);
+        }
+    }
+    inverse
+}
+
 /// The bytes a vocabulary entry stands for; `None` if it contains a character outside the
 /// table (then the entry is not byte-level, e.g. a control token's literal text).
-pub fn chars_to_bytes(text: &str, table: &[char; 256]) -> Option<Vec<u8>> {
+pub fn chars_to_bytes(text: &str, inverse: &[Option<u8>]) -> Option<Vec<u8>> {
     text.chars()
-        .map(|c| table.iter().position(|&t| t == c).map(|b| b as u8))
+        .map(|c| inverse.get(c as usize).copied().flatten())
         .collect()
 }
 
@@ -42,9 +54,16 @@ mod tests {
         seen.sort_unstable();
         seen.dedup();
         assert_eq!(seen.len(), 256);
+        let inverse = char_to_byte_table(&table);
         assert_eq!(
-            chars_to_bytes("ĠhelloĊ", &table),
+            chars_to_bytes("ĠhelloĊ", &inverse),
             Some(b" hello\n".to_vec())
         );
+        assert_eq!(
+            chars_to_bytes("<|im_start|>", &inverse),
+            Some(b"<|im_start|>".to_vec())
+        );
+        assert_eq!(chars_to_bytes("東", &inverse), None);
+        assert!((0..=255u8).all(|b| inverse[table[b as usize] as usize] == Some(b)));
     }
 }

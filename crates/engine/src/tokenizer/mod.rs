@@ -12,3 +12,6 @@ mod stream;
 
 pub use build::{ChatTokenizer, TokenizerError};
 pub use stream::StreamDecoder;
+
+#[cfg(test)]
+mod tests;

@@ -3,12 +3,15 @@
 
 use super::ChatTokenizer;
 
+/// Turns generated token ids into text as they arrive, never splitting a UTF-8 character
+/// (one emoji may take several byte-level tokens).
 pub struct StreamDecoder<'t> {
     tokenizer: &'t ChatTokenizer,
     pending: Vec<u8>,
 }
 
 impl<'t> StreamDecoder<'t> {
+    /// A decoder with nothing pending.
     pub fn new(tokenizer: &'t ChatTokenizer) -> Self {
         StreamDecoder {
             tokenizer,
