@@ -9,14 +9,15 @@ use crate::components::chat_layout::ChatLayout;
 use crate::components::explainer::Explainer;
 use crate::components::header::Header;
 use crate::components::model_panel::ModelPanel;
+use crate::components::notice::Notice;
 use crate::components::status_bar::StatusBar;
 use crate::platform::model_file::{self, ModelFileStatus};
 use crate::platform::webgpu::{self, WebGpuStatus};
-use crate::state::{ChatEntry, EngineStatus, Role, default_settings};
+use crate::session::AppState;
+use crate::state::EngineStatus;
 use crate::worker::client::WorkerClient;
-use crate::worker::protocol::{
-    Backend, FromWorker, Precision, ToWorker, WireGenerationSettings, WireMessage,
-};
+
+pub use crate::urls::axis_url;
 
 /// The model the page ships with, relative to the page so the site works under any sub-path.
 pub const DEFAULT_MODEL_URL: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -34,183 +35,7 @@ pub fn model_url() -> String {
 
 thread_local! {
     // The worker handle is not `Send`, so it lives here rather than in a signal.
-    static WORKER: RefCell<Option<WorkerClient>> = const { RefCell::new(None) };
-}
-
-/// Signals shared by the components.
-#[derive(Clone, Copy)]
-pub struct AppState {
-    pub gpu: ReadSignal<WebGpuStatus>,
-    pub engine: RwSignal<EngineStatus>,
-    pub messages: RwSignal<Vec<ChatEntry>>,
-    pub settings: RwSignal<WireGenerationSettings>,
-    pub system_prompt: RwSignal<String>,
-    /// The answer being written, if any.
-    pub generating: RwSignal<Option<u64>>,
-    pub next_id: RwSignal<u64>,
-}
-
-impl AppState {
-    pub fn send(&self, message: &ToWorker) {
-        let result = WORKER.with(|w| match w.borrow().as_ref() {
-            Some(client) => client.send(message),
-            None => Err("the inference worker is not running; reload the page".to_owned()),
-        });
-        if let Err(e) = result {
-            self.engine.set(EngineStatus::Failed(e));
-        }
-    }
-
-    pub fn load_model(&self, backend: Backend, precision: Precision) {
-        self.engine.set(EngineStatus::Downloading {
-            loaded: 0.0,
-            total: None,
-        });
-        self.send(&ToWorker::Load {
-            model_url: model_url(),
-            backend,
-            precision,
-        });
-    }
-
-    /// Appends the user's message and asks the worker for an answer.
-    pub fn submit(&self, text: String) {
-        if text.trim().is_empty()
-            || self.generating.get_untracked().is_some()
-            || !self.engine.get_untracked().is_ready()
-        {
-            return;
-        }
-        let user_id = self.take_id();
-        let answer_id = self.take_id();
-        self.messages.update(|m| {
-            m.push(ChatEntry {
-                id: user_id,
-                role: Role::User,
-                content: text,
-                streaming: false,
-                meta: None,
-                error: None,
-            });
-        });
-        let mut wire = Vec::new();
-        let system = self.system_prompt.get_untracked();
-        if !system.trim().is_empty() {
-            wire.push(WireMessage {
-                role: "system".into(),
-                content: system,
-            });
-        }
-        self.messages.with_untracked(|m| {
-            // Failed answers are not part of the conversation the model sees.
-            for e in m.iter().filter(|e| e.error.is_none()) {
-                wire.push(WireMessage {
-                    role: e.role.as_str().into(),
-                    content: e.content.clone(),
-                });
-            }
-        });
-        self.messages.update(|m| {
-            m.push(ChatEntry {
-                id: answer_id,
-                role: Role::Assistant,
-                content: String::new(),
-                streaming: true,
-                meta: None,
-                error: None,
-            });
-        });
-        self.generating.set(Some(answer_id));
-        self.send(&ToWorker::Generate {
-            id: answer_id,
-            messages: wire,
-            settings: self.settings.get_untracked(),
-        });
-    }
-
-    fn take_id(&self) -> u64 {
-        let id = self.next_id.get_untracked();
-        self.next_id.set(id + 1);
-        id
-    }
-
-    fn on_worker_event(&self, event: FromWorker) {
-        match event {
-            FromWorker::Booted => {
-                if self.engine.get_untracked() == EngineStatus::Starting {
-                    self.engine.set(EngineStatus::Idle);
-                }
-            }
-            FromWorker::Downloading { loaded, total } => {
-                self.engine.set(EngineStatus::Downloading { loaded, total })
-            }
-            FromWorker::Preparing { step } => self.engine.set(EngineStatus::Preparing(step)),
-            FromWorker::Ready {
-                backend,
-                precision,
-                device,
-                resident_bytes,
-                ..
-            } => {
-                self.engine.set(EngineStatus::Ready {
-                    backend,
-                    precision,
-                    device,
-                    resident_bytes,
-                });
-            }
-            FromWorker::Token { id, text, .. } => {
-                self.update_entry(id, |e| e.content.push_str(&text))
-            }
-            FromWorker::Done {
-                id,
-                stop,
-                tokens,
-                seconds,
-                ..
-            } => {
-                let rate = if seconds > 0.0 {
-                    tokens as f64 / seconds
-                } else {
-                    0.0
-                };
-                self.update_entry(id, |e| {
-                    e.streaming = false;
-                    e.meta = Some(format!(
-                        "{tokens} tokens · {stop} · {seconds:.1} s · {rate:.1} tok/s"
-                    ));
-                });
-                self.finish(id);
-            }
-            FromWorker::Failed {
-                id: Some(id),
-                message,
-            } => {
-                self.update_entry(id, |e| {
-                    e.streaming = false;
-                    e.error = Some(message);
-                });
-                self.finish(id);
-            }
-            FromWorker::Failed { id: None, message } => {
-                self.engine.set(EngineStatus::Failed(message))
-            }
-        }
-    }
-
-    fn update_entry(&self, id: u64, f: impl FnOnce(&mut ChatEntry)) {
-        self.messages.update(|m| {
-            if let Some(e) = m.iter_mut().find(|e| e.id == id) {
-                f(e);
-            }
-        });
-    }
-
-    fn finish(&self, id: u64) {
-        if self.generating.get_untracked() == Some(id) {
-            self.generating.set(None);
-        }
-    }
+    pub(crate) static WORKER: RefCell<Option<WorkerClient>> = const { RefCell::new(None) };
 }
 
 #[component]
@@ -218,15 +43,8 @@ pub fn App() -> impl IntoView {
     let (gpu, set_gpu) = signal(WebGpuStatus::Checking);
     let (model_file, set_model_file) = signal(ModelFileStatus::Checking);
     let (explainer_open, set_explainer_open) = signal(false);
-    let state = AppState {
-        gpu,
-        engine: RwSignal::new(EngineStatus::Starting),
-        messages: RwSignal::new(Vec::new()),
-        settings: RwSignal::new(default_settings()),
-        system_prompt: RwSignal::new(String::new()),
-        generating: RwSignal::new(None),
-        next_id: RwSignal::new(1),
-    };
+    let state = AppState::new(gpu);
+    state.persist_on_change();
     provide_context(state);
 
     match WorkerClient::spawn(move |event| state.on_worker_event(event)) {
@@ -248,6 +66,7 @@ pub fn App() -> impl IntoView {
             </Show>
             <main class="main">
                 <ModelPanel />
+                <Notice />
                 <ChatLayout />
             </main>
             <StatusBar gpu=gpu model=model_file />

@@ -10,12 +10,19 @@
 
 #[cfg(target_arch = "wasm32")]
 mod app;
+mod capping;
+mod chart;
 #[cfg(target_arch = "wasm32")]
 mod components;
+mod conversation;
+mod persist;
 #[cfg(target_arch = "wasm32")]
 mod platform;
 #[cfg(target_arch = "wasm32")]
+mod session;
+#[cfg(target_arch = "wasm32")]
 mod state;
+mod urls;
 mod worker;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,4 +1,4 @@
-//! What the page knows: the engine's state, the conversation and the settings.
+//! What the page knows about the engine, and the default generation settings.
 
 use crate::worker::protocol::{Backend, Precision, WireGenerationSettings};
 
@@ -46,35 +46,6 @@ impl EngineStatus {
             EngineStatus::Idle | EngineStatus::Failed(_) | EngineStatus::Ready { .. }
         )
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    User,
-    Assistant,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Assistant => "assistant",
-        }
-    }
-}
-
-/// One message in a column.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ChatEntry {
-    pub id: u64,
-    pub role: Role,
-    pub content: String,
-    /// Still being written by the model.
-    pub streaming: bool,
-    /// A short line under an answer: why it stopped, tokens, speed.
-    pub meta: Option<String>,
-    /// Set when the answer failed.
-    pub error: Option<String>,
 }
 
 /// Defaults: SmolLM2-135M loops under greedy decoding, so the page samples with a frequency

@@ -1,53 +1,40 @@
-//! The chat columns and the shared input. Model output is always inserted as text, never HTML.
+//! The chat columns ("Default", and "Capped" when capping is on), the drift chart beside them,
+//! and the shared input with Stop, Undo and Clear.
 
 use leptos::prelude::*;
 
-use crate::app::AppState;
+use crate::components::capping_panel::CappingPanel;
+use crate::components::drift_chart::DriftChart;
+use crate::components::message::{AssistantMessage, UserMessage};
 use crate::components::settings::SettingsPanel;
-use crate::state::{ChatEntry, Role};
-use crate::worker::protocol::ToWorker;
+use crate::conversation::{Column, Turn};
+use crate::session::AppState;
 
 #[component]
 pub fn ChatLayout() -> impl IntoView {
     let state = expect_context::<AppState>();
     let draft = RwSignal::new(String::new());
-    let can_send = move || state.engine.get().is_ready() && state.generating.get().is_none();
     let submit = move || {
         let text = draft.get_untracked();
-        if text.trim().is_empty() || !can_send() {
+        if text.trim().is_empty() || !state.can_send() {
             return;
         }
         draft.set(String::new());
         state.submit(text);
     };
+    let idle = move || state.generating.get().is_none();
+    let has_turns = move || state.conversation.with(|c| !c.turns.is_empty());
 
     view! {
-        <div class="chat-columns">
-            <section class="chat-column" data-testid="column-default">
-                <header class="chat-column-header">
-                    <h2>"Default"</h2>
-                    <span class="muted">"the model as it is"</span>
-                </header>
-                <div class="chat-messages">
-                    <Show
-                        when=move || !state.messages.with(|m| m.is_empty())
-                        fallback=|| view! { <div class="chat-empty muted">"No messages yet."</div> }
-                    >
-                        <For each=move || state.messages.get() key=|e| (e.id, e.content.len(), e.streaming) let:entry>
-                            <Message entry=entry />
-                        </For>
-                    </Show>
-                </div>
-            </section>
-            <section class="chat-column" data-testid="column-capped">
-                <header class="chat-column-header">
-                    <h2>"Capped"</h2>
-                    <span class="muted">"activation capping on the Assistant Axis"</span>
-                </header>
-                <div class="chat-empty muted">
-                    "The capped twin needs the axis file for this model, which has not been computed yet."
-                </div>
-            </section>
+        <CappingPanel />
+        <div class="workspace">
+            <div class="chat-columns" data-columns=move || if state.shows_capped() { "2" } else { "1" }>
+                <ChatColumn column=Column::Default />
+                <Show when=move || state.shows_capped()>
+                    <ChatColumn column=Column::Capped />
+                </Show>
+            </div>
+            <DriftChart />
         </div>
         <SettingsPanel />
         <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
@@ -65,31 +52,96 @@ pub fn ChatLayout() -> impl IntoView {
                     }
                 }
             ></textarea>
-            <Show
-                when=move || state.generating.get().is_some()
-                fallback=move || view! { <button class="button" type="submit" data-testid="send" disabled=move || !can_send()>"Send"</button> }
-            >
-                <button class="button danger" type="button" data-testid="stop" on:click=move |_| state.send(&ToWorker::Stop)>"Stop"</button>
-            </Show>
+            <div class="composer-actions">
+                <Show
+                    when=move || !idle()
+                    fallback=move || view! { <button class="button" type="submit" data-testid="send" disabled=move || !state.can_send()>"Send"</button> }
+                >
+                    <button class="button danger" type="button" data-testid="stop" on:click=move |_| state.stop()>"Stop"</button>
+                </Show>
+                <button class="button ghost" type="button" data-testid="undo"
+                    disabled=move || !idle() || !has_turns()
+                    on:click=move |_| state.undo()
+                >"Undo last turn"</button>
+                <button class="button ghost" type="button" data-testid="clear"
+                    disabled=move || !idle() || !has_turns()
+                    on:click=move |_| state.clear()
+                >"Clear"</button>
+            </div>
         </form>
     }
 }
 
 #[component]
-fn Message(entry: ChatEntry) -> impl IntoView {
-    let class = match entry.role {
-        Role::User => "message user",
-        Role::Assistant => "message assistant",
+fn ChatColumn(column: Column) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let (subtitle, testid) = match column {
+        Column::Default => ("the model as it is", "column-default"),
+        Column::Capped => (
+            "the same model, activations capped on the Assistant Axis",
+            "column-capped",
+        ),
     };
-    let testid = match entry.role {
-        Role::User => "message-user",
-        Role::Assistant => "message-assistant",
+    // Re-render a turn when what this column shows of it changes.
+    let key = move |(_, t): &(usize, Turn)| {
+        let r = t.reply(column);
+        (
+            t.id,
+            r.map(|r| {
+                (
+                    r.id,
+                    r.content.len(),
+                    r.streaming,
+                    r.score.is_some(),
+                    r.error.is_some(),
+                )
+            }),
+        )
+    };
+    let each = move || {
+        state
+            .conversation
+            .get()
+            .turns
+            .into_iter()
+            .enumerate()
+            .collect::<Vec<_>>()
     };
     view! {
-        <article class=class data-testid=testid data-streaming=entry.streaming.to_string()>
-            <div class="message-text">{entry.content}</div>
-            {entry.error.map(|e| view! { <div class="error" role="alert">{e}</div> })}
-            {entry.meta.map(|m| view! { <div class="message-meta muted" data-testid="message-meta">{m}</div> })}
-        </article>
+        <section class="chat-column" data-testid=testid>
+            <header class="chat-column-header">
+                <h2>{column.label()}</h2>
+                <span class="muted">{subtitle}</span>
+            </header>
+            <div class="chat-messages">
+                <Show
+                    when=move || state.conversation.with(|c| !c.turns.is_empty())
+                    fallback=|| view! { <div class="chat-empty muted">"No messages yet."</div> }
+                >
+                    <For
+                        each=each
+                        key=key
+                        let:item
+                    >
+                        <TurnView turn=item.1 index=item.0 column=column />
+                    </For>
+                </Show>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn TurnView(turn: Turn, index: usize, column: Column) -> impl IntoView {
+    let reply = turn.reply(column).cloned();
+    let placeholder = match (&reply, turn.capping) {
+        (Some(_), _) => None,
+        (None, None) => Some("Capping was off for this turn."),
+        (None, Some(_)) => Some("Answers after the default column…"),
+    };
+    view! {
+        <UserMessage text=turn.user />
+        {reply.map(|r| view! { <AssistantMessage reply=r column=column turn=index + 1 /> })}
+        {placeholder.map(|p| view! { <div class="message-placeholder muted">{p}</div> })}
     }
 }

@@ -2,8 +2,9 @@
 
 use leptos::prelude::*;
 
-use crate::app::{AppState, DEFAULT_MODEL_NAME};
+use crate::app::DEFAULT_MODEL_NAME;
 use crate::platform::webgpu::{WebGpuStatus, format_bytes};
+use crate::session::AppState;
 use crate::state::EngineStatus;
 use crate::worker::protocol::{Backend, Precision};
 

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::AppState;
+use crate::session::AppState;
 
 #[component]
 pub fn SettingsPanel() -> impl IntoView {

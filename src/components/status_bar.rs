@@ -2,9 +2,10 @@
 
 use leptos::prelude::*;
 
-use crate::app::{AppState, DEFAULT_MODEL_NAME};
+use crate::app::DEFAULT_MODEL_NAME;
 use crate::platform::model_file::ModelFileStatus;
 use crate::platform::webgpu::WebGpuStatus;
+use crate::session::AppState;
 use crate::state::EngineStatus;
 
 #[component]

@@ -3,9 +3,10 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use engine::axis::AxisFile;
 use engine::chat::{ChatMessage, ChatModel};
 use engine::device::{self, Device};
-use engine::generation::{Generation, GenerationRequest, SamplingParams, StopReason};
+use engine::generation::{Generation, GenerationRequest, SamplingParams, StopReason, score_tokens};
 use engine::model::{Interventions, WeightMode};
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::JsCast;
@@ -14,8 +15,10 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, Response};
 
 use super::protocol::{
-    Backend, FromWorker, Precision, ToWorker, WireGenerationSettings, WireMessage,
+    Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireCapping, WireGenerationSettings,
+    WireMessage, WireScore,
 };
+use super::scoring::{self, AxisPlan};
 
 /// Larger files are refused before downloading: they would not fit in a tab anyway.
 const MAX_MODEL_BYTES: f64 = 2.0 * 1024.0 * 1024.0 * 1024.0;
@@ -23,6 +26,8 @@ const MAX_MODEL_BYTES: f64 = 2.0 * 1024.0 * 1024.0 * 1024.0;
 #[derive(Default)]
 struct HostState {
     model: Option<Rc<ChatModel>>,
+    /// The loaded model's axis file, checked against its shape.
+    axis: Option<Rc<AxisFile>>,
     webgpu: Option<Device>,
     busy: bool,
 }
@@ -65,6 +70,7 @@ fn handle(message: ToWorker) {
             model_url,
             backend,
             precision,
+            axis_url,
         } => {
             if !try_begin() {
                 post(&FromWorker::Failed {
@@ -74,7 +80,9 @@ fn handle(message: ToWorker) {
                 return;
             }
             spawn_local(async move {
-                if let Err(message) = load(&model_url, backend, precision).await {
+                if let Err(message) =
+                    load(&model_url, axis_url.as_deref(), backend, precision).await
+                {
                     post(&FromWorker::Failed { id: None, message });
                 }
                 end();
@@ -84,6 +92,7 @@ fn handle(message: ToWorker) {
             id,
             messages,
             settings,
+            capping,
         } => {
             let Some(model) = STATE.with(|s| s.borrow().model.clone()) else {
                 post(&FromWorker::Failed {
@@ -99,9 +108,15 @@ fn handle(message: ToWorker) {
                 });
                 return;
             }
+            let axis = STATE.with(|s| s.borrow().axis.clone());
             STOP.with(|s| s.set(false));
             spawn_local(async move {
-                if let Err(message) = generate(&model, id, &messages, &settings).await {
+                let job = Job {
+                    model: &model,
+                    axis: axis.as_deref(),
+                    capping: capping.as_ref(),
+                };
+                if let Err(message) = generate(job, id, &messages, &settings).await {
                     post(&FromWorker::Failed {
                         id: Some(id),
                         message,
@@ -129,7 +144,12 @@ fn end() {
     STATE.with(|s| s.borrow_mut().busy = false);
 }
 
-async fn load(url: &str, backend: Backend, precision: Precision) -> Result<(), String> {
+async fn load(
+    url: &str,
+    axis_url: Option<&str>,
+    backend: Backend,
+    precision: Precision,
+) -> Result<(), String> {
     let bytes = download(url).await?;
     post(&FromWorker::Preparing {
         step: "Starting the compute device".into(),
@@ -158,7 +178,11 @@ async fn load(url: &str, backend: Backend, precision: Precision) -> Result<(), S
         Precision::Quantized => WeightMode::Quantized,
     };
     // Drop any previous model first so two never sit in memory at once.
-    STATE.with(|s| s.borrow_mut().model = None);
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.model = None;
+        s.axis = None;
+    });
     let model = ChatModel::load(&bytes, mode, &device)
         .map_err(|e| format!("the model could not be loaded: {e}"))?;
     drop(bytes);
@@ -176,15 +200,65 @@ async fn load(url: &str, backend: Backend, precision: Precision) -> Result<(), S
     };
     let resident = (bytes.host + device_bytes) as f64;
     let n_layers = model.model().config().n_layers;
-    STATE.with(|s| s.borrow_mut().model = Some(Rc::new(model)));
+    let hidden = model.model().config().hidden_size;
+    let (axis, axis_error) = match axis_url {
+        Some(axis_url) => {
+            post(&FromWorker::Preparing {
+                step: "Reading the Assistant Axis file".into(),
+            });
+            match load_axis(axis_url, n_layers, hidden).await {
+                Ok(a) => (Some(Rc::new(a)), None),
+                Err(e) => (None, Some(e)),
+            }
+        }
+        None => (
+            None,
+            Some("no axis file is known for this model".to_owned()),
+        ),
+    };
+    let axis_info: Option<WireAxisInfo> = axis.as_deref().map(scoring::axis_info);
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.model = Some(Rc::new(model));
+        s.axis = axis;
+    });
     post(&FromWorker::Ready {
         backend,
         precision,
         device: device_name,
         resident_bytes: resident,
         n_layers,
+        axis: axis_info,
+        axis_error,
     });
     Ok(())
+}
+
+/// Downloads and validates the axis file; every failure becomes a sentence for the page.
+async fn load_axis(url: &str, n_layers: usize, hidden: usize) -> Result<AxisFile, String> {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let response: Response = JsFuture::from(scope.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("could not download the axis file {url}: {}", js_text(&e)))?
+        .dyn_into()
+        .map_err(|_| "fetch() did not return a Response".to_owned())?;
+    if !response.ok() {
+        return Err(format!(
+            "the axis file {url} could not be downloaded (HTTP {}); answers are not scored and capping is off",
+            response.status()
+        ));
+    }
+    let buffer = response
+        .array_buffer()
+        .map_err(|e| format!("could not read the axis file: {}", js_text(&e)))?;
+    let buffer = JsFuture::from(buffer)
+        .await
+        .map_err(|e| format!("could not read the axis file: {}", js_text(&e)))?;
+    let bytes = Uint8Array::new(&buffer).to_vec();
+    let axis = AxisFile::from_bytes(&bytes).map_err(|e| format!("{url}: {e}"))?;
+    axis.check_model(n_layers, hidden)
+        .map_err(|e| format!("{url} does not fit the loaded model: {e}"))?;
+    Ok(axis)
 }
 
 /// One short forward, so the first real answer does not pay for shader compilation.
@@ -208,12 +282,20 @@ async fn warm_up(model: &ChatModel) -> Result<(), String> {
     Ok(())
 }
 
+/// What one answer runs on.
+struct Job<'a> {
+    model: &'a ChatModel,
+    axis: Option<&'a AxisFile>,
+    capping: Option<&'a WireCapping>,
+}
+
 async fn generate(
-    model: &ChatModel,
+    job: Job<'_>,
     id: u64,
     messages: &[WireMessage],
     settings: &WireGenerationSettings,
 ) -> Result<(), String> {
+    let model = job.model;
     let started = js_sys::Date::now();
     let messages: Vec<ChatMessage> = messages
         .iter()
@@ -236,9 +318,20 @@ async fn generate(
         },
         stop_tokens: model.stop_tokens(),
     };
+    // Capping needs the axis; asking for it without one is an error, not a silent default.
+    let plan: Option<AxisPlan> = match (job.axis, job.capping) {
+        (Some(axis), capping) => Some(scoring::plan(axis, capping)?),
+        (None, Some(_)) => {
+            return Err("capping needs the axis file, which is not loaded".into());
+        }
+        (None, None) => None,
+    };
+    let interventions = plan
+        .as_ref()
+        .map_or_else(Interventions::none, |p| p.interventions.clone());
     let prepared = model
         .model()
-        .prepare(&Interventions::none())
+        .prepare(&interventions)
         .map_err(|e| e.to_string())?;
     let mut generation = Generation::start(model.model(), &prepared, &request)
         .await
@@ -246,10 +339,17 @@ async fn generate(
     let mut decoder = model.stream_decoder();
     let mut text = String::new();
     let mut stop = "stopped".to_owned();
+    let mut answer_ids = Vec::new();
+    // Probe rows of the answer's tokens (the stop token has none: it is never fed back).
+    let mut answer_probes: Vec<Vec<f32>> = Vec::new();
     while let Some(token) = generation.next().await.map_err(|e| e.to_string())? {
         if let Some(StopReason::StopToken(_)) = token.stop {
             stop = "end of turn".into();
             break;
+        }
+        answer_ids.push(token.id);
+        if let Some(p) = token.probes {
+            answer_probes.push(p);
         }
         let piece = decoder.push(token.id);
         text.push_str(&piece);
@@ -277,15 +377,70 @@ async fn generate(
             text: tail,
         });
     }
+    let tokens = generation.generated();
+    let score = match (&plan, job.axis) {
+        (Some(plan), Some(axis)) => {
+            let margin_rows = generation.prompt_probes().iter().chain(&answer_probes);
+            let cap_margin = plan.cap_margin(margin_rows);
+            drop(generation);
+            score_answer(
+                model,
+                axis,
+                plan,
+                &request.prompt,
+                &answer_ids,
+                &answer_probes,
+            )
+            .await?
+            .map(|(activations, text)| WireScore {
+                activations,
+                text,
+                cap_margin,
+            })
+        }
+        _ => None,
+    };
     post(&FromWorker::Done {
         id,
         text,
         stop,
-        tokens: generation.generated(),
+        tokens,
         prompt_tokens,
         seconds: (js_sys::Date::now() - started) / 1000.0,
+        score,
     });
     Ok(())
+}
+
+/// (activations score, text score). The text score re-reads prompt + answer with the uncapped
+/// model; for an uncapped answer that reading is the generation itself, so it is not repeated.
+async fn score_answer(
+    model: &ChatModel,
+    axis: &AxisFile,
+    plan: &AxisPlan,
+    prompt: &[u32],
+    answer_ids: &[u32],
+    answer_probes: &[Vec<f32>],
+) -> Result<Option<(f32, f32)>, String> {
+    let Some(activations) = plan.score(answer_probes) else {
+        return Ok(None);
+    };
+    if !plan.is_capped() {
+        return Ok(Some((activations, activations)));
+    }
+    let reader = scoring::plan(axis, None)?;
+    let prepared = model
+        .model()
+        .prepare(&reader.interventions)
+        .map_err(|e| e.to_string())?;
+    let mut tokens = prompt.to_vec();
+    tokens.extend_from_slice(answer_ids);
+    yield_now().await;
+    let read = score_tokens(model.model(), &prepared, &tokens)
+        .await
+        .map_err(|e| format!("re-reading the answer failed: {e}"))?;
+    let rows = read.probes.get(prompt.len()..).unwrap_or(&[]);
+    Ok(reader.score(rows).map(|text| (activations, text)))
 }
 
 /// Fetches the model with progress events; refuses absurd sizes before allocating.

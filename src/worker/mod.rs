@@ -8,3 +8,4 @@ pub mod client;
 #[cfg(target_arch = "wasm32")]
 pub mod host;
 pub mod protocol;
+pub mod scoring;

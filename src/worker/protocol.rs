@@ -30,6 +30,44 @@ pub struct WireMessage {
     pub content: String,
 }
 
+/// Activation capping for one answer (DESIGN §1, paper Eq. 1): every layer of the band
+/// `first_layer..=last_layer` is floored at τ_l = the `percentile`-th percentile of the role
+/// answers' projections at that layer, along unit(axis[l]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WireCapping {
+    pub first_layer: usize,
+    pub last_layer: usize,
+    pub percentile: f32,
+}
+
+/// What the page needs to know about the loaded axis file (never the vectors themselves).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireAxisInfo {
+    pub model_id: String,
+    pub n_layers: usize,
+    pub monitor_layer: usize,
+    /// The lab's default cap band and percentile.
+    pub default_capping: WireCapping,
+    pub percentile_levels: Vec<f32>,
+    /// For each entry of `percentile_levels`: τ at the monitor layer minus the score's centre,
+    /// i.e. where the cap sits on the chart's score scale.
+    pub monitor_thresholds: Vec<f32>,
+}
+
+/// An answer's position on the Assistant Axis: mean over its generated tokens (the stop token
+/// excluded) of ⟨h, v⟩ − centre at the monitor layer. Positive = Assistant-like.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WireScore {
+    /// What the generating model actually had (after any cap): the "Activations" view.
+    pub activations: f32,
+    /// The uncapped model re-reading the finished answer: the "Text" view. For an uncapped
+    /// answer the generating model *is* the uncapped model, so it equals `activations`.
+    pub text: f32,
+    /// For a capped answer: min over capped layers and all positions of (post-cap projection −
+    /// τ_l). The cap is a floor, so this is ≥ 0 up to float rounding.
+    pub cap_margin: Option<f32>,
+}
+
 /// Sampling and length settings for one answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireGenerationSettings {
@@ -48,12 +86,18 @@ pub enum ToWorker {
         model_url: String,
         backend: Backend,
         precision: Precision,
+        /// The model's axis file; a missing one leaves the chat working, unscored.
+        #[serde(default)]
+        axis_url: Option<String>,
     },
     /// Answer the conversation; `id` tags every event of this answer.
     Generate {
         id: u64,
         messages: Vec<WireMessage>,
         settings: WireGenerationSettings,
+        /// `None`: the model as it is.
+        #[serde(default)]
+        capping: Option<WireCapping>,
     },
     /// Stop the answer in progress (its text so far is kept).
     Stop,
@@ -78,6 +122,10 @@ pub enum FromWorker {
         device: String,
         resident_bytes: f64,
         n_layers: usize,
+        /// The axis file, when it loaded and fits the model.
+        axis: Option<WireAxisInfo>,
+        /// Why there is no axis (missing file, wrong model…): answers are then unscored.
+        axis_error: Option<String>,
     },
     /// New text of answer `id` (complete UTF-8; may be empty for a partial character).
     Token {
@@ -92,6 +140,8 @@ pub enum FromWorker {
         tokens: usize,
         prompt_tokens: usize,
         seconds: f64,
+        /// `None` without an axis file, or when no token was generated.
+        score: Option<WireScore>,
     },
     /// Something went wrong; `id` is set when it concerns one answer.
     Failed {
@@ -132,6 +182,11 @@ mod tests {
                 seed: 16,
                 max_new_tokens: 32,
             },
+            capping: Some(WireCapping {
+                first_layer: 18,
+                last_layer: 24,
+                percentile: 25.0,
+            }),
         };
         let back: ToWorker = serde_json::from_str(&msg.to_json()).expect("parse");
         assert_eq!(back, msg);
@@ -141,5 +196,14 @@ mod tests {
         };
         let back: FromWorker = serde_json::from_str(&ev.to_json()).expect("parse");
         assert_eq!(back, ev);
+    }
+
+    #[test]
+    fn a_generate_message_without_capping_means_uncapped() {
+        let json = r#"{"type":"Generate","id":3,"messages":[],"settings":{"temperature":0.5,"top_p":0.9,"frequency_penalty":1.0,"seed":1,"max_new_tokens":8}}"#;
+        match serde_json::from_str::<ToWorker>(json).expect("parse") {
+            ToWorker::Generate { capping, .. } => assert_eq!(capping, None),
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }

@@ -1,0 +1,115 @@
+//! Capping controls: on/off, the layer band and the percentile that sets τ, with the axis
+//! file's calibration as defaults. The next generation uses them.
+
+use leptos::prelude::*;
+
+use crate::capping::monitor_in_band;
+use crate::session::AppState;
+use crate::worker::protocol::{WireAxisInfo, WireCapping};
+
+#[component]
+pub fn CappingPanel() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let controls = move || match state.axis.get() {
+        Some(axis) => band_controls(state, axis).into_any(),
+        None => {
+            let why = state.axis_error.get().unwrap_or_else(|| {
+                "The Assistant Axis file loads with the model; until then answers are not scored."
+                    .to_owned()
+            });
+            view! { <span class="muted" data-testid="axis-status">{why}</span> }.into_any()
+        }
+    };
+    view! {
+        <section class="capping-panel" data-testid="capping-panel">
+            <label class="toggle">
+                <input type="checkbox" data-testid="capping-toggle"
+                    prop:checked=move || state.capping.get().enabled
+                    on:change=move |ev| state.capping.update(|c| c.enabled = event_target_checked(&ev))
+                />
+                " Capped twin"
+            </label>
+            {controls}
+        </section>
+    }
+}
+
+fn band_controls(state: AppState, axis: WireAxisInfo) -> impl IntoView {
+    let top = axis.n_layers.saturating_sub(1);
+    let band = move || state.capping.get().band;
+    // Keeps first ≤ last by moving the other end when one crosses it.
+    let set_layer = move |first: bool, text: String| {
+        let Ok(v) = text.trim().parse::<usize>() else {
+            return;
+        };
+        let v = v.min(top);
+        state.capping.update(|c| {
+            if let Some(b) = c.band.as_mut() {
+                if first {
+                    b.first_layer = v;
+                    b.last_layer = b.last_layer.max(v);
+                } else {
+                    b.last_layer = v;
+                    b.first_layer = b.first_layer.min(v);
+                }
+            }
+        });
+    };
+    let levels = axis.percentile_levels.clone();
+    let levels_for_change = levels.clone();
+    let monitor = axis.monitor_layer;
+    let axis_for_note = axis.clone();
+    let note = move || {
+        band().map(|b: WireCapping| {
+            if monitor_in_band(&axis_for_note, &b) {
+                format!("Monitor layer {monitor} is capped: its score cannot fall below the threshold while generating.")
+            } else {
+                format!("Monitor layer {monitor} is outside the band: the chart's threshold line is a reference there, not a floor.")
+            }
+        })
+    };
+    view! {
+        <label>
+            "Layers "
+            <input type="number" min="0" max=top step="1" data-testid="cap-first-layer"
+                prop:value=move || band().map(|b| b.first_layer.to_string()).unwrap_or_default()
+                on:change=move |ev| set_layer(true, event_target_value(&ev))
+            />
+            " to "
+            <input type="number" min="0" max=top step="1" data-testid="cap-last-layer"
+                prop:value=move || band().map(|b| b.last_layer.to_string()).unwrap_or_default()
+                on:change=move |ev| set_layer(false, event_target_value(&ev))
+            />
+            {format!(" of 0–{top}")}
+        </label>
+        <label>
+            "Threshold τ: role answers' "
+            <select data-testid="cap-percentile"
+                prop:value=move || {
+                    band()
+                        .and_then(|b| levels.iter().position(|&l| l == b.percentile))
+                        .map(|i| i.to_string())
+                        .unwrap_or_default()
+                }
+                on:change=move |ev| {
+                    let picked = event_target_value(&ev)
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| levels_for_change.get(i).copied());
+                    if let Some(level) = picked {
+                        state.capping.update(|c| {
+                            if let Some(b) = c.band.as_mut() {
+                                b.percentile = level;
+                            }
+                        });
+                    }
+                }
+            >
+                {axis.percentile_levels.iter().enumerate().map(|(i, level)| {
+                    view! { <option value=i.to_string()>{format!("{level}th percentile")}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+        <span class="muted capping-note" data-testid="capping-note">{note}</span>
+    }
+}

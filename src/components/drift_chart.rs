@@ -1,0 +1,158 @@
+//! The drift chart: one point per answer per column, Assistant up and role-play down, the
+//! cap's threshold as a dashed line. Built from SVG view nodes (never markup strings); each
+//! point has a `<title>` tooltip and scrolls to its message on click.
+
+use leptos::prelude::*;
+
+use crate::capping::{monitor_in_band, monitor_threshold};
+use crate::chart::{self, ChartPoint, ChartView, Frame};
+use crate::conversation::Column;
+use crate::session::AppState;
+
+const FRAME: Frame = Frame {
+    width: 320.0,
+    height: 300.0,
+    left: 40.0,
+    right: 14.0,
+    top: 22.0,
+    bottom: 26.0,
+};
+
+#[component]
+pub fn DriftChart() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let points = Memo::new(move |_| {
+        let view = state.chart_view.get();
+        state.conversation.with(|c| chart::points(c, view))
+    });
+    let turns = Memo::new(move |_| state.conversation.with(|c| c.turns.len()));
+    // (threshold on the score scale, whether the monitor layer is capped)
+    let threshold = Memo::new(move |_| {
+        let axis = state.axis.get()?;
+        let band = state.capping.get().band?;
+        Some((
+            monitor_threshold(&axis, band.percentile)?,
+            monitor_in_band(&axis, &band),
+        ))
+    });
+    let half =
+        Memo::new(move |_| points.with(|p| chart::half_range(p, threshold.get().map(|t| t.0))));
+
+    let view_button = move |view: ChartView, label: &'static str, testid: &'static str| {
+        view! {
+            <button type="button" class="segment" data-testid=testid
+                aria-pressed=move || (state.chart_view.get() == view).to_string()
+                on:click=move |_| state.chart_view.set(view)
+            >{label}</button>
+        }
+    };
+
+    let grid = move || {
+        let h = half.get();
+        let (x0, x1) = (FRAME.left, FRAME.width - FRAME.right);
+        let y0 = FRAME.y(0.0, h);
+        view! {
+            <line class="chart-zero" x1=x0 x2=x1 y1=y0 y2=y0 />
+            <line class="chart-axis" x1=x0 x2=x0 y1=FRAME.top y2=FRAME.height - FRAME.bottom />
+            <text class="chart-label" x=x0 - 4.0 y=FRAME.y(h, h) + 4.0 text-anchor="end">{format!("{h:+.1}")}</text>
+            <text class="chart-label" x=x0 - 4.0 y=y0 + 4.0 text-anchor="end">"0"</text>
+            <text class="chart-label" x=x0 - 4.0 y=FRAME.y(-h, h) + 4.0 text-anchor="end">{format!("{:+.1}", -h)}</text>
+            <text class="chart-end" x=x0 + 4.0 y=FRAME.top - 8.0>"↑ Assistant"</text>
+            <text class="chart-end" x=x0 + 4.0 y=FRAME.height - 8.0>"↓ role-play"</text>
+        }
+    };
+
+    let threshold_line = move || {
+        threshold.get().map(|(t, in_band)| {
+            let y = FRAME.y(t, half.get());
+            let label = if in_band { "cap τ" } else { "cap τ (reference)" };
+            view! {
+                <g data-testid="chart-threshold" data-threshold=t.to_string()>
+                    <line class="chart-threshold" x1=FRAME.left x2=FRAME.width - FRAME.right y1=y y2=y />
+                    <text class="chart-label" x=FRAME.width - FRAME.right y=y - 4.0 text-anchor="end">{label}</text>
+                </g>
+            }
+        })
+    };
+
+    let series = move || {
+        let h = half.get();
+        let n = turns.get().max(1);
+        let pts = points.get();
+        [Column::Default, Column::Capped]
+            .into_iter()
+            .map(|column| {
+                let mine: Vec<ChartPoint> =
+                    pts.iter().filter(|p| p.column == column).cloned().collect();
+                let path = mine
+                    .iter()
+                    .map(|p| format!("{:.1},{:.1}", FRAME.x(p.turn, n), FRAME.y(p.score, h)))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                view! {
+                    <g class=format!("series series-{}", column.key())>
+                        <polyline class="chart-line" points=path />
+                        {mine.into_iter().map(|p| point(p, n, h)).collect_view()}
+                    </g>
+                }
+            })
+            .collect_view()
+    };
+
+    view! {
+        <aside class="drift" data-testid="drift-chart">
+            <header class="drift-header">
+                <h2>"Drift"</h2>
+                <div class="segments" role="group" aria-label="Which reading to plot">
+                    {view_button(ChartView::Text, "Text", "view-text")}
+                    {view_button(ChartView::Activations, "Activations", "view-activations")}
+                </div>
+            </header>
+            <svg class="drift-svg" viewBox=format!("0 0 {} {}", FRAME.width, FRAME.height) role="img"
+                aria-label="Axis score of each answer, turn by turn">
+                {grid}
+                {threshold_line}
+                {series}
+            </svg>
+            <p class="drift-legend muted">
+                <span class="swatch swatch-default"></span>" Default "
+                <span class="swatch swatch-capped"></span>" Capped · "
+                {move || match state.chart_view.get() {
+                    ChartView::Text => "Text: the uncapped model re-reads each answer.",
+                    ChartView::Activations => "Activations: what the answering model had, after the cap.",
+                }}
+            </p>
+        </aside>
+    }
+}
+
+fn point(p: ChartPoint, turns: usize, half: f32) -> impl IntoView {
+    let id = p.reply_id;
+    let tip = format!(
+        "Turn {} · {} · score {:+.2}\n{}",
+        p.turn,
+        p.column.label(),
+        p.score,
+        p.snippet
+    );
+    view! {
+        <circle class="chart-point" data-testid="chart-point"
+            data-column=p.column.key() data-turn=p.turn.to_string() data-score=p.score.to_string()
+            cx=FRAME.x(p.turn, turns) cy=FRAME.y(p.score, half) r="6"
+            tabindex="0"
+            on:click=move |_| scroll_to(id)
+        >
+            <title>{tip}</title>
+        </circle>
+    }
+}
+
+/// Brings answer `id` into view in its column.
+fn scroll_to(id: u64) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(&format!("msg-{id}")))
+    {
+        el.scroll_into_view();
+    }
+}

@@ -1,0 +1,271 @@
+//! The conversation as the page holds it: one user message per turn, answered by the default
+//! model and (when capping was on for that turn) by its capped twin. Each column's model sees
+//! the user's messages and its *own* earlier answers, so the two conversations can diverge.
+//! Pure data and logic (no browser), unit-tested natively.
+
+use serde::{Deserialize, Serialize};
+
+use crate::worker::protocol::{WireCapping, WireMessage, WireScore};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Column {
+    Default,
+    Capped,
+}
+
+impl Column {
+    pub fn label(self) -> &'static str {
+        match self {
+            Column::Default => "Default",
+            Column::Capped => "Capped",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Column::Default => "default",
+            Column::Capped => "capped",
+        }
+    }
+}
+
+/// One assistant answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// Tags the worker's events for this answer; unique within the conversation.
+    pub id: u64,
+    pub content: String,
+    /// Still being written by the model.
+    pub streaming: bool,
+    /// Why it stopped, tokens, speed.
+    pub meta: Option<String>,
+    /// Set when the answer failed.
+    pub error: Option<String>,
+    /// `None` without an axis file.
+    pub score: Option<WireScore>,
+}
+
+impl Reply {
+    pub fn streaming(id: u64) -> Reply {
+        Reply {
+            id,
+            content: String::new(),
+            streaming: true,
+            meta: None,
+            error: None,
+            score: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    pub id: u64,
+    pub user: String,
+    pub default: Reply,
+    /// The capped twin's answer; `None` until it starts, or when capping was off.
+    pub capped: Option<Reply>,
+    /// The capping this turn asked for (`None`: capping was off).
+    pub capping: Option<WireCapping>,
+}
+
+impl Turn {
+    pub fn reply(&self, column: Column) -> Option<&Reply> {
+        match column {
+            Column::Default => Some(&self.default),
+            Column::Capped => self.capped.as_ref(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub turns: Vec<Turn>,
+}
+
+impl Conversation {
+    /// The messages column `column`'s model answers for turn `index`: the system prompt (unless
+    /// empty: then the template's default), the earlier turns with this column's answers, and
+    /// the turn's user message. Failed or empty answers are left out. In turns where the twin
+    /// did not answer (capping was off), it sees the default answer: that is what was said.
+    pub fn history(&self, column: Column, system: &str, index: usize) -> Vec<WireMessage> {
+        let mut out = Vec::new();
+        if !system.trim().is_empty() {
+            out.push(message("system", system));
+        }
+        for (i, turn) in self.turns.iter().enumerate().take(index + 1) {
+            out.push(message("user", &turn.user));
+            if i == index {
+                break;
+            }
+            let reply = match column {
+                Column::Capped => turn.capped.as_ref().unwrap_or(&turn.default),
+                Column::Default => &turn.default,
+            };
+            if reply.error.is_none() && !reply.content.is_empty() {
+                out.push(message("assistant", &reply.content));
+            }
+        }
+        out
+    }
+
+    pub fn reply_mut(&mut self, id: u64) -> Option<&mut Reply> {
+        self.turns.iter_mut().find_map(|t| {
+            if t.default.id == id {
+                Some(&mut t.default)
+            } else {
+                t.capped.as_mut().filter(|r| r.id == id)
+            }
+        })
+    }
+
+    /// The largest id in use, so new ids never collide with restored ones.
+    pub fn max_id(&self) -> u64 {
+        self.turns
+            .iter()
+            .flat_map(|t| {
+                [
+                    Some(t.id),
+                    Some(t.default.id),
+                    t.capped.as_ref().map(|r| r.id),
+                ]
+            })
+            .flatten()
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// After a reload no worker is writing any answer: mark half-written ones as interrupted.
+    pub fn interrupt_streaming(&mut self) {
+        for turn in &mut self.turns {
+            for reply in std::iter::once(&mut turn.default).chain(turn.capped.as_mut()) {
+                if reply.streaming {
+                    reply.streaming = false;
+                    reply.error = Some("interrupted (the page was reloaded)".into());
+                }
+            }
+        }
+    }
+
+    /// Whether any turn has a capped answer (then the page shows both columns).
+    pub fn has_capped(&self) -> bool {
+        self.turns.iter().any(|t| t.capped.is_some())
+    }
+}
+
+fn message(role: &str, content: &str) -> WireMessage {
+    WireMessage {
+        role: role.into(),
+        content: content.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(id: u64, text: &str) -> Reply {
+        Reply {
+            id,
+            content: text.into(),
+            streaming: false,
+            meta: None,
+            error: None,
+            score: None,
+        }
+    }
+
+    fn conversation() -> Conversation {
+        Conversation {
+            turns: vec![
+                Turn {
+                    id: 1,
+                    user: "hi".into(),
+                    default: reply(2, "hello"),
+                    capped: None,
+                    capping: None,
+                },
+                Turn {
+                    id: 3,
+                    user: "be a pirate".into(),
+                    default: reply(4, "arr"),
+                    capped: Some(reply(5, "I am an assistant")),
+                    capping: Some(WireCapping {
+                        first_layer: 1,
+                        last_layer: 2,
+                        percentile: 25.0,
+                    }),
+                },
+                Turn {
+                    id: 6,
+                    user: "who are you?".into(),
+                    default: Reply::streaming(7),
+                    capped: None,
+                    capping: None,
+                },
+            ],
+        }
+    }
+
+    fn roles_and_text(m: &[WireMessage]) -> Vec<(String, String)> {
+        m.iter()
+            .map(|m| (m.role.clone(), m.content.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn each_column_sees_its_own_answers() {
+        let c = conversation();
+        let d = roles_and_text(&c.history(Column::Default, "", 2));
+        let k = roles_and_text(&c.history(Column::Capped, "", 2));
+        let pair = |r: &str, t: &str| (r.to_owned(), t.to_owned());
+        assert_eq!(
+            d,
+            vec![
+                pair("user", "hi"),
+                pair("assistant", "hello"),
+                pair("user", "be a pirate"),
+                pair("assistant", "arr"),
+                pair("user", "who are you?"),
+            ]
+        );
+        // Turn 1 had no capped answer: the twin sees what was said (the default answer).
+        assert_eq!(k[1], pair("assistant", "hello"));
+        assert_eq!(k[3], pair("assistant", "I am an assistant"));
+    }
+
+    #[test]
+    fn system_prompt_leads_only_when_set_and_failed_answers_are_left_out() {
+        let mut c = conversation();
+        c.turns[0].default.error = Some("boom".into());
+        let h = c.history(Column::Default, "  ", 1);
+        assert_eq!(h[0].role, "user");
+        assert_eq!(h.len(), 2, "{h:?}");
+        let h = c.history(Column::Default, "You are a pirate.", 0);
+        assert_eq!(h[0].role, "system");
+        assert_eq!(h.len(), 2);
+    }
+
+    #[test]
+    fn replies_are_found_by_id_in_either_column() {
+        let mut c = conversation();
+        c.reply_mut(5).expect("capped").content.push('!');
+        assert_eq!(
+            c.turns[1].capped.as_ref().map(|r| r.content.as_str()),
+            Some("I am an assistant!")
+        );
+        assert!(c.reply_mut(3).is_none(), "turn ids are not reply ids");
+        assert_eq!(c.max_id(), 7);
+        assert!(c.has_capped());
+    }
+
+    #[test]
+    fn reload_marks_half_written_answers_as_interrupted() {
+        let mut c = conversation();
+        c.interrupt_streaming();
+        let r = &c.turns[2].default;
+        assert!(!r.streaming);
+        assert!(r.error.as_deref().is_some_and(|e| e.contains("reloaded")));
+        assert!(c.turns[0].default.error.is_none());
+    }
+}

@@ -1,0 +1,309 @@
+//! The page's state and the conversation flow: one input feeds the default model, then (with
+//! capping on) its capped twin, one after the other in the single worker. Every change of the
+//! conversation or settings is saved to localStorage.
+
+use leptos::prelude::*;
+
+use crate::app::{WORKER, axis_url, model_url};
+use crate::capping::CappingChoice;
+use crate::chart::ChartView;
+use crate::conversation::{Column, Conversation, Reply, Turn};
+use crate::persist::{self, Saved};
+use crate::platform::webgpu::WebGpuStatus;
+use crate::state::{EngineStatus, default_settings};
+use crate::worker::protocol::{
+    Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireGenerationSettings,
+};
+
+/// Signals shared by the components.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub gpu: ReadSignal<WebGpuStatus>,
+    pub engine: RwSignal<EngineStatus>,
+    pub conversation: RwSignal<Conversation>,
+    pub settings: RwSignal<WireGenerationSettings>,
+    pub system_prompt: RwSignal<String>,
+    /// The answer being written, if any.
+    pub generating: RwSignal<Option<u64>>,
+    pub next_id: RwSignal<u64>,
+    /// The loaded axis file's metadata; `None` before loading or when it is missing.
+    pub axis: RwSignal<Option<WireAxisInfo>>,
+    /// Why answers are not scored (missing or mismatched axis file).
+    pub axis_error: RwSignal<Option<String>>,
+    pub capping: RwSignal<CappingChoice>,
+    pub chart_view: RwSignal<ChartView>,
+    /// A one-off message for the user (e.g. the saved conversation was unreadable).
+    pub notice: RwSignal<Option<String>>,
+    /// Set by Stop so the capped twin of the current turn is not started afterwards.
+    stop_requested: RwSignal<bool>,
+}
+
+impl AppState {
+    /// Fresh state, restored from localStorage where possible.
+    pub fn new(gpu: ReadSignal<WebGpuStatus>) -> AppState {
+        let (saved, notice) = match persist::storage::load() {
+            Ok(saved) => (saved, None),
+            Err(notice) => (None, Some(notice)),
+        };
+        let (conversation, settings, system_prompt, capping, chart_view) = match saved {
+            Some(s) => (
+                s.conversation,
+                s.settings,
+                s.system_prompt,
+                s.capping,
+                s.chart_view,
+            ),
+            None => (
+                Conversation::default(),
+                default_settings(),
+                String::new(),
+                CappingChoice::default(),
+                ChartView::Text,
+            ),
+        };
+        let next_id = conversation.max_id() + 1;
+        AppState {
+            gpu,
+            engine: RwSignal::new(EngineStatus::Starting),
+            conversation: RwSignal::new(conversation),
+            settings: RwSignal::new(settings),
+            system_prompt: RwSignal::new(system_prompt),
+            generating: RwSignal::new(None),
+            next_id: RwSignal::new(next_id),
+            axis: RwSignal::new(None),
+            axis_error: RwSignal::new(None),
+            capping: RwSignal::new(capping),
+            chart_view: RwSignal::new(chart_view),
+            notice: RwSignal::new(notice),
+            stop_requested: RwSignal::new(false),
+        }
+    }
+
+    /// Saves whenever the conversation or a setting changes.
+    pub fn persist_on_change(&self) {
+        let s = *self;
+        Effect::new(move |_| {
+            let saved = Saved {
+                version: persist::VERSION,
+                conversation: s.conversation.get(),
+                settings: s.settings.get(),
+                system_prompt: s.system_prompt.get(),
+                capping: s.capping.get(),
+                chart_view: s.chart_view.get(),
+            };
+            if let Err(e) = persist::storage::save(&saved) {
+                s.notice.set(Some(format!("Not saved: {e}")));
+            }
+        });
+    }
+
+    pub fn send(&self, message: &ToWorker) {
+        let result = WORKER.with(|w| match w.borrow().as_ref() {
+            Some(client) => client.send(message),
+            None => Err("the inference worker is not running; reload the page".to_owned()),
+        });
+        if let Err(e) = result {
+            self.engine.set(EngineStatus::Failed(e));
+        }
+    }
+
+    pub fn load_model(&self, backend: Backend, precision: Precision) {
+        self.engine.set(EngineStatus::Downloading {
+            loaded: 0.0,
+            total: None,
+        });
+        let model_url = model_url();
+        self.send(&ToWorker::Load {
+            axis_url: axis_url(&model_url),
+            model_url,
+            backend,
+            precision,
+        });
+    }
+
+    /// Whether the capped column is shown: capping is on, or earlier turns have capped answers.
+    pub fn shows_capped(&self) -> bool {
+        self.capping.with(|c| c.enabled) || self.conversation.with(|c| c.has_capped())
+    }
+
+    pub fn can_send(&self) -> bool {
+        self.engine.with(|e| e.is_ready()) && self.generating.with(|g| g.is_none())
+    }
+
+    /// Appends a turn and asks the worker for the default answer (the capped one follows).
+    pub fn submit(&self, text: String) {
+        if text.trim().is_empty() || !self.can_send() {
+            return;
+        }
+        let capping = self
+            .capping
+            .with_untracked(|c| self.axis.with_untracked(|a| c.request(a.as_ref())));
+        let turn_id = self.take_id();
+        let reply_id = self.take_id();
+        self.conversation.update(|c| {
+            c.turns.push(Turn {
+                id: turn_id,
+                user: text,
+                default: Reply::streaming(reply_id),
+                capped: None,
+                capping,
+            })
+        });
+        self.stop_requested.set(false);
+        self.start(Column::Default, reply_id);
+    }
+
+    /// Sends the generate request for the last turn's answer in `column`.
+    fn start(&self, column: Column, reply_id: u64) {
+        let Some((messages, capping)) = self.conversation.with_untracked(|c| {
+            let index = c.turns.len().checked_sub(1)?;
+            let turn = c.turns.get(index)?;
+            let capping = match column {
+                Column::Default => None,
+                Column::Capped => turn.capping,
+            };
+            let system = self.system_prompt.get_untracked();
+            Some((c.history(column, &system, index), capping))
+        }) else {
+            return;
+        };
+        self.generating.set(Some(reply_id));
+        self.send(&ToWorker::Generate {
+            id: reply_id,
+            messages,
+            settings: self.settings.get_untracked(),
+            capping,
+        });
+    }
+
+    pub fn stop(&self) {
+        self.stop_requested.set(true);
+        self.send(&ToWorker::Stop);
+    }
+
+    /// Removes the last turn (both columns).
+    pub fn undo(&self) {
+        if self.generating.get_untracked().is_none() {
+            self.conversation.update(|c| {
+                c.turns.pop();
+            });
+        }
+    }
+
+    pub fn clear(&self) {
+        if self.generating.get_untracked().is_none() {
+            self.conversation.set(Conversation::default());
+        }
+    }
+
+    fn take_id(&self) -> u64 {
+        let id = self.next_id.get_untracked();
+        self.next_id.set(id + 1);
+        id
+    }
+
+    pub fn on_worker_event(&self, event: FromWorker) {
+        match event {
+            FromWorker::Booted => {
+                if self.engine.get_untracked() == EngineStatus::Starting {
+                    self.engine.set(EngineStatus::Idle);
+                }
+            }
+            FromWorker::Downloading { loaded, total } => {
+                self.engine.set(EngineStatus::Downloading { loaded, total })
+            }
+            FromWorker::Preparing { step } => self.engine.set(EngineStatus::Preparing(step)),
+            FromWorker::Ready {
+                backend,
+                precision,
+                device,
+                resident_bytes,
+                axis,
+                axis_error,
+                ..
+            } => {
+                if let Some(a) = &axis {
+                    self.capping.update(|c| c.fit(a));
+                }
+                self.axis.set(axis);
+                self.axis_error.set(axis_error);
+                self.engine.set(EngineStatus::Ready {
+                    backend,
+                    precision,
+                    device,
+                    resident_bytes,
+                });
+            }
+            FromWorker::Token { id, text, .. } => {
+                self.update_reply(id, |r| r.content.push_str(&text))
+            }
+            FromWorker::Done {
+                id,
+                stop,
+                tokens,
+                seconds,
+                score,
+                ..
+            } => {
+                let rate = if seconds > 0.0 {
+                    tokens as f64 / seconds
+                } else {
+                    0.0
+                };
+                self.update_reply(id, |r| {
+                    r.streaming = false;
+                    r.score = score;
+                    r.meta = Some(format!(
+                        "{tokens} tokens · {stop} · {seconds:.1} s · {rate:.1} tok/s"
+                    ));
+                });
+                self.finish(id);
+            }
+            FromWorker::Failed {
+                id: Some(id),
+                message,
+            } => {
+                self.update_reply(id, |r| {
+                    r.streaming = false;
+                    r.error = Some(message);
+                });
+                self.finish(id);
+            }
+            FromWorker::Failed { id: None, message } => {
+                self.engine.set(EngineStatus::Failed(message))
+            }
+        }
+    }
+
+    fn update_reply(&self, id: u64, f: impl FnOnce(&mut Reply)) {
+        self.conversation.update(|c| {
+            if let Some(r) = c.reply_mut(id) {
+                f(r);
+            }
+        });
+    }
+
+    /// After answer `id`: if it was the default answer of a turn that asked for capping, the
+    /// capped twin answers next (unless the user pressed Stop).
+    fn finish(&self, id: u64) {
+        if self.generating.get_untracked() != Some(id) {
+            return;
+        }
+        self.generating.set(None);
+        let wants_twin = self.conversation.with_untracked(|c| {
+            c.turns
+                .last()
+                .is_some_and(|t| t.default.id == id && t.capping.is_some() && t.capped.is_none())
+        });
+        if !wants_twin || self.stop_requested.get_untracked() {
+            return;
+        }
+        let reply_id = self.take_id();
+        self.conversation.update(|c| {
+            if let Some(t) = c.turns.last_mut() {
+                t.capped = Some(Reply::streaming(reply_id));
+            }
+        });
+        self.start(Column::Capped, reply_id);
+    }
+}

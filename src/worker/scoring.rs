@@ -1,0 +1,255 @@
+//! From an axis file and the page's capping choice to the engine's interventions, and from the
+//! probe values that come back to one score per answer. Pure arithmetic (no browser), so it is
+//! unit-tested natively.
+
+use engine::axis::AxisFile;
+use engine::model::{Cap, Interventions, Probe};
+
+use super::protocol::{WireAxisInfo, WireCapping};
+
+/// The interventions for one answer and how to read their probe columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AxisPlan {
+    pub interventions: Interventions,
+    /// The score's zero point at the monitor layer (the mean role vector's projection).
+    centre: f32,
+    /// τ of each capped layer, in the order of probe columns `1..` (column 0 is the monitor).
+    cap_taus: Vec<f32>,
+}
+
+/// Index of the monitor-layer probe in every probe row.
+const MONITOR: usize = 0;
+
+pub fn axis_info(axis: &AxisFile) -> WireAxisInfo {
+    let m = &axis.meta;
+    let centre = axis.score_centre(m.monitor_layer);
+    let monitor_thresholds = m
+        .percentile_levels
+        .iter()
+        .map(|&level| {
+            axis.role_percentile(m.monitor_layer, level)
+                .map_or(f32::NAN, |tau| tau - centre)
+        })
+        .collect();
+    WireAxisInfo {
+        model_id: m.model_id.clone(),
+        n_layers: m.n_layers,
+        monitor_layer: m.monitor_layer,
+        default_capping: WireCapping {
+            first_layer: m.cap.first_layer,
+            last_layer: m.cap.last_layer,
+            percentile: m.cap.percentile,
+        },
+        percentile_levels: m.percentile_levels.clone(),
+        monitor_thresholds,
+    }
+}
+
+/// Probe 0 reads the monitor layer. With capping, every layer of the band gets a cap
+/// (v = unit(axis[l]), τ = role percentile at l) and a probe on the same direction; the engine
+/// applies caps before probes at a layer, so those probes see the post-cap stream.
+pub fn plan(axis: &AxisFile, capping: Option<&WireCapping>) -> Result<AxisPlan, String> {
+    let m = &axis.meta;
+    let mut interventions = Interventions::none();
+    interventions.probes.push(Probe {
+        layer: m.monitor_layer,
+        direction: axis.unit_axis(m.monitor_layer),
+    });
+    let mut cap_taus = Vec::new();
+    if let Some(c) = capping {
+        if c.first_layer > c.last_layer || c.last_layer >= m.n_layers {
+            return Err(format!(
+                "the cap band {}–{} is not within the model's layers 0–{}",
+                c.first_layer,
+                c.last_layer,
+                m.n_layers.saturating_sub(1)
+            ));
+        }
+        for layer in c.first_layer..=c.last_layer {
+            let tau = axis.role_percentile(layer, c.percentile).ok_or_else(|| {
+                format!(
+                    "the axis file has no {}th percentile (it has {:?})",
+                    c.percentile, m.percentile_levels
+                )
+            })?;
+            let direction = axis.unit_axis(layer);
+            interventions.caps.push(Cap {
+                layer,
+                direction: direction.clone(),
+                tau,
+            });
+            interventions.probes.push(Probe { layer, direction });
+            cap_taus.push(tau);
+        }
+    }
+    Ok(AxisPlan {
+        interventions,
+        centre: axis.score_centre(m.monitor_layer),
+        cap_taus,
+    })
+}
+
+impl AxisPlan {
+    /// Mean over `rows` (one per answer token) of the monitor probe minus the centre; `None`
+    /// when there is no row (an answer that stopped at once).
+    pub fn score<'a>(&self, rows: impl IntoIterator<Item = &'a Vec<f32>>) -> Option<f32> {
+        let (sum, n) = rows
+            .into_iter()
+            .filter_map(|row| row.get(MONITOR))
+            .fold((0.0f64, 0usize), |(s, n), &v| (s + f64::from(v), n + 1));
+        (n > 0).then(|| (sum / n as f64) as f32 - self.centre)
+    }
+
+    /// Min over `rows` and capped layers of (projection − τ): the cap is a floor, so a correct
+    /// forward pass gives ≥ 0 (up to rounding). `None` without capping.
+    pub fn cap_margin<'a>(&self, rows: impl IntoIterator<Item = &'a Vec<f32>>) -> Option<f32> {
+        if self.cap_taus.is_empty() {
+            return None;
+        }
+        rows.into_iter()
+            .flat_map(|row| {
+                self.cap_taus
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(i, tau)| row.get(MONITOR + 1 + i).map(|v| v - tau))
+            })
+            .reduce(f32::min)
+    }
+
+    pub fn is_capped(&self) -> bool {
+        !self.cap_taus.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::axis::{AxisMeta, CapSetting, FORMAT_VERSION};
+
+    /// A small synthetic axis file (4 layers, width 3) whose numbers are easy to follow.
+    fn axis() -> AxisFile {
+        let (l, h) = (4, 3);
+        let levels = vec![25.0, 50.0];
+        AxisFile {
+            meta: AxisMeta {
+                format_version: FORMAT_VERSION,
+                model_id: "tiny".into(),
+                model_sha256: "00".repeat(32),
+                n_layers: l,
+                hidden: h,
+                monitor_layer: 2,
+                cap: CapSetting {
+                    first_layer: 1,
+                    last_layer: 3,
+                    percentile: 25.0,
+                },
+                percentile_levels: levels.clone(),
+                roles: vec![],
+                validation: serde_json::Value::Null,
+                build: serde_json::Value::Null,
+            },
+            // Axis at layer l points along e_(l mod 3), scaled by 2 (unit() must normalise it).
+            axis: (0..l * h)
+                .map(|i| if i % h == (i / h) % h { 2.0 } else { 0.0 })
+                .collect(),
+            default_mean: vec![0.0; l * h],
+            // The role mean sits at 0.5 along every axis: centre = 0.5 at every layer.
+            role_mean: vec![0.5; l * h],
+            default_percentiles: vec![0.0; l * levels.len()],
+            // τ(layer, 25) = layer + 0.25, τ(layer, 50) = layer + 0.5.
+            role_percentiles: (0..l)
+                .flat_map(|layer| [layer as f32 + 0.25, layer as f32 + 0.5])
+                .collect(),
+            n_components: 1,
+            pca_components: vec![0.0; l * h],
+            pca_explained: vec![0.0; l],
+            role_coords: vec![],
+        }
+    }
+
+    #[test]
+    fn uncapped_plan_has_one_probe_at_the_monitor_layer_and_no_caps() {
+        let p = plan(&axis(), None).expect("plan");
+        assert_eq!(p.interventions.probes.len(), 1);
+        assert_eq!(p.interventions.probes[0].layer, 2);
+        assert_eq!(p.interventions.probes[0].direction, vec![0.0, 0.0, 1.0]);
+        assert!(p.interventions.caps.is_empty());
+        assert!(!p.is_capped());
+        assert_eq!(p.cap_margin([&vec![1.0]]), None);
+    }
+
+    #[test]
+    fn capped_plan_caps_and_probes_every_layer_of_the_band() {
+        let c = WireCapping {
+            first_layer: 1,
+            last_layer: 3,
+            percentile: 50.0,
+        };
+        let p = plan(&axis(), Some(&c)).expect("plan");
+        let layers: Vec<usize> = p.interventions.caps.iter().map(|c| c.layer).collect();
+        assert_eq!(layers, vec![1, 2, 3]);
+        let taus: Vec<f32> = p.interventions.caps.iter().map(|c| c.tau).collect();
+        assert_eq!(taus, vec![1.5, 2.5, 3.5]);
+        assert_eq!(p.interventions.caps[0].direction, vec![0.0, 1.0, 0.0]);
+        // Monitor probe first, then one per capped layer.
+        let probe_layers: Vec<usize> = p.interventions.probes.iter().map(|p| p.layer).collect();
+        assert_eq!(probe_layers, vec![2, 1, 2, 3]);
+    }
+
+    #[test]
+    fn bad_capping_requests_are_refused_with_a_reason() {
+        let outside = WireCapping {
+            first_layer: 2,
+            last_layer: 4,
+            percentile: 25.0,
+        };
+        assert!(plan(&axis(), Some(&outside)).unwrap_err().contains("0–3"));
+        let reversed = WireCapping {
+            first_layer: 3,
+            last_layer: 1,
+            percentile: 25.0,
+        };
+        assert!(plan(&axis(), Some(&reversed)).is_err());
+        let level = WireCapping {
+            first_layer: 1,
+            last_layer: 1,
+            percentile: 90.0,
+        };
+        assert!(plan(&axis(), Some(&level)).unwrap_err().contains("90"));
+    }
+
+    #[test]
+    fn score_is_the_centred_mean_of_the_monitor_probe() {
+        let p = plan(&axis(), None).expect("plan");
+        let rows = [vec![1.0], vec![2.0], vec![4.5]];
+        // mean 2.5, centre 0.5
+        assert_eq!(p.score(&rows), Some(2.0));
+        assert_eq!(p.score(&[] as &[Vec<f32>]), None);
+    }
+
+    #[test]
+    fn cap_margin_is_the_smallest_distance_above_tau() {
+        let c = WireCapping {
+            first_layer: 1,
+            last_layer: 2,
+            percentile: 25.0,
+        };
+        let p = plan(&axis(), Some(&c)).expect("plan");
+        // τ = 1.25 (layer 1) and 2.25 (layer 2); columns: monitor, layer 1, layer 2.
+        let rows = [vec![0.0, 1.25, 3.0], vec![0.0, 2.0, 2.5]];
+        assert_eq!(p.cap_margin(&rows), Some(0.0));
+        let below = [vec![0.0, 1.0, 3.0]];
+        assert_eq!(p.cap_margin(&below), Some(-0.25));
+    }
+
+    #[test]
+    fn axis_info_puts_thresholds_on_the_score_scale() {
+        let info = axis_info(&axis());
+        assert_eq!(info.monitor_layer, 2);
+        assert_eq!(info.n_layers, 4);
+        assert_eq!(info.percentile_levels, vec![25.0, 50.0]);
+        // τ(2, 25) − centre = 2.25 − 0.5; τ(2, 50) − 0.5 = 2.0.
+        assert_eq!(info.monitor_thresholds, vec![1.75, 2.0]);
+        assert_eq!(info.default_capping.first_layer, 1);
+    }
+}
