@@ -6,6 +6,7 @@
 //! Without it they fail with a message saying so; they never skip.
 
 pub mod browser;
+pub mod page;
 pub mod static_server;
 
 use std::path::PathBuf;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use browser_tests::browser::{Browser, BrowserOptions};
 use browser_tests::dist_dir;
+use browser_tests::page::{load_model, set_capping, set_input};
 use browser_tests::static_server::StaticServer;
 use fantoccini::Locator;
 
@@ -15,59 +16,6 @@ const FRANCE_ANSWER: &str = "The capital of France is Paris.";
 /// SwiftShader runs WebGPU on the CPU: loading the f32 weights and compiling shaders is slow.
 const LOAD: Duration = Duration::from_secs(600);
 const ANSWER: Duration = Duration::from_secs(600);
-
-async fn load_model(browser: &Browser, backend: &str, precision: &str) -> anyhow::Result<()> {
-    browser
-        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
-            s == "idle"
-        })
-        .await?;
-    browser
-        .client
-        .find(Locator::Css("[data-testid=backend-select]"))
-        .await?
-        .select_by_value(backend)
-        .await?;
-    browser
-        .client
-        .find(Locator::Css("[data-testid=precision-select]"))
-        .await?
-        .select_by_value(precision)
-        .await?;
-    browser
-        .client
-        .find(Locator::Css("[data-testid=load-model]"))
-        .await?
-        .click()
-        .await?;
-    let state = browser
-        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
-            s == "ready" || s == "failed"
-        })
-        .await?;
-    let status = browser.text_of("[data-testid=engine-status]").await?;
-    anyhow::ensure!(state == "ready", "the model did not load: {status}");
-    let footer = browser.text_of("[data-testid=model-status]").await?;
-    anyhow::ensure!(
-        footer.contains("loaded on"),
-        "the status line should say the model is loaded: {footer}"
-    );
-    eprintln!("engine status: {status}");
-    Ok(())
-}
-
-/// Sets a number input the way a person does (value, then the change event).
-async fn set_input(browser: &Browser, testid: &str, value: &str) -> anyhow::Result<()> {
-    let script = format!(
-        "const el = document.querySelector('[data-testid={testid}]'); el.value = arguments[0]; \
-         el.dispatchEvent(new Event('change', {{ bubbles: true }}));"
-    );
-    browser
-        .client
-        .execute(&script, vec![serde_json::json!(value)])
-        .await?;
-    Ok(())
-}
 
 async fn ask(browser: &Browser, question: &str) -> anyhow::Result<String> {
     let input = browser
@@ -105,7 +53,9 @@ async fn france_greedy(backend: &str, screenshot: &str) -> anyhow::Result<()> {
     let server = StaticServer::start(dist_dir())?;
     let browser = Browser::launch(BrowserOptions::default()).await?;
     browser.client.goto(&server.url("/")).await?;
-    load_model(&browser, backend, "f32").await?;
+    load_model(&browser, backend, "f32", LOAD).await?;
+    // One column: this test is about the engine's answer, not the capped twin.
+    set_capping(&browser, false).await?;
     set_input(&browser, "setting-temperature", "0").await?;
     set_input(&browser, "setting-frequency-penalty", "0").await?;
     set_input(&browser, "setting-max-tokens", "24").await?;

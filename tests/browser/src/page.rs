@@ -1,0 +1,114 @@
+//! Steps on the app's page that several tests share: load the model, set inputs the way a
+//! person does, read attributes of many elements.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail, ensure};
+use fantoccini::Locator;
+
+use crate::browser::Browser;
+
+/// Picks the backend and precision and loads the model; fails with the page's message.
+pub async fn load_model(
+    browser: &Browser,
+    backend: &str,
+    precision: &str,
+    timeout: Duration,
+) -> Result<()> {
+    browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", timeout, |s| {
+            s == "idle"
+        })
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=backend-select]"))
+        .await?
+        .select_by_value(backend)
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=precision-select]"))
+        .await?
+        .select_by_value(precision)
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=load-model]"))
+        .await?
+        .click()
+        .await?;
+    let state = browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", timeout, |s| {
+            s == "ready" || s == "failed"
+        })
+        .await?;
+    let status = browser.text_of("[data-testid=engine-status]").await?;
+    ensure!(state == "ready", "the model did not load: {status}");
+    let footer = browser.text_of("[data-testid=model-status]").await?;
+    ensure!(
+        footer.contains("loaded on"),
+        "the status line should say the model is loaded: {footer}"
+    );
+    eprintln!("engine status: {status}");
+    Ok(())
+}
+
+/// Sets an input's value the way a person does (value, then the change event).
+pub async fn set_input(browser: &Browser, testid: &str, value: &str) -> Result<()> {
+    let script = format!(
+        "const el = document.querySelector('[data-testid={testid}]'); el.value = arguments[0]; \
+         el.dispatchEvent(new Event('change', {{ bubbles: true }}));"
+    );
+    browser
+        .client
+        .execute(&script, vec![serde_json::json!(value)])
+        .await?;
+    Ok(())
+}
+
+/// Ticks or unticks the capping checkbox (clicking it only when it is not as wanted).
+pub async fn set_capping(browser: &Browser, on: bool) -> Result<()> {
+    let el = browser
+        .client
+        .find(Locator::Css("[data-testid=capping-toggle]"))
+        .await?;
+    let checked = el.prop("checked").await?.as_deref() == Some("true");
+    if checked != on {
+        el.click().await?;
+    }
+    Ok(())
+}
+
+/// `attr` of every element matching `css`, in document order (missing attributes are "").
+pub async fn attrs(browser: &Browser, css: &str, attr: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for el in browser.client.find_all(Locator::Css(css)).await? {
+        out.push(el.attr(attr).await?.unwrap_or_default());
+    }
+    Ok(out)
+}
+
+/// Runs a script returning a JSON value.
+pub async fn eval(browser: &Browser, script: &str) -> Result<serde_json::Value> {
+    Ok(browser.client.execute(script, vec![]).await?)
+}
+
+/// Waits until `count(css) == n`.
+pub async fn wait_for_count(
+    browser: &Browser,
+    css: &str,
+    n: usize,
+    timeout: Duration,
+) -> Result<()> {
+    let start = Instant::now();
+    let mut last = 0;
+    while start.elapsed() < timeout {
+        last = browser.client.find_all(Locator::Css(css)).await?.len();
+        if last == n {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("timed out after {timeout:?} waiting for {n} × {css} (last count: {last})")
+}

@@ -1,0 +1,243 @@
+//! The demo end to end, on the real model and the shipped axis file, on the CPU backend
+//! (burn's flex compiled to wasm — faster than SwiftShader's WebGPU here): one message answered
+//! by the default model and its capped twin, both scored and charted; the conversation survives
+//! a reload; text that looks like HTML stays text; a corrupt saved state is ignored with a notice.
+
+use std::time::{Duration, Instant};
+
+use browser_tests::browser::{Browser, BrowserOptions};
+use browser_tests::dist_dir;
+use browser_tests::page::{attrs, eval, load_model, set_capping, set_input, wait_for_count};
+use browser_tests::static_server::StaticServer;
+use fantoccini::Locator;
+
+const LOAD: Duration = Duration::from_secs(600);
+const ANSWER: Duration = Duration::from_secs(600);
+const BOOT: Duration = Duration::from_secs(60);
+const STORAGE_KEY: &str = "assistant-axis/v1";
+
+const DEFAULT_ANSWER: &str = "[data-testid=column-default] [data-testid=message-assistant]";
+const CAPPED_ANSWER: &str = "[data-testid=column-capped] [data-testid=message-assistant]";
+
+fn parse_all(values: &[String]) -> anyhow::Result<Vec<f32>> {
+    values
+        .iter()
+        .map(|v| {
+            v.parse::<f32>()
+                .map_err(|e| anyhow::anyhow!("not a number: {v:?} ({e})"))
+        })
+        .collect()
+}
+
+async fn answer_texts(browser: &Browser) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for el in browser
+        .client
+        .find_all(Locator::Css(
+            "[data-testid=message-assistant] .message-text",
+        ))
+        .await?
+    {
+        out.push(el.text().await?);
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn both_columns_answer_scored_and_charted_and_the_conversation_survives_a_reload()
+-> anyhow::Result<()> {
+    let server = StaticServer::start(dist_dir())?;
+    let browser = Browser::launch(BrowserOptions::default()).await?;
+    browser.client.goto(&server.url("/")).await?;
+    let started = Instant::now();
+    load_model(&browser, "cpu", "f32", LOAD).await?;
+    eprintln!("model loaded in {:.1} s", started.elapsed().as_secs_f64());
+
+    // The axis file loaded: the capping controls carry its calibration.
+    let axis_status = browser
+        .text_of("[data-testid=axis-status]")
+        .await
+        .unwrap_or_default();
+    let first = browser
+        .client
+        .find(Locator::Css("[data-testid=cap-first-layer]"))
+        .await
+        .map_err(|_| anyhow::anyhow!("no capping controls: {axis_status}"))?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    let last = browser
+        .client
+        .find(Locator::Css("[data-testid=cap-last-layer]"))
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    let (first, last): (usize, usize) = (first.parse()?, last.parse()?);
+    assert!(first <= last && last < 30, "cap band {first}–{last}");
+    set_capping(&browser, true).await?;
+    set_input(&browser, "setting-max-tokens", "24").await?;
+
+    let input = browser
+        .client
+        .find(Locator::Css("[data-testid=composer-input]"))
+        .await?;
+    input.send_keys("Hello! Who are you? <b>x</b>").await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=send]"))
+        .await?
+        .click()
+        .await?;
+    let asked = Instant::now();
+    // Typing works while an answer streams (the model runs in the worker, not the page).
+    input.send_keys("still typing").await?;
+    let typed = input.prop("value").await?.unwrap_or_default();
+    assert_eq!(typed, "still typing");
+    input.clear().await?;
+
+    // The default answer first, then the capped twin, one after the other.
+    browser
+        .wait_for_attr(DEFAULT_ANSWER, "data-streaming", ANSWER, |s| s == "false")
+        .await?;
+    eprintln!(
+        "default answer after {:.1} s",
+        asked.elapsed().as_secs_f64()
+    );
+    wait_for_count(&browser, CAPPED_ANSWER, 1, ANSWER).await?;
+    browser
+        .wait_for_attr(CAPPED_ANSWER, "data-streaming", ANSWER, |s| s == "false")
+        .await?;
+    eprintln!("capped answer after {:.1} s", asked.elapsed().as_secs_f64());
+    browser.screenshot("demo-two-columns").await?;
+
+    let texts = answer_texts(&browser).await?;
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts.iter().all(|t| !t.trim().is_empty()), "{texts:?}");
+    eprintln!("answers: {texts:?}");
+
+    // The user's text is text, not markup.
+    let user = browser
+        .client
+        .find(Locator::Css("[data-testid=message-user] .message-text"))
+        .await?;
+    assert_eq!(user.text().await?, "Hello! Who are you? <b>x</b>");
+    assert!(user.html(true).await?.contains("&lt;b&gt;x&lt;/b&gt;"));
+
+    // Each answer shows a finite score.
+    let scores = parse_all(&attrs(&browser, "[data-testid=message-score]", "data-score").await?)?;
+    let text_scores =
+        parse_all(&attrs(&browser, "[data-testid=message-score]", "data-text-score").await?)?;
+    eprintln!("activation scores {scores:?}, text scores {text_scores:?}");
+    assert_eq!(scores.len(), 2);
+    assert!(scores.iter().chain(&text_scores).all(|s| s.is_finite()));
+    let shown = browser
+        .text_of(&format!("{CAPPED_ANSWER} [data-testid=message-score]"))
+        .await?;
+    assert!(shown.starts_with("Axis score"), "{shown}");
+    // The cap is a floor: at every capped layer and position the capped model's projection is
+    // at least τ (up to float rounding).
+    let margin = attrs(
+        &browser,
+        &format!("{CAPPED_ANSWER} [data-testid=message-score]"),
+        "data-cap-margin",
+    )
+    .await?;
+    let margin = parse_all(&margin)?;
+    eprintln!("capped answer: min over capped layers of (projection − τ) = {margin:?}");
+    assert!(margin[0] >= -1e-3, "projection below τ: {margin:?}");
+
+    // The chart has one point per answer per column; the Activations view plots what the
+    // messages show as their score.
+    wait_for_count(&browser, "[data-testid=chart-point]", 2, BOOT).await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=view-activations]"))
+        .await?
+        .click()
+        .await?;
+    let plotted = parse_all(&attrs(&browser, "[data-testid=chart-point]", "data-score").await?)?;
+    assert_eq!(plotted.len(), 2);
+    for (p, s) in plotted.iter().zip(&scores) {
+        assert!(
+            (p - s).abs() < 1e-6,
+            "chart {plotted:?} vs messages {scores:?}"
+        );
+    }
+    let tip = eval(
+        &browser,
+        "return document.querySelector('[data-testid=chart-point] title').textContent;",
+    )
+    .await?;
+    let tip = tip.as_str().unwrap_or_default().to_owned();
+    assert!(tip.starts_with("Turn 1 · Default · score"), "{tip:?}");
+    browser.screenshot("demo-chart-activations").await?;
+
+    // Reload: the conversation, its scores and the chart come back before any model loads.
+    browser.client.refresh().await?;
+    wait_for_count(&browser, "[data-testid=message-assistant]", 2, BOOT).await?;
+    assert_eq!(answer_texts(&browser).await?, texts);
+    wait_for_count(&browser, "[data-testid=chart-point]", 2, BOOT).await?;
+    let after = parse_all(&attrs(&browser, "[data-testid=message-score]", "data-score").await?)?;
+    assert_eq!(after, scores);
+    browser.screenshot("demo-after-reload").await?;
+
+    // Model output that looks like markup is shown as text: put it where a stored answer is
+    // (the same component renders streaming and restored answers) and reload.
+    eval(
+        &browser,
+        &format!(
+            "const s = JSON.parse(localStorage.getItem('{STORAGE_KEY}')); \
+             s.conversation.turns[0].default.content = '<b>x</b>'; \
+             localStorage.setItem('{STORAGE_KEY}', JSON.stringify(s)); return true;"
+        ),
+    )
+    .await?;
+    browser.client.refresh().await?;
+    wait_for_count(&browser, "[data-testid=message-assistant]", 2, BOOT).await?;
+    let answer = browser
+        .client
+        .find(Locator::Css(&format!("{DEFAULT_ANSWER} .message-text")))
+        .await?;
+    assert_eq!(answer.text().await?, "<b>x</b>");
+    let inner = answer.html(true).await?;
+    assert_eq!(inner, "&lt;b&gt;x&lt;/b&gt;");
+    assert!(
+        browser
+            .client
+            .find_all(Locator::Css(".message-text b"))
+            .await?
+            .is_empty()
+    );
+
+    // A corrupt saved state is ignored with a notice; the page still works.
+    eval(
+        &browser,
+        &format!("localStorage.setItem('{STORAGE_KEY}', '{{not json'); return true;"),
+    )
+    .await?;
+    browser.client.refresh().await?;
+    let notice = browser
+        .client
+        .wait()
+        .at_most(BOOT)
+        .for_element(Locator::Css("[data-testid=notice]"))
+        .await?
+        .text()
+        .await?;
+    assert!(notice.contains("could not be restored"), "{notice}");
+    browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", BOOT, |s| {
+            s == "idle"
+        })
+        .await?;
+    assert!(
+        browser
+            .client
+            .find_all(Locator::Css("[data-testid=message-assistant]"))
+            .await?
+            .is_empty()
+    );
+    browser.screenshot("demo-corrupt-storage").await?;
+    browser.close().await
+}
