@@ -121,9 +121,11 @@ impl AppState {
         });
     }
 
-    /// Whether the capped column is shown: capping is on, or earlier turns have capped answers.
+    /// Whether the capped column is shown: capping is on and possible (an axis is loaded), or
+    /// earlier turns have capped answers.
     pub fn shows_capped(&self) -> bool {
-        self.capping.with(|c| c.enabled) || self.conversation.with(|c| c.has_capped())
+        (self.capping.with(|c| c.enabled) && self.axis.with(|a| a.is_some()))
+            || self.conversation.with(|c| c.has_capped())
     }
 
     pub fn can_send(&self) -> bool {

@@ -15,7 +15,7 @@ const FRAME: Frame = Frame {
     left: 40.0,
     right: 14.0,
     top: 22.0,
-    bottom: 26.0,
+    bottom: 36.0,
 };
 
 #[component]
@@ -58,8 +58,21 @@ pub fn DriftChart() -> impl IntoView {
             <text class="chart-label" x=x0 - 4.0 y=y0 + 4.0 text-anchor="end">"0"</text>
             <text class="chart-label" x=x0 - 4.0 y=FRAME.y(-h, h) + 4.0 text-anchor="end">{format!("{:+.1}", -h)}</text>
             <text class="chart-end" x=x0 + 4.0 y=FRAME.top - 8.0>"↑ Assistant"</text>
-            <text class="chart-end" x=x0 + 4.0 y=FRAME.height - 8.0>"↓ role-play"</text>
+            <text class="chart-end" x=x0 + 4.0 y=FRAME.height - 3.0>"↓ role-play"</text>
         }
+    };
+    // Turn numbers under the plot (every turn while they fit, else every k-th).
+    let turn_ticks = move || {
+        let n = turns.get();
+        let step = n.div_ceil(10).max(1);
+        (1..=n)
+            .filter(|t| (t - 1) % step == 0 || *t == n)
+            .map(|t| {
+                view! {
+                    <text class="chart-label" x=FRAME.x(t, n) y=FRAME.height - FRAME.bottom + 13.0 text-anchor="middle">{t.to_string()}</text>
+                }
+            })
+            .collect_view()
     };
 
     let threshold_line = move || {
@@ -111,6 +124,7 @@ pub fn DriftChart() -> impl IntoView {
             <svg class="drift-svg" viewBox=format!("0 0 {} {}", FRAME.width, FRAME.height) role="img"
                 aria-label="Axis score of each answer, turn by turn">
                 {grid}
+                {turn_ticks}
                 {threshold_line}
                 {series}
             </svg>

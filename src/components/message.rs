@@ -17,7 +17,14 @@ pub fn UserMessage(text: String) -> impl IntoView {
 #[component]
 pub fn AssistantMessage(reply: Reply, column: Column, turn: usize) -> impl IntoView {
     let score = reply.score.map(|s| {
-        let text_part = (column == Column::Capped).then(|| format!(" · text {:+.2}", s.text));
+        // The capped twin's two readings differ; the default answer's agree, so one number.
+        let label = match column {
+            Column::Default => format!("Axis score {:+.2}", s.activations),
+            Column::Capped => format!(
+                "Axis score {:+.2} (activations, capped) · {:+.2} (text, re-read uncapped)",
+                s.activations, s.text
+            ),
+        };
         let title = "Mean position of this answer's tokens on the Assistant Axis at the monitor \
                      layer, centred on the average role: positive = Assistant-like";
         view! {
@@ -27,7 +34,7 @@ pub fn AssistantMessage(reply: Reply, column: Column, turn: usize) -> impl IntoV
                 data-cap-margin=s.cap_margin.map(|m| m.to_string()).unwrap_or_default()
                 title=title
             >
-                {format!("Axis score {:+.2}", s.activations)}{text_part}
+                {label}
             </div>
         }
     });

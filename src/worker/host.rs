@@ -413,7 +413,8 @@ async fn generate(
 }
 
 /// (activations score, text score). The text score re-reads prompt + answer with the uncapped
-/// model; for an uncapped answer that reading is the generation itself, so it is not repeated.
+/// model in one prefill. For an uncapped answer it reads what the generation already read, so
+/// the two must agree up to rounding (the browser test checks this); it costs one prefill.
 async fn score_answer(
     model: &ChatModel,
     axis: &AxisFile,
@@ -425,9 +426,6 @@ async fn score_answer(
     let Some(activations) = plan.score(answer_probes) else {
         return Ok(None);
     };
-    if !plan.is_capped() {
-        return Ok(Some((activations, activations)));
-    }
     let reader = scoring::plan(axis, None)?;
     let prepared = model
         .model()

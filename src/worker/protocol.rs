@@ -61,7 +61,7 @@ pub struct WireScore {
     /// What the generating model actually had (after any cap): the "Activations" view.
     pub activations: f32,
     /// The uncapped model re-reading the finished answer: the "Text" view. For an uncapped
-    /// answer the generating model *is* the uncapped model, so it equals `activations`.
+    /// answer it equals `activations` up to rounding (same model, same tokens).
     pub text: f32,
     /// For a capped answer: min over capped layers and all positions of (post-cap projection −
     /// τ_l). The cap is a floor, so this is ≥ 0 up to float rounding.

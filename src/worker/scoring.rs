@@ -115,10 +115,6 @@ impl AxisPlan {
             })
             .reduce(f32::min)
     }
-
-    pub fn is_capped(&self) -> bool {
-        !self.cap_taus.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -174,7 +170,7 @@ mod tests {
         assert_eq!(p.interventions.probes[0].layer, 2);
         assert_eq!(p.interventions.probes[0].direction, vec![0.0, 0.0, 1.0]);
         assert!(p.interventions.caps.is_empty());
-        assert!(!p.is_capped());
+        assert!(p.cap_taus.is_empty());
         assert_eq!(p.cap_margin([&vec![1.0]]), None);
     }
 

@@ -131,6 +131,13 @@ async fn both_columns_answer_scored_and_charted_and_the_conversation_survives_a_
     eprintln!("activation scores {scores:?}, text scores {text_scores:?}");
     assert_eq!(scores.len(), 2);
     assert!(scores.iter().chain(&text_scores).all(|s| s.is_finite()));
+    // The default answer's two readings are the same model on the same tokens (token-by-token
+    // decoding vs one prefill): they agree up to float rounding.
+    let (a, t) = (scores[0], text_scores[0]);
+    assert!(
+        (a - t).abs() <= 1e-3 * a.abs().max(1.0),
+        "default answer: activations {a} vs text re-read {t}"
+    );
     let shown = browser
         .text_of(&format!("{CAPPED_ANSWER} [data-testid=message-score]"))
         .await?;
