@@ -1,6 +1,180 @@
-//! axis-lab: the native pipeline that computes the Assistant Axis (issue "Axis lab").
+//! axis-lab: computes, validates and ships the Assistant Axis for a GGUF chat model
+//! (Lu et al. 2026; see `/work/shared/DESIGN.md` §1 and this crate's README).
+
+mod agreement;
+mod build;
+mod compute;
+mod data;
+mod drift;
+mod eval;
+mod identity;
+mod judge;
+mod plan;
+mod report;
+mod rollout;
+mod split;
+mod stats;
+mod steering;
+mod store;
+mod svg;
+mod sweep;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "axis-lab",
+    version,
+    about = "Compute, validate and ship the Assistant Axis of a GGUF chat model"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every stage — rollouts, role-adherence filter, activations, axis, PCA, percentiles,
+    /// monitor-layer choice and the capping sweep — then write the axis file. Resumable:
+    /// rerun the same command after an interruption.
+    Build {
+        /// The GGUF model.
+        #[arg(long)]
+        model: PathBuf,
+        /// Where to write the axis file (a `.report.json` is written beside it).
+        #[arg(long)]
+        out: PathBuf,
+        /// Checkpoint directory [default: target/axis-lab/<model>[-quick]].
+        #[arg(long)]
+        work: Option<PathBuf>,
+        /// Data directory (roles, questions, ...) [default: the crate's data/].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// A small sample for iterating (minutes instead of an hour).
+        #[arg(long)]
+        quick: bool,
+        #[arg(long, default_value_t = 20261125)]
+        seed: u64,
+        /// Answers generated together (rows of one forward pass).
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
+        /// Longest answer in tokens.
+        #[arg(long, default_value_t = 96)]
+        max_new_tokens: usize,
+        /// Discard checkpoints made for another plan.
+        #[arg(long)]
+        restart: bool,
+        /// Skip the capping sweep (the cap band falls back to the paper's shape).
+        #[arg(long)]
+        no_sweep: bool,
+        /// Also write a Markdown validation report here, with SVG charts in a folder beside it.
+        #[arg(long)]
+        doc: Option<PathBuf>,
+    },
+    /// Score an existing axis file on any roles and questions (JSONL files in the format of
+    /// data/roles.jsonl and data/questions.jsonl): per-role mean score at the monitor layer and
+    /// the AUROC of default vs role answers.
+    Eval {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        axis: PathBuf,
+        #[arg(long)]
+        roles: PathBuf,
+        #[arg(long)]
+        questions: PathBuf,
+        /// Data directory for the default prompts and the judge [default: the crate's data/].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Questions each role (and each default prompt) answers.
+        #[arg(long, default_value_t = 4)]
+        questions_per_role: usize,
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
+        #[arg(long, default_value_t = 80)]
+        max_new_tokens: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+}
 
 fn main() {
-    eprintln!("axis-lab: not implemented yet — see the \"Axis lab\" issue");
-    std::process::exit(2);
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build {
+            model,
+            out,
+            work,
+            data,
+            quick,
+            seed,
+            batch,
+            max_new_tokens,
+            restart,
+            no_sweep,
+            doc,
+        } => {
+            let stem = model
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("model")
+                .to_owned();
+            let work = work.unwrap_or_else(|| {
+                PathBuf::from("target/axis-lab").join(if quick {
+                    format!("{stem}-quick")
+                } else {
+                    stem
+                })
+            });
+            build::build(&build::BuildOptions {
+                model,
+                out,
+                work,
+                data_dir: data.unwrap_or_else(data::default_data_dir),
+                budget: if quick {
+                    plan::Budget::quick()
+                } else {
+                    plan::Budget::full()
+                },
+                doc,
+                seed,
+                batch: batch.max(1),
+                max_new_tokens: max_new_tokens.max(1),
+                restart,
+                sweep: !no_sweep,
+            })
+        }
+        Command::Eval {
+            model,
+            axis,
+            roles,
+            questions,
+            data,
+            questions_per_role,
+            batch,
+            max_new_tokens,
+            seed,
+            json,
+        } => eval::eval(&eval::EvalOptions {
+            model,
+            axis,
+            roles,
+            questions,
+            data_dir: data.unwrap_or_else(data::default_data_dir),
+            questions_per_role: questions_per_role.max(1),
+            batch: batch.max(1),
+            max_new_tokens: max_new_tokens.max(1),
+            seed,
+            json,
+        }),
+    };
+    if let Err(e) = result {
+        eprintln!("axis-lab: {e:#}");
+        std::process::exit(1);
+    }
 }

@@ -1,0 +1,663 @@
+//! `axis-lab build`: every stage from rollouts to the shipped axis file, resumable.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use engine::axis::{AxisFile, AxisMeta, CapSetting, FORMAT_VERSION};
+use engine::chat::{ChatMessage, ChatModel};
+use engine::generation::SamplingParams;
+use engine::model::{Interventions, WeightMode};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::compute::{AxisStats, PERCENTILE_LEVELS, choose_monitor_layer, compute, judge_all};
+use crate::data::LabData;
+use crate::plan::{Budget, Plan, Speaker, Split};
+use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch};
+use crate::store::{RolloutStore, StoredAnswer};
+use crate::sweep::{self, CapCandidate, SweepInputs};
+
+/// Rollout sampling (DESIGN.md §1: the paper samples at T = 0.7, top-p 0.9).
+pub fn rollout_sampling() -> SamplingParams {
+    SamplingParams {
+        temperature: 0.7,
+        top_k: 0,
+        top_p: 0.9,
+        // SmolLM2-135M loops without a penalty; a mild one keeps answers readable.
+        frequency_penalty: 0.5,
+        seed: 0,
+    }
+}
+
+pub struct BuildOptions {
+    pub model: PathBuf,
+    pub out: PathBuf,
+    pub work: PathBuf,
+    pub data_dir: PathBuf,
+    pub budget: Budget,
+    /// Markdown validation report (charts go to `<stem>/` beside it).
+    pub doc: Option<PathBuf>,
+    pub seed: u64,
+    pub batch: usize,
+    pub max_new_tokens: usize,
+    pub restart: bool,
+    pub sweep: bool,
+}
+
+/// A GGUF loaded for the lab: f32 weights on the CPU (the fastest path natively, and the one
+/// that matches HF transformers; the browser's quantized path agrees to ~1e-4 in logits).
+pub struct LoadedModel {
+    pub chat: ChatModel,
+    pub id: String,
+    pub sha256: String,
+}
+
+pub fn load_model(path: &Path) -> Result<LoadedModel> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let sha256 = format!("{:x}", Sha256::digest(&bytes));
+    let chat = ChatModel::load(&bytes, WeightMode::F32, &engine::device::cpu())
+        .with_context(|| format!("loading {}", path.display()))?;
+    let id = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(|n| n.trim_end_matches(".gguf").to_owned())
+        .unwrap_or_else(|| "model".to_owned());
+    Ok(LoadedModel { chat, id, sha256 })
+}
+
+pub fn messages_for(system: &str, question: &str) -> Vec<ChatMessage> {
+    let mut m = Vec::new();
+    if !system.is_empty() {
+        m.push(ChatMessage::system(system));
+    }
+    m.push(ChatMessage::user(question));
+    m
+}
+
+fn bar(len: u64, label: &str) -> ProgressBar {
+    let template =
+        format!("{label:<8} {{bar:30}} {{pos}}/{{len}} {{msg}} {{elapsed}} ({{eta}} left)");
+    ProgressBar::new(len).with_style(
+        ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    )
+}
+
+/// Stage 1: generate every planned answer not yet in the store.
+fn rollouts(
+    model: &LoadedModel,
+    data: &LabData,
+    plan: &Plan,
+    store: &mut RolloutStore,
+    opts: &BuildOptions,
+) -> Result<()> {
+    let none = model.chat.model().prepare(&Interventions::none())?;
+    let settings = RolloutSettings {
+        max_new_tokens: opts.max_new_tokens,
+        sampling: rollout_sampling(),
+    };
+    let progress = bar(plan.jobs.len() as u64, "rollouts");
+    progress.set_position(store.done() as u64);
+    let started = Instant::now();
+    let mut tokens = 0usize;
+    while store.done() < plan.jobs.len() {
+        let first = store.done();
+        let last = (first + opts.batch).min(plan.jobs.len());
+        let requests: Vec<RolloutRequest> = plan.jobs[first..last]
+            .iter()
+            .map(|job| {
+                let system = Plan::system_prompt(data, &job.speaker);
+                let question = &data.questions[job.question].text;
+                Ok(RolloutRequest {
+                    prompt: model.chat.prompt_tokens(&messages_for(system, question))?,
+                    seed: job.seed,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let answers = generate_batch(&model.chat, &none, &requests, &settings)?;
+        let mut stored = Vec::with_capacity(answers.len());
+        for (i, a) in answers.into_iter().enumerate() {
+            tokens += a.tokens.len();
+            stored.push((
+                StoredAnswer {
+                    job: first + i,
+                    text: model.chat.tokenizer().decode(&a.tokens)?,
+                    n_tokens: a.tokens.len(),
+                    stopped: a.stopped,
+                },
+                a.mean_activation,
+            ));
+        }
+        store.append(stored)?;
+        progress.set_position(store.done() as u64);
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        let rate = format!("answers, {:.0} generated tok/s", tokens as f64 / secs);
+        if progress.is_hidden() {
+            // Not a terminal (CI, a log file): one line per batch instead of a bar.
+            eprintln!(
+                "rollouts {}/{} {rate}, {secs:.0} s",
+                store.done(),
+                plan.jobs.len()
+            );
+        }
+        progress.set_message(rate);
+    }
+    progress.finish();
+    Ok(())
+}
+
+/// Runs every stage and writes the axis file (and `<out>.report.json`, and the Markdown report
+/// with its charts when `doc` is set).
+pub fn build(opts: &BuildOptions) -> Result<()> {
+    let t0 = Instant::now();
+    let data = LabData::load(&opts.data_dir)?;
+    let budget = opts.budget;
+    let plan = Plan::new(&data, budget, opts.seed);
+    eprintln!(
+        "plan: {} answers — {} training roles × {} questions, {} default prompts × {} questions; held out: {} roles × {}, {} × {} default (seed {})",
+        plan.jobs.len(),
+        plan.train_roles.len(),
+        budget.questions_per_role,
+        data.default_prompts.len(),
+        budget.default_questions_per_prompt,
+        plan.held_out_roles.len(),
+        budget.held_out_questions_per_role,
+        data.default_prompts.len(),
+        budget.held_out_default_questions_per_prompt,
+        opts.seed
+    );
+    let model = load_model(&opts.model)?;
+    let cfg = model.chat.model().config().clone();
+    let mut store = RolloutStore::open(
+        &opts.work,
+        &plan,
+        cfg.n_layers * cfg.hidden_size,
+        opts.restart,
+    )?;
+    if store.done() > 0 {
+        eprintln!(
+            "resuming: {} of {} answers already in {}",
+            store.done(),
+            plan.jobs.len(),
+            opts.work.display()
+        );
+    }
+    let t_roll = Instant::now();
+    rollouts(&model, &data, &plan, &mut store, opts)?;
+    let rollout_seconds = t_roll.elapsed().as_secs_f64();
+
+    let verdicts = judge_all(&data, &plan, &store);
+    let stats = compute(
+        &data,
+        &plan,
+        &store,
+        &verdicts,
+        cfg.n_layers,
+        cfg.hidden_size,
+    )?;
+    let monitor = choose_monitor_layer(&stats);
+    let r = &stats.report;
+    eprintln!(
+        "judge: kept {} of {} role answers ({:.0} %); default answers presenting as an AI: {:.0} %",
+        r.role_answers_kept,
+        r.role_answers,
+        r.kept_fraction * 100.0,
+        r.default_answers_presenting_as_ai * 100.0
+    );
+    eprintln!(
+        "monitor layer {monitor}: held-out AUROC {:.3}, cos(PC1, axis) {:.3}, PC1 explains {:.0} %",
+        r.held_out_auroc[monitor],
+        r.cos_pc1_axis[monitor],
+        r.pc1_explained[monitor] * 100.0
+    );
+    let labels_path = opts.data_dir.join("hand_labels.jsonl");
+    let judge_agreement = crate::agreement::load_labels(&labels_path)
+        .ok()
+        .map(|labels| crate::agreement::agreement(&data.markers, &labels));
+    if let Some(a) = &judge_agreement {
+        eprintln!(
+            "judge vs hand labels: {} answers, agreement {:.0} %, Cohen's kappa {:.2}, confusion {:?}",
+            a.labels,
+            a.agreement * 100.0,
+            a.cohen_kappa,
+            a.confusion
+        );
+    }
+
+    // Short answers are enough to see identity and capability; they keep the later stages cheap.
+    let short = opts.max_new_tokens.min(64);
+    let t_sweep = Instant::now();
+    let sweep_report = if opts.sweep {
+        let persona: Vec<(String, String, u64)> = plan
+            .jobs
+            .iter()
+            .filter(|j| j.split == Split::HeldOut && matches!(j.speaker, Speaker::Role { .. }))
+            .take(budget.sweep_persona_prompts)
+            .map(|j| {
+                (
+                    Plan::system_prompt(&data, &j.speaker).to_owned(),
+                    data.questions[j.question].text.clone(),
+                    j.seed,
+                )
+            })
+            .collect();
+        let capability = data
+            .capability
+            .iter()
+            .take(budget.capability_questions)
+            .cloned()
+            .collect();
+        let inputs = SweepInputs {
+            chat: &model.chat,
+            data: &data,
+            stats: &stats,
+            monitor_layer: monitor,
+            persona,
+            capability,
+            candidates: sweep::candidates(cfg.n_layers, budget.small_sweep),
+            batch: opts.batch,
+            max_new_tokens: short,
+            sampling: rollout_sampling(),
+        };
+        Some(sweep::run(&inputs)?)
+    } else {
+        None
+    };
+    let sweep_seconds = t_sweep.elapsed().as_secs_f64();
+    let chosen = sweep_report
+        .as_ref()
+        .and_then(|s| s.chosen)
+        .unwrap_or_else(|| default_cap(cfg.n_layers));
+    if let Some(s) = &sweep_report {
+        for res in &s.results {
+            eprintln!(
+                "  {:<22} other identity {:>3.0} %, text score {:+.3} (activations {:+.3}), in role {:>3.0} %, capability {:>3.0} %",
+                res.cap
+                    .map(|c| format!(
+                        "layers {}–{} p{}",
+                        c.first_layer, c.last_layer, c.percentile
+                    ))
+                    .unwrap_or_else(|| "no cap".to_owned()),
+                res.persona_other_identity_rate * 100.0,
+                res.persona_text_score,
+                res.persona_activation_score,
+                res.persona_in_role_fraction * 100.0,
+                res.capability_accuracy * 100.0
+            );
+        }
+    }
+    let chosen_by_sweep = sweep_report.as_ref().is_some_and(|s| s.chosen.is_some());
+    eprintln!(
+        "cap: layers {}–{} at the {}th percentile{}",
+        chosen.first_layer,
+        chosen.last_layer,
+        chosen.percentile,
+        if chosen_by_sweep {
+            " (chosen by the sweep)"
+        } else {
+            " (default shape: no sweep result)"
+        }
+    );
+
+    let t_steer = Instant::now();
+    let alphas: &[f32] = if budget.small_sweep {
+        &crate::steering::SMALL_ALPHAS
+    } else {
+        &crate::steering::FULL_ALPHAS
+    };
+    let steering = crate::steering::scan(
+        &model.chat,
+        &data,
+        &stats,
+        monitor,
+        budget.steering_questions,
+        alphas,
+        short,
+        opts.batch,
+    )?;
+    let steering_seconds = t_steer.elapsed().as_secs_f64();
+
+    let t_drift = Instant::now();
+    let conversations: Vec<_> = data
+        .drift
+        .iter()
+        .take(budget.drift_conversations)
+        .cloned()
+        .collect();
+    let none = model.chat.model().prepare(&Interventions::none())?;
+    let capped = model
+        .chat
+        .model()
+        .prepare(&sweep::cap_interventions(&stats, &chosen))?;
+    let mut drift = crate::drift::replay(
+        &model.chat,
+        &stats,
+        monitor,
+        &conversations,
+        budget.drift_turns,
+        &none,
+        false,
+        opts.max_new_tokens,
+    )?;
+    drift.extend(crate::drift::replay(
+        &model.chat,
+        &stats,
+        monitor,
+        &conversations,
+        budget.drift_turns,
+        &capped,
+        true,
+        opts.max_new_tokens,
+    )?);
+    let drift_seconds = t_drift.elapsed().as_secs_f64();
+
+    let build_info = json!({
+        "tool": "axis-lab build",
+        "seed": opts.seed,
+        "budget": budget,
+        "answers": plan.jobs.len(),
+        "batch": opts.batch,
+        "max_new_tokens": opts.max_new_tokens,
+        "sampling": rollout_sampling(),
+        "weights": "f32 (dequantized from the GGUF), burn flex CPU backend",
+        "commit": option_env!("AXIS_LAB_COMMIT").unwrap_or("see git log"),
+        "train_roles": plan.train_roles.iter().map(|&r| data.roles[r].id.clone()).collect::<Vec<_>>(),
+        "held_out_roles": plan.held_out_roles.iter().map(|&r| data.roles[r].id.clone()).collect::<Vec<_>>(),
+        "held_out_questions": plan.held_out_questions.iter().map(|&q| data.questions[q].id.clone()).collect::<Vec<_>>(),
+        "seconds": {
+            "rollouts": rollout_seconds,
+            "sweep": sweep_seconds,
+            "steering": steering_seconds,
+            "drift": drift_seconds,
+            "total": t0.elapsed().as_secs_f64(),
+        },
+    });
+    let validation = json!({
+        "report": stats.report,
+        "judge_agreement": judge_agreement,
+        "monitor_layer_rule": "best held-out AUROC at 25–75 % depth",
+        "sweep": sweep_report,
+        "steering": steering,
+        "drift": drift,
+    });
+    let file = assemble(
+        &stats,
+        &model,
+        &data,
+        monitor,
+        chosen,
+        validation.clone(),
+        build_info.clone(),
+    )?;
+    if let Some(dir) = opts.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&opts.out, file.to_bytes()?)
+        .with_context(|| format!("writing {}", opts.out.display()))?;
+    let report_path = opts.out.with_extension("report.json");
+    std::fs::write(
+        &report_path,
+        serde_json::to_string_pretty(&json!({ "build": build_info, "validation": validation }))?,
+    )?;
+    if let Some(doc) = &opts.doc {
+        crate::report::write(
+            doc,
+            &crate::report::ReportInputs {
+                model_id: &model.id,
+                model_sha256: &model.sha256,
+                stats: &stats,
+                role_names: file.meta.roles.clone(),
+                monitor,
+                cap: chosen,
+                agreement: judge_agreement.as_ref(),
+                sweep: sweep_report.as_ref(),
+                steering: &steering,
+                drift: &drift,
+                build: &build_info,
+            },
+        )?;
+        eprintln!("wrote the report {}", doc.display());
+    }
+    eprintln!(
+        "wrote {} and {} in {:.0} s",
+        opts.out.display(),
+        report_path.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Without a sweep: the paper's shape, a band ending at ~80 % depth, 25th percentile.
+fn default_cap(n_layers: usize) -> CapCandidate {
+    let width = (n_layers / 5).max(1);
+    let last = ((n_layers as f64 * 0.8).round() as usize).clamp(width - 1, n_layers - 1);
+    CapCandidate {
+        first_layer: last + 1 - width,
+        last_layer: last,
+        percentile: 25.0,
+    }
+}
+
+fn assemble(
+    stats: &AxisStats,
+    model: &LoadedModel,
+    data: &LabData,
+    monitor: usize,
+    cap: CapCandidate,
+    validation: serde_json::Value,
+    build: serde_json::Value,
+) -> Result<AxisFile> {
+    let flat = |v: &[Vec<f32>]| v.concat();
+    let k = stats.pca[monitor].components.len();
+    let meta = AxisMeta {
+        format_version: FORMAT_VERSION,
+        model_id: model.id.clone(),
+        model_sha256: model.sha256.clone(),
+        n_layers: stats.n_layers,
+        hidden: stats.hidden,
+        monitor_layer: monitor,
+        cap: CapSetting {
+            first_layer: cap.first_layer,
+            last_layer: cap.last_layer,
+            percentile: cap.percentile,
+        },
+        percentile_levels: PERCENTILE_LEVELS.to_vec(),
+        roles: stats
+            .roles
+            .iter()
+            .map(|&r| data.roles[r].name.clone())
+            .collect(),
+        validation,
+        build,
+    };
+    let file = AxisFile {
+        meta,
+        axis: flat(&stats.axis),
+        default_mean: flat(&stats.default_mean),
+        role_mean: flat(&stats.role_mean),
+        default_percentiles: flat(&stats.default_percentiles),
+        role_percentiles: flat(&stats.role_percentiles),
+        n_components: k,
+        pca_components: stats
+            .pca
+            .iter()
+            .flat_map(|p| p.components.concat())
+            .collect(),
+        pca_explained: stats.pca.iter().flat_map(|p| p.explained.clone()).collect(),
+        role_coords: stats.pca[monitor].coords.concat(),
+    };
+    // Round-trip through the reader so that a file we ship is a file the app accepts.
+    let bytes = file.to_bytes()?;
+    Ok(AxisFile::from_bytes(&bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::gguf::{Gguf, GgufWriter, MetadataValue};
+
+    /// The shipped model's tokenizer and chat template (`cargo xtask fetch-model`;
+    /// `AXIS_MODEL_PATH` overrides) on a tiny random-weight Llama: every stage runs in seconds.
+    fn tiny_model(dir: &Path) -> PathBuf {
+        let real = std::env::var_os("AXIS_MODEL_PATH")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../public/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+            });
+        let bytes = std::fs::read(&real).unwrap_or_else(|e| {
+            panic!(
+                "model missing: run `cargo xtask fetch-model` ({}: {e})",
+                real.display()
+            )
+        });
+        let gguf = Gguf::parse(&bytes).expect("real GGUF parses");
+        let (layers, hidden, ffn, heads, kv_heads) = (5u32, 64usize, 128usize, 4u32, 2u32);
+        let overrides = [
+            ("llama.block_count", layers),
+            ("llama.embedding_length", hidden as u32),
+            ("llama.feed_forward_length", ffn as u32),
+            ("llama.attention.head_count", heads),
+            ("llama.attention.head_count_kv", kv_heads),
+            ("llama.rope.dimension_count", hidden as u32 / heads),
+        ];
+        let mut w = GgufWriter::new();
+        for (key, value) in &gguf.metadata {
+            let replaced = overrides.iter().any(|(k, _)| k == key);
+            if !replaced
+                && !key.starts_with("llama.attention.key_length")
+                && key != "general.alignment"
+            {
+                w.add_metadata(key.clone(), value.clone());
+            }
+        }
+        for (k, v) in overrides {
+            w.add_metadata(k, MetadataValue::U32(v));
+        }
+        let vocab = 49_152usize;
+        let kv = hidden / heads as usize * kv_heads as usize;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut random = |n: usize, scale: f32| -> Vec<f32> {
+            (0..n)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * scale
+                })
+                .collect()
+        };
+        let dims = |a: usize, b: usize| [a as u64, b as u64];
+        w.add_f32_tensor(
+            "token_embd.weight",
+            &dims(hidden, vocab),
+            &random(hidden * vocab, 0.5),
+        );
+        for l in 0..layers {
+            let n = |s: &str| format!("blk.{l}.{s}");
+            w.add_f32_tensor(n("attn_norm.weight"), &[hidden as u64], &vec![1.0; hidden]);
+            w.add_f32_tensor(n("ffn_norm.weight"), &[hidden as u64], &vec![1.0; hidden]);
+            for (name, out) in [
+                ("attn_q", hidden),
+                ("attn_k", kv),
+                ("attn_v", kv),
+                ("attn_output", hidden),
+            ] {
+                w.add_f32_tensor(
+                    n(&format!("{name}.weight")),
+                    &dims(hidden, out),
+                    &random(hidden * out, 0.2),
+                );
+            }
+            w.add_f32_tensor(
+                n("ffn_gate.weight"),
+                &dims(hidden, ffn),
+                &random(hidden * ffn, 0.2),
+            );
+            w.add_f32_tensor(
+                n("ffn_up.weight"),
+                &dims(hidden, ffn),
+                &random(hidden * ffn, 0.2),
+            );
+            w.add_f32_tensor(
+                n("ffn_down.weight"),
+                &dims(ffn, hidden),
+                &random(hidden * ffn, 0.2),
+            );
+        }
+        w.add_f32_tensor("output_norm.weight", &[hidden as u64], &vec![1.0; hidden]);
+        let path = dir.join("tiny-random.gguf");
+        std::fs::write(&path, w.to_bytes()).expect("write tiny model");
+        path
+    }
+
+    #[test]
+    fn the_whole_pipeline_runs_end_to_end_and_resumes_on_a_tiny_model() {
+        let dir = std::env::temp_dir().join(format!("axis-lab-e2e-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let model = tiny_model(&dir);
+        let opts = BuildOptions {
+            model,
+            out: dir.join("axes/tiny.axis.safetensors"),
+            work: dir.join("work"),
+            data_dir: crate::data::default_data_dir(),
+            budget: Budget::tiny(),
+            doc: Some(dir.join("docs/axis-tiny.md")),
+            seed: 3,
+            batch: 4,
+            max_new_tokens: 6,
+            restart: false,
+            sweep: true,
+        };
+        build(&opts).expect("first build");
+        let first = std::fs::read(&opts.out).expect("axis file written");
+        let axis = AxisFile::from_bytes(&first).expect("the app's reader accepts it");
+        assert_eq!((axis.meta.n_layers, axis.meta.hidden), (5, 64));
+        assert!(!axis.meta.roles.is_empty());
+        assert_eq!(axis.meta.model_sha256.len(), 64);
+        let v = &axis.meta.validation;
+        assert_eq!(
+            v["sweep"]["results"].as_array().map(Vec::len),
+            Some(3),
+            "baseline + 2 caps"
+        );
+        assert_eq!(v["steering"].as_array().map(Vec::len), Some(5));
+        let drift = v["drift"].as_array().expect("drift curves");
+        assert_eq!(drift.len(), 4, "2 conversations, uncapped and capped");
+        assert!(
+            drift
+                .iter()
+                .all(|c| c["turns"].as_array().map(Vec::len) == Some(2))
+        );
+        for f in [
+            "docs/axis-tiny.md",
+            "docs/axis-tiny/layers.svg",
+            "docs/axis-tiny/pca.svg",
+            "docs/axis-tiny/drift.svg",
+        ] {
+            assert!(dir.join(f).exists(), "{f} missing");
+        }
+        // A rerun resumes from the checkpoints and rebuilds the same axis.
+        let store = RolloutStore::open(
+            &opts.work,
+            &Plan::new(
+                &LabData::load(&opts.data_dir).expect("data"),
+                Budget::tiny(),
+                3,
+            ),
+            5 * 64,
+            false,
+        )
+        .expect("store");
+        assert_eq!(store.done(), store.answers.len());
+        assert!(store.done() > 20);
+        build(&opts).expect("second build");
+        let second = AxisFile::from_bytes(&std::fs::read(&opts.out).expect("axis")).expect("axis");
+        assert_eq!(second.axis, axis.axis);
+        assert_eq!(second.role_percentiles, axis.role_percentiles);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,266 @@
+//! From stored answers to the axis: filter, role vectors, default vector, axis, PCA,
+//! percentiles, and the held-out validation numbers.
+
+use serde::Serialize;
+
+use crate::data::LabData;
+use crate::judge::{Judge, Verdict};
+use crate::plan::{Plan, Speaker, Split};
+use crate::stats::{auroc, cosine, dot, mean_of, pca, percentile};
+use crate::store::RolloutStore;
+
+pub const PERCENTILE_LEVELS: [f32; 9] = [1.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0];
+pub const PCA_COMPONENTS: usize = 10;
+
+/// Everything computed from the rollouts; `[layer][hidden]` vectors.
+#[derive(Debug, Clone)]
+pub struct AxisStats {
+    pub n_layers: usize,
+    pub hidden: usize,
+    pub axis: Vec<Vec<f32>>,
+    pub unit_axis: Vec<Vec<f32>>,
+    pub default_mean: Vec<Vec<f32>>,
+    pub role_mean: Vec<Vec<f32>>,
+    /// Roles that kept at least one answer, in data order, and their vectors per layer.
+    pub roles: Vec<usize>,
+    pub role_vectors: Vec<Vec<Vec<f32>>>,
+    pub default_percentiles: Vec<Vec<f32>>,
+    pub role_percentiles: Vec<Vec<f32>>,
+    pub pca: Vec<crate::stats::Pca>,
+    pub report: Report,
+}
+
+/// The numbers a person reads to judge the axis.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub answers: usize,
+    pub default_answers: usize,
+    pub role_answers: usize,
+    pub role_answers_kept: usize,
+    pub kept_fraction: f64,
+    pub mean_tokens: f64,
+    pub stopped_fraction: f64,
+    /// Per role: (id, kept, total).
+    pub kept_per_role: Vec<(String, usize, usize)>,
+    pub default_answers_presenting_as_ai: f64,
+    pub default_answers_claiming_human_life: f64,
+    /// Per layer.
+    pub cos_pc1_axis: Vec<f32>,
+    pub pc1_explained: Vec<f32>,
+    /// Held-out default answers vs held-out role answers (kept ones), per layer.
+    pub held_out_auroc: Vec<f64>,
+    /// Same, counting every held-out role answer (also those that fell out of role).
+    pub held_out_auroc_all_role_answers: Vec<f64>,
+    pub held_out_default_answers: usize,
+    pub held_out_role_answers_kept: usize,
+}
+
+/// The judge's verdict for every stored answer.
+pub fn judge_all(data: &LabData, plan: &Plan, store: &RolloutStore) -> Vec<Verdict> {
+    let judge = Judge::new(&data.markers);
+    store
+        .answers
+        .iter()
+        .map(|a| {
+            let ai_adjacent = match plan.jobs[a.job].speaker {
+                Speaker::Role { role, .. } => data.roles[role].category == "ai_adjacent",
+                Speaker::Default { .. } => false,
+            };
+            judge.judge(&a.text, ai_adjacent)
+        })
+        .collect()
+}
+
+fn layer_slice(act: &[f32], layer: usize, hidden: usize) -> &[f32] {
+    &act[layer * hidden..(layer + 1) * hidden]
+}
+
+pub fn compute(
+    data: &LabData,
+    plan: &Plan,
+    store: &RolloutStore,
+    verdicts: &[Verdict],
+    n_layers: usize,
+    hidden: usize,
+) -> anyhow::Result<AxisStats> {
+    let answered = |i: usize| store.answers[i].n_tokens > 0;
+    let is = |i: usize, split: Split| plan.jobs[store.answers[i].job].split == split;
+    let speaker = |i: usize| &plan.jobs[store.answers[i].job].speaker;
+    let n = store.done();
+    let default_train: Vec<usize> = (0..n)
+        .filter(|&i| answered(i) && is(i, Split::Train))
+        .filter(|&i| matches!(speaker(i), Speaker::Default { .. }))
+        .collect();
+    let role_train_all: Vec<usize> = (0..n)
+        .filter(|&i| is(i, Split::Train) && matches!(speaker(i), Speaker::Role { .. }))
+        .collect();
+    let role_train: Vec<usize> = role_train_all
+        .iter()
+        .copied()
+        .filter(|&i| answered(i) && verdicts[i].plays_role())
+        .collect();
+    if default_train.is_empty() || role_train.is_empty() {
+        anyhow::bail!(
+            "not enough answers: {} default and {} kept role answers",
+            default_train.len(),
+            role_train.len()
+        );
+    }
+
+    // Role vectors: mean over each role's kept answers.
+    let mut roles = Vec::new();
+    let mut role_vectors = Vec::new();
+    let mut kept_per_role = Vec::new();
+    for &r in &plan.train_roles {
+        let of_role = |i: &usize| matches!(speaker(*i), Speaker::Role { role, .. } if *role == r);
+        let total = role_train_all.iter().filter(|i| of_role(i)).count();
+        let kept: Vec<&[f32]> = role_train
+            .iter()
+            .filter(|i| of_role(i))
+            .map(|&i| store.activations[i].as_slice())
+            .collect();
+        kept_per_role.push((data.roles[r].id.clone(), kept.len(), total));
+        if let Some(mean) = mean_of(&kept) {
+            roles.push(r);
+            role_vectors.push(
+                (0..n_layers)
+                    .map(|l| layer_slice(&mean, l, hidden).to_vec())
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+
+    let mut axis = Vec::with_capacity(n_layers);
+    let mut unit_axis = Vec::with_capacity(n_layers);
+    let mut default_mean = Vec::with_capacity(n_layers);
+    let mut role_mean = Vec::with_capacity(n_layers);
+    let mut default_percentiles = Vec::with_capacity(n_layers);
+    let mut role_percentiles = Vec::with_capacity(n_layers);
+    let mut pcas = Vec::with_capacity(n_layers);
+    let mut cos_pc1_axis = Vec::new();
+    let mut pc1_explained = Vec::new();
+    let mut held_out_auroc = Vec::new();
+    let mut held_out_auroc_all = Vec::new();
+
+    let held_default: Vec<usize> = (0..n)
+        .filter(|&i| answered(i) && is(i, Split::HeldOut))
+        .filter(|&i| matches!(speaker(i), Speaker::Default { .. }))
+        .collect();
+    let held_role_all: Vec<usize> = (0..n)
+        .filter(|&i| answered(i) && is(i, Split::HeldOut))
+        .filter(|&i| matches!(speaker(i), Speaker::Role { .. }))
+        .collect();
+    let held_role: Vec<usize> = held_role_all
+        .iter()
+        .copied()
+        .filter(|&i| verdicts[i].plays_role())
+        .collect();
+
+    for l in 0..n_layers {
+        let d: Vec<&[f32]> = default_train
+            .iter()
+            .map(|&i| layer_slice(&store.activations[i], l, hidden))
+            .collect();
+        let d_mean = mean_of(&d).unwrap_or_default();
+        let rv: Vec<&[f32]> = role_vectors.iter().map(|v| v[l].as_slice()).collect();
+        let r_mean = mean_of(&rv).unwrap_or_default();
+        let a: Vec<f32> = d_mean.iter().zip(&r_mean).map(|(x, y)| x - y).collect();
+        let norm = dot(&a, &a).sqrt();
+        if !(norm > 0.0 && norm.is_finite()) {
+            anyhow::bail!("the axis at layer {l} is zero or not finite");
+        }
+        let v: Vec<f32> = a.iter().map(|x| x / norm).collect();
+
+        let project = |idx: &[usize]| -> Vec<f32> {
+            idx.iter()
+                .map(|&i| dot(layer_slice(&store.activations[i], l, hidden), &v))
+                .collect()
+        };
+        let levels = |values: &[f32]| -> Vec<f32> {
+            PERCENTILE_LEVELS
+                .iter()
+                .map(|&q| percentile(values, q).unwrap_or(f32::NAN))
+                .collect()
+        };
+        default_percentiles.push(levels(&project(&default_train)));
+        role_percentiles.push(levels(&project(&role_train)));
+
+        let mut p = pca(&rv, PCA_COMPONENTS)
+            .ok_or_else(|| anyhow::anyhow!("no role vectors at layer {l}"))?;
+        p.orient(0, &v);
+        cos_pc1_axis.push(cosine(&p.components[0], &v));
+        pc1_explained.push(p.explained[0]);
+        pcas.push(p);
+
+        let hd = project(&held_default);
+        held_out_auroc.push(auroc(&hd, &project(&held_role)).unwrap_or(f64::NAN));
+        held_out_auroc_all.push(auroc(&hd, &project(&held_role_all)).unwrap_or(f64::NAN));
+
+        axis.push(a);
+        unit_axis.push(v);
+        default_mean.push(d_mean);
+        role_mean.push(r_mean);
+    }
+
+    let all: Vec<usize> = (0..n).collect();
+    let frac = |pred: &dyn Fn(usize) -> bool, set: &[usize]| -> f64 {
+        if set.is_empty() {
+            0.0
+        } else {
+            set.iter().filter(|&&i| pred(i)).count() as f64 / set.len() as f64
+        }
+    };
+    let report = Report {
+        answers: n,
+        default_answers: default_train.len(),
+        role_answers: role_train_all.len(),
+        role_answers_kept: role_train.len(),
+        kept_fraction: role_train.len() as f64 / role_train_all.len().max(1) as f64,
+        mean_tokens: store.answers.iter().map(|a| a.n_tokens as f64).sum::<f64>() / n.max(1) as f64,
+        stopped_fraction: frac(&|i| store.answers[i].stopped, &all),
+        kept_per_role,
+        default_answers_presenting_as_ai: frac(&|i| verdicts[i].presents_as_ai(), &default_train),
+        default_answers_claiming_human_life: frac(
+            &|i| !verdicts[i].human_hits.is_empty(),
+            &default_train,
+        ),
+        cos_pc1_axis,
+        pc1_explained,
+        held_out_auroc,
+        held_out_auroc_all_role_answers: held_out_auroc_all,
+        held_out_default_answers: held_default.len(),
+        held_out_role_answers_kept: held_role.len(),
+    };
+    Ok(AxisStats {
+        n_layers,
+        hidden,
+        axis,
+        unit_axis,
+        default_mean,
+        role_mean,
+        roles,
+        role_vectors,
+        default_percentiles,
+        role_percentiles,
+        pca: pcas,
+        report,
+    })
+}
+
+/// The monitor layer: the best held-out separation among the middle layers (25–75 % depth),
+/// ties to the layer nearest the middle; the paper's `n_layers / 2` when there is no held-out
+/// data.
+pub fn choose_monitor_layer(stats: &AxisStats) -> usize {
+    let n = stats.n_layers;
+    let middle = n / 2;
+    let (lo, hi) = (n / 4, (3 * n) / 4);
+    let scores = &stats.report.held_out_auroc;
+    (lo..=hi.min(n - 1))
+        .filter(|&l| scores.get(l).is_some_and(|s| s.is_finite()))
+        .max_by(|&a, &b| {
+            scores[a]
+                .total_cmp(&scores[b])
+                .then(middle.abs_diff(b).cmp(&middle.abs_diff(a)))
+        })
+        .unwrap_or(middle)
+}

@@ -1,0 +1,289 @@
+//! Which answers to generate: a seeded, reproducible sample of (system prompt, question) pairs.
+//!
+//! The full grid (196 roles × 5 prompts × 122 questions) is far beyond a 90-minute CPU budget,
+//! so every role answers a different random sample of the training questions, cycling through
+//! its five system prompts; the default Assistant answers a sample under each of its five
+//! neutral prompts. Held-out roles and questions get a smaller sample that is only used to
+//! validate the axis computed from the training side.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::LabData;
+use crate::split::{sample, train_held_out};
+
+/// Whose answer a job produces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Speaker {
+    Default { prompt: usize },
+    Role { role: usize, prompt: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    Train,
+    HeldOut,
+}
+
+/// One answer to generate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub speaker: Speaker,
+    pub question: usize,
+    pub split: Split,
+    pub seed: u64,
+}
+
+/// How much to sample.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    /// Training roles used (all when larger than the training split).
+    pub train_roles: usize,
+    pub questions_per_role: usize,
+    /// Training questions asked under each default prompt.
+    pub default_questions_per_prompt: usize,
+    pub held_out_roles: usize,
+    pub held_out_questions_per_role: usize,
+    pub held_out_default_questions_per_prompt: usize,
+    pub held_out_fraction: f64,
+    /// Held-out role prompts answered under every capping candidate.
+    pub sweep_persona_prompts: usize,
+    /// Capability questions asked under every capping candidate.
+    pub capability_questions: usize,
+    /// A 2-candidate sweep instead of the full grid.
+    pub small_sweep: bool,
+    /// Identity questions asked at every steering strength.
+    pub steering_questions: usize,
+    /// Drift conversations replayed, and user turns replayed from each.
+    pub drift_conversations: usize,
+    pub drift_turns: usize,
+}
+
+impl Budget {
+    /// Fits the 90-minute budget on a 2-core machine (see the README's measurements).
+    pub fn full() -> Budget {
+        Budget {
+            train_roles: usize::MAX,
+            questions_per_role: 6,
+            default_questions_per_prompt: 30,
+            held_out_roles: usize::MAX,
+            held_out_questions_per_role: 3,
+            held_out_default_questions_per_prompt: 10,
+            held_out_fraction: 0.2,
+            sweep_persona_prompts: 32,
+            capability_questions: usize::MAX,
+            small_sweep: false,
+            steering_questions: 12,
+            drift_conversations: usize::MAX,
+            drift_turns: usize::MAX,
+        }
+    }
+
+    /// For iterating on the pipeline (minutes, not an hour).
+    pub fn quick() -> Budget {
+        Budget {
+            train_roles: 40,
+            questions_per_role: 3,
+            default_questions_per_prompt: 8,
+            held_out_roles: 12,
+            held_out_questions_per_role: 2,
+            held_out_default_questions_per_prompt: 3,
+            held_out_fraction: 0.2,
+            sweep_persona_prompts: 8,
+            capability_questions: 16,
+            small_sweep: true,
+            steering_questions: 4,
+            drift_conversations: 4,
+            drift_turns: 3,
+        }
+    }
+
+    /// The smallest run that still exercises every stage (the end-to-end test).
+    #[cfg(test)]
+    pub fn tiny() -> Budget {
+        Budget {
+            train_roles: 4,
+            questions_per_role: 2,
+            default_questions_per_prompt: 2,
+            held_out_roles: 2,
+            held_out_questions_per_role: 1,
+            held_out_default_questions_per_prompt: 1,
+            held_out_fraction: 0.2,
+            sweep_persona_prompts: 2,
+            capability_questions: 2,
+            small_sweep: true,
+            steering_questions: 1,
+            drift_conversations: 2,
+            drift_turns: 2,
+        }
+    }
+}
+
+/// The sampled jobs and the splits they came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub seed: u64,
+    pub budget: Budget,
+    pub train_roles: Vec<usize>,
+    pub held_out_roles: Vec<usize>,
+    pub train_questions: Vec<usize>,
+    pub held_out_questions: Vec<usize>,
+    pub jobs: Vec<Job>,
+}
+
+/// Mixes a seed with a label so that every draw gets its own stream.
+fn derive_seed(seed: u64, label: u64) -> u64 {
+    let mut z = seed ^ label.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Plan {
+    pub fn new(data: &LabData, budget: Budget, seed: u64) -> Plan {
+        let (mut train_roles, mut held_out_roles) = train_held_out(
+            data.roles.len(),
+            budget.held_out_fraction,
+            derive_seed(seed, 1),
+        );
+        let (train_questions, held_out_questions) = train_held_out(
+            data.questions.len(),
+            budget.held_out_fraction,
+            derive_seed(seed, 2),
+        );
+        // Subsets of roles keep their category mix: a seeded sample, not the first n.
+        train_roles = sample(&train_roles, budget.train_roles, derive_seed(seed, 3));
+        train_roles.sort_unstable();
+        held_out_roles = sample(&held_out_roles, budget.held_out_roles, derive_seed(seed, 4));
+        held_out_roles.sort_unstable();
+
+        let mut jobs = Vec::new();
+        let push = |speaker: Speaker, question: usize, split: Split, jobs: &mut Vec<Job>| {
+            let seed = derive_seed(seed, 1000 + jobs.len() as u64);
+            jobs.push(Job {
+                speaker,
+                question,
+                split,
+                seed,
+            });
+        };
+        let n_prompts = data.default_prompts.len();
+        for (p, _) in data.default_prompts.iter().enumerate() {
+            let qs = sample(
+                &train_questions,
+                budget.default_questions_per_prompt,
+                derive_seed(seed, 10_000 + p as u64),
+            );
+            for q in qs {
+                push(Speaker::Default { prompt: p }, q, Split::Train, &mut jobs);
+            }
+        }
+        for &r in &train_roles {
+            let qs = sample(
+                &train_questions,
+                budget.questions_per_role,
+                derive_seed(seed, 20_000 + r as u64),
+            );
+            let n = data.roles[r].system_prompts.len();
+            for (j, q) in qs.into_iter().enumerate() {
+                let prompt = (j + r) % n;
+                push(
+                    Speaker::Role { role: r, prompt },
+                    q,
+                    Split::Train,
+                    &mut jobs,
+                );
+            }
+        }
+        for p in 0..n_prompts {
+            let qs = sample(
+                &held_out_questions,
+                budget.held_out_default_questions_per_prompt,
+                derive_seed(seed, 30_000 + p as u64),
+            );
+            for q in qs {
+                push(Speaker::Default { prompt: p }, q, Split::HeldOut, &mut jobs);
+            }
+        }
+        for &r in &held_out_roles {
+            let qs = sample(
+                &held_out_questions,
+                budget.held_out_questions_per_role,
+                derive_seed(seed, 40_000 + r as u64),
+            );
+            let n = data.roles[r].system_prompts.len();
+            for (j, q) in qs.into_iter().enumerate() {
+                let prompt = (j + r) % n;
+                push(
+                    Speaker::Role { role: r, prompt },
+                    q,
+                    Split::HeldOut,
+                    &mut jobs,
+                );
+            }
+        }
+        Plan {
+            seed,
+            budget,
+            train_roles,
+            held_out_roles,
+            train_questions,
+            held_out_questions,
+            jobs,
+        }
+    }
+
+    /// The system prompt of a job ("" = no system message).
+    pub fn system_prompt<'d>(data: &'d LabData, speaker: &Speaker) -> &'d str {
+        match *speaker {
+            Speaker::Default { prompt } => &data.default_prompts[prompt],
+            Speaker::Role { role, prompt } => &data.roles[role].system_prompts[prompt],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{LabData, default_data_dir};
+
+    #[test]
+    fn plans_are_reproducible_and_never_mix_splits() {
+        let data = LabData::load(&default_data_dir()).expect("data");
+        let plan = Plan::new(&data, Budget::full(), 7);
+        assert_eq!(plan, Plan::new(&data, Budget::full(), 7));
+        for job in &plan.jobs {
+            let (roles, questions) = match job.split {
+                Split::Train => (&plan.train_roles, &plan.train_questions),
+                Split::HeldOut => (&plan.held_out_roles, &plan.held_out_questions),
+            };
+            assert!(questions.contains(&job.question));
+            if let Speaker::Role { role, .. } = job.speaker {
+                assert!(roles.contains(&role));
+            }
+        }
+        let roles = data.roles.len();
+        assert_eq!(plan.train_roles.len() + plan.held_out_roles.len(), roles);
+        // Every default prompt and every training role is represented.
+        for p in 0..5 {
+            assert!(
+                plan.jobs
+                    .iter()
+                    .any(|j| j.speaker == Speaker::Default { prompt: p })
+            );
+        }
+        // Different roles see different questions.
+        let questions_of = |r: usize| -> Vec<usize> {
+            plan.jobs
+                .iter()
+                .filter(|j| matches!(j.speaker, Speaker::Role { role, .. } if role == r))
+                .map(|j| j.question)
+                .collect()
+        };
+        assert_ne!(
+            questions_of(plan.train_roles[0]),
+            questions_of(plan.train_roles[1])
+        );
+    }
+}
