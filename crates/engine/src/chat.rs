@@ -19,6 +19,23 @@ pub enum ChatError {
     Tokenizer(#[from] TokenizerError),
     #[error(transparent)]
     Template(#[from] TemplateError),
+    /// Even with every earlier turn dropped, the prompt and the answer do not fit.
+    #[error(
+        "the latest message needs {prompt} tokens and the answer {max_new} more, but the model's context is {context} tokens: shorten the message or lower the answer length"
+    )]
+    MessageTooLong {
+        prompt: usize,
+        max_new: usize,
+        context: usize,
+    },
+}
+
+/// A prompt that fits the context, and how many messages were left out to make it fit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FittedPrompt {
+    pub tokens: Vec<u32>,
+    /// Leading non-system messages dropped (the oldest turns).
+    pub dropped_messages: usize,
 }
 
 pub struct ChatModel {
@@ -59,6 +76,55 @@ impl ChatModel {
     pub fn prompt_tokens(&self, messages: &[ChatMessage]) -> Result<Vec<u32>, ChatError> {
         let text = self.template.render(messages, true)?;
         Ok(self.tokenizer.encode(&text)?)
+    }
+
+    /// The context policy: if the conversation plus `max_new_tokens` does not fit the model's
+    /// context, drop the oldest turns — a user message with the replies that follow it — until
+    /// it does. The system message and the latest user message are always kept; if those alone
+    /// do not fit, [`ChatError::MessageTooLong`].
+    pub fn fit_prompt(
+        &self,
+        messages: &[ChatMessage],
+        max_new_tokens: usize,
+    ) -> Result<FittedPrompt, ChatError> {
+        let context = self.model.config().context_length;
+        let system: Vec<ChatMessage> = messages
+            .iter()
+            .take_while(|m| m.role == "system")
+            .cloned()
+            .collect();
+        let mut rest: &[ChatMessage] = &messages[system.len()..];
+        let mut dropped = 0;
+        loop {
+            let candidate: Vec<ChatMessage> = system.iter().chain(rest).cloned().collect();
+            let tokens = self.prompt_tokens(&candidate)?;
+            if tokens.len() + max_new_tokens <= context {
+                return Ok(FittedPrompt {
+                    tokens,
+                    dropped_messages: dropped,
+                });
+            }
+            // The next turn starts at the first user message after the current first one.
+            let next_turn = rest
+                .iter()
+                .enumerate()
+                .skip(1)
+                .find(|(_, m)| m.role == "user")
+                .map(|(i, _)| i);
+            match next_turn {
+                Some(i) => {
+                    dropped += i;
+                    rest = &rest[i..];
+                }
+                None => {
+                    return Err(ChatError::MessageTooLong {
+                        prompt: tokens.len(),
+                        max_new: max_new_tokens,
+                        context,
+                    });
+                }
+            }
+        }
     }
 
     /// Tokens that end an answer.
