@@ -58,7 +58,7 @@ fn the_oldest_turns_are_dropped_until_the_prompt_fits() {
         .fit_prompt(&messages, max_new)
         .expect("fits after dropping");
     assert!(fitted.tokens.len() + max_new <= context);
-    assert!(fitted.dropped_messages > 0 && fitted.dropped_messages % 2 == 0);
+    assert!(fitted.dropped_messages > 0 && fitted.dropped_messages.is_multiple_of(2));
     // Whole turns were dropped from the front; system and the latest message are kept, and
     // nothing more was dropped than needed.
     let kept: Vec<ChatMessage> = std::iter::once(messages[0].clone())
