@@ -140,6 +140,69 @@ fn derive_seed(seed: u64, label: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Jobs in the making; every job gets its own seed from its position.
+struct JobList {
+    seed: u64,
+    jobs: Vec<Job>,
+}
+
+impl JobList {
+    fn push(&mut self, speaker: Speaker, question: usize, split: Split) {
+        let seed = derive_seed(self.seed, 1000 + self.jobs.len() as u64);
+        self.jobs.push(Job {
+            speaker,
+            question,
+            split,
+            seed,
+        });
+    }
+
+    /// `per_prompt` questions from `pool` under each default prompt (samples seeded by
+    /// `label + prompt`).
+    fn defaults(
+        &mut self,
+        n_prompts: usize,
+        pool: &[usize],
+        per_prompt: usize,
+        label: u64,
+        split: Split,
+    ) {
+        for p in 0..n_prompts {
+            for q in sample(pool, per_prompt, derive_seed(self.seed, label + p as u64)) {
+                self.push(Speaker::Default { prompt: p }, q, split);
+            }
+        }
+    }
+
+    /// `per_role` questions from `pool` for each role, cycling through its system prompts.
+    fn roles(
+        &mut self,
+        data: &LabData,
+        roles: &[usize],
+        pool: &[usize],
+        per_role: usize,
+        label: u64,
+        split: Split,
+    ) {
+        for &r in roles {
+            let n = data.roles[r].system_prompts.len();
+            for (j, q) in sample(pool, per_role, derive_seed(self.seed, label + r as u64))
+                .into_iter()
+                .enumerate()
+            {
+                self.push(
+                    Speaker::Role {
+                        role: r,
+                        prompt: (j + r) % n,
+                    },
+                    q,
+                    split,
+                );
+            }
+        }
+    }
+}
+
 impl Plan {
     pub fn new(data: &LabData, budget: Budget, seed: u64) -> Plan {
         let (mut train_roles, mut held_out_roles) = train_held_out(
@@ -158,71 +221,42 @@ impl Plan {
         held_out_roles = sample(&held_out_roles, budget.held_out_roles, derive_seed(seed, 4));
         held_out_roles.sort_unstable();
 
-        let mut jobs = Vec::new();
-        let push = |speaker: Speaker, question: usize, split: Split, jobs: &mut Vec<Job>| {
-            let seed = derive_seed(seed, 1000 + jobs.len() as u64);
-            jobs.push(Job {
-                speaker,
-                question,
-                split,
-                seed,
-            });
+        let mut jobs = JobList {
+            seed,
+            jobs: Vec::new(),
         };
         let n_prompts = data.default_prompts.len();
-        for (p, _) in data.default_prompts.iter().enumerate() {
-            let qs = sample(
-                &train_questions,
-                budget.default_questions_per_prompt,
-                derive_seed(seed, 10_000 + p as u64),
-            );
-            for q in qs {
-                push(Speaker::Default { prompt: p }, q, Split::Train, &mut jobs);
-            }
-        }
-        for &r in &train_roles {
-            let qs = sample(
-                &train_questions,
-                budget.questions_per_role,
-                derive_seed(seed, 20_000 + r as u64),
-            );
-            let n = data.roles[r].system_prompts.len();
-            for (j, q) in qs.into_iter().enumerate() {
-                let prompt = (j + r) % n;
-                push(
-                    Speaker::Role { role: r, prompt },
-                    q,
-                    Split::Train,
-                    &mut jobs,
-                );
-            }
-        }
-        for p in 0..n_prompts {
-            let qs = sample(
-                &held_out_questions,
-                budget.held_out_default_questions_per_prompt,
-                derive_seed(seed, 30_000 + p as u64),
-            );
-            for q in qs {
-                push(Speaker::Default { prompt: p }, q, Split::HeldOut, &mut jobs);
-            }
-        }
-        for &r in &held_out_roles {
-            let qs = sample(
-                &held_out_questions,
-                budget.held_out_questions_per_role,
-                derive_seed(seed, 40_000 + r as u64),
-            );
-            let n = data.roles[r].system_prompts.len();
-            for (j, q) in qs.into_iter().enumerate() {
-                let prompt = (j + r) % n;
-                push(
-                    Speaker::Role { role: r, prompt },
-                    q,
-                    Split::HeldOut,
-                    &mut jobs,
-                );
-            }
-        }
+        jobs.defaults(
+            n_prompts,
+            &train_questions,
+            budget.default_questions_per_prompt,
+            10_000,
+            Split::Train,
+        );
+        jobs.roles(
+            data,
+            &train_roles,
+            &train_questions,
+            budget.questions_per_role,
+            20_000,
+            Split::Train,
+        );
+        jobs.defaults(
+            n_prompts,
+            &held_out_questions,
+            budget.held_out_default_questions_per_prompt,
+            30_000,
+            Split::HeldOut,
+        );
+        jobs.roles(
+            data,
+            &held_out_roles,
+            &held_out_questions,
+            budget.held_out_questions_per_role,
+            40_000,
+            Split::HeldOut,
+        );
+        let jobs = jobs.jobs;
         Plan {
             seed,
             budget,
