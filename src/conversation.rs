@@ -46,6 +46,19 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A twin answer that was never written (Stop, reload); it shows why and is left out of
+    /// the conversation the model sees.
+    pub fn not_answered(id: u64, why: &str) -> Reply {
+        Reply {
+            id,
+            content: String::new(),
+            streaming: false,
+            meta: None,
+            error: Some(why.to_owned()),
+            score: None,
+        }
+    }
+
     pub fn streaming(id: u64) -> Reply {
         Reply {
             id,
@@ -98,11 +111,12 @@ impl Conversation {
             if i == index {
                 break;
             }
+            let usable = |r: &&Reply| r.error.is_none() && !r.content.is_empty();
             let reply = match column {
-                Column::Capped => turn.capped.as_ref().unwrap_or(&turn.default),
-                Column::Default => &turn.default,
+                Column::Capped => turn.capped.as_ref().filter(usable).or(Some(&turn.default)),
+                Column::Default => Some(&turn.default),
             };
-            if reply.error.is_none() && !reply.content.is_empty() {
+            if let Some(reply) = reply.filter(usable) {
                 out.push(message("assistant", &reply.content));
             }
         }
@@ -135,9 +149,18 @@ impl Conversation {
             .unwrap_or(0)
     }
 
-    /// After a reload no worker is writing any answer: mark half-written ones as interrupted.
+    /// After a reload no worker is writing any answer: mark half-written ones as interrupted,
+    /// and a capped twin that never started as not answered.
     pub fn interrupt_streaming(&mut self) {
+        let mut next_id = self.max_id() + 1;
         for turn in &mut self.turns {
+            if turn.capping.is_some() && turn.capped.is_none() {
+                turn.capped = Some(Reply::not_answered(
+                    next_id,
+                    "not answered (the page was reloaded)",
+                ));
+                next_id += 1;
+            }
             for reply in std::iter::once(&mut turn.default).chain(turn.capped.as_mut()) {
                 if reply.streaming {
                     reply.streaming = false;
@@ -260,9 +283,26 @@ mod tests {
     }
 
     #[test]
+    fn a_twin_that_did_not_answer_sees_the_default_answer_of_that_turn() {
+        let mut c = conversation();
+        c.turns[1].capped = Some(Reply::not_answered(5, "stopped"));
+        let k = c.history(Column::Capped, "", 2);
+        assert_eq!(k[3].content, "arr");
+    }
+
+    #[test]
     fn reload_marks_half_written_answers_as_interrupted() {
         let mut c = conversation();
+        c.turns[2].capping = c.turns[1].capping;
         c.interrupt_streaming();
+        let twin = c.turns[2].capped.as_ref().expect("twin marked");
+        assert_eq!(twin.id, 8, "a fresh id");
+        assert!(
+            twin.error
+                .as_deref()
+                .is_some_and(|e| e.contains("not answered"))
+        );
+        assert!(c.turns[0].capped.is_none(), "capping was off in turn 1");
         let r = &c.turns[2].default;
         assert!(!r.streaming);
         assert!(r.error.as_deref().is_some_and(|e| e.contains("reloaded")));

@@ -297,10 +297,18 @@ impl AppState {
                 .last()
                 .is_some_and(|t| t.default.id == id && t.capping.is_some() && t.capped.is_none())
         });
-        if !wants_twin || self.stop_requested.get_untracked() {
+        if !wants_twin {
             return;
         }
         let reply_id = self.take_id();
+        if self.stop_requested.get_untracked() {
+            self.conversation.update(|c| {
+                if let Some(t) = c.turns.last_mut() {
+                    t.capped = Some(Reply::not_answered(reply_id, "not answered: stopped"));
+                }
+            });
+            return;
+        }
         self.conversation.update(|c| {
             if let Some(t) = c.turns.last_mut() {
                 t.capped = Some(Reply::streaming(reply_id));
