@@ -180,6 +180,29 @@ async fn both_columns_answer_scored_and_charted_and_the_conversation_survives_a_
     assert!(tip.starts_with("Turn 1 · Default · score"), "{tip:?}");
     browser.screenshot("demo-chart-activations").await?;
 
+    // A second turn: each column's model answers again; the chart has one point per turn per
+    // column. Undo removes the whole turn from both columns and the chart.
+    input.send_keys("Tell me about yourself.").await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=send]"))
+        .await?
+        .click()
+        .await?;
+    wait_for_count(&browser, CAPPED_ANSWER, 2, ANSWER).await?;
+    wait_for_count(&browser, "[data-testid=chart-point]", 4, ANSWER).await?;
+    let turns = attrs(&browser, "[data-testid=chart-point]", "data-turn").await?;
+    assert_eq!(turns, ["1", "2", "1", "2"], "default series, then capped");
+    browser.screenshot("demo-two-turns").await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=undo]"))
+        .await?
+        .click()
+        .await?;
+    wait_for_count(&browser, "[data-testid=chart-point]", 2, BOOT).await?;
+    assert_eq!(answer_texts(&browser).await?, texts);
+
     // Reload: the conversation, its scores and the chart come back before any model loads.
     browser.client.refresh().await?;
     wait_for_count(&browser, "[data-testid=message-assistant]", 2, BOOT).await?;
