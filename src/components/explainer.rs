@@ -21,7 +21,9 @@ pub fn Explainer(on_close: impl Fn() + 'static) -> impl IntoView {
                     <p>
                         "Every reply gets a score: how far along that direction its activations sit. Some "
                         "conversations pull the model away from its assistant persona turn by turn — you can "
-                        "watch the score fall."
+                        "watch the score fall. On the drift chart each dot is one reply: up is Assistant-like, "
+                        "down is role-play, 0 is an average character. “Text” plots how the plain model reads "
+                        "each reply; “Activations” plots what the answering (possibly capped) model had inside."
                     </p>
                 </article>
                 <article>
