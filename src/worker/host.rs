@@ -378,6 +378,8 @@ async fn generate(
         });
     }
     let tokens = generation.generated();
+    // Generation time only: the re-read for the Text score below is not part of the tok/s.
+    let seconds = (js_sys::Date::now() - started) / 1000.0;
     let score = match (&plan, job.axis) {
         (Some(plan), Some(axis)) => {
             let margin_rows = generation.prompt_probes().iter().chain(&answer_probes);
@@ -406,7 +408,7 @@ async fn generate(
         stop,
         tokens,
         prompt_tokens,
-        seconds: (js_sys::Date::now() - started) / 1000.0,
+        seconds,
         score,
     });
     Ok(())
