@@ -245,6 +245,7 @@ impl AppState {
                 tokens,
                 seconds,
                 score,
+                dropped_messages,
                 ..
             } => {
                 let rate = if seconds > 0.0 {
@@ -255,8 +256,15 @@ impl AppState {
                 self.update_reply(id, |r| {
                     r.streaming = false;
                     r.score = score;
+                    let dropped = if dropped_messages > 0 {
+                        format!(
+                            " · {dropped_messages} earliest messages left out to fit the context"
+                        )
+                    } else {
+                        String::new()
+                    };
                     r.meta = Some(format!(
-                        "{tokens} tokens · {stop} · {seconds:.1} s · {rate:.1} tok/s"
+                        "{tokens} tokens · {stop} · {seconds:.1} s · {rate:.1} tok/s{dropped}"
                     ));
                 });
                 self.finish(id);

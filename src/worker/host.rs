@@ -304,7 +304,12 @@ async fn generate(
             content: m.content.clone(),
         })
         .collect();
-    let prompt = model.prompt_tokens(&messages).map_err(|e| e.to_string())?;
+    // Context policy: drop the oldest turns rather than fail when the conversation grew too long.
+    let fitted = model
+        .fit_prompt(&messages, settings.max_new_tokens)
+        .map_err(|e| e.to_string())?;
+    let dropped_messages = fitted.dropped_messages;
+    let prompt = fitted.tokens;
     let prompt_tokens = prompt.len();
     let request = GenerationRequest {
         prompt,
@@ -408,6 +413,7 @@ async fn generate(
         stop,
         tokens,
         prompt_tokens,
+        dropped_messages,
         seconds,
         score,
     });

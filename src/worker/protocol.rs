@@ -139,6 +139,10 @@ pub enum FromWorker {
         stop: String,
         tokens: usize,
         prompt_tokens: usize,
+        /// Earliest conversation messages left out so that prompt + answer fit the model's
+        /// context (the engine's `fit_prompt` policy).
+        #[serde(default)]
+        dropped_messages: usize,
         seconds: f64,
         /// `None` without an axis file, or when no token was generated.
         score: Option<WireScore>,

@@ -12,7 +12,7 @@
 //!
 //! # Usage
 //!
-//! ```ignore
+//! ```text
 //! let model = LlamaModel::from_gguf_bytes(&bytes, WeightMode::F32, &Device::flex())?;
 //! let steer = model.prepare(&Interventions { probes, caps, steers })?; // once
 //! let mut cache = model.new_cache(1);
