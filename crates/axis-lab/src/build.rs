@@ -500,19 +500,7 @@ mod tests {
     /// The shipped model's tokenizer and chat template (`cargo xtask fetch-model`;
     /// `AXIS_MODEL_PATH` overrides) on a tiny random-weight Llama: every stage runs in seconds.
     fn tiny_model(dir: &Path) -> PathBuf {
-        let real = std::env::var_os("AXIS_MODEL_PATH")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../public/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-            });
-        let bytes = std::fs::read(&real).unwrap_or_else(|e| {
-            panic!(
-                "model missing: run `cargo xtask fetch-model` ({}: {e})",
-                real.display()
-            )
-        });
+        let bytes = crate::test_model::model_bytes();
         let gguf = Gguf::parse(&bytes).expect("real GGUF parses");
         let (layers, hidden, ffn, heads, kv_heads) = (5u32, 64usize, 128usize, 4u32, 2u32);
         let overrides = [

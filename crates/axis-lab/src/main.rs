@@ -18,6 +18,8 @@ mod steering;
 mod store;
 mod svg;
 mod sweep;
+#[cfg(test)]
+mod test_model;
 
 use std::path::PathBuf;
 

@@ -215,22 +215,9 @@ mod tests {
     use engine::chat::ChatMessage;
     use engine::model::{Interventions, WeightMode};
 
-    /// The shipped model (`cargo xtask fetch-model`; `AXIS_MODEL_PATH` overrides). A missing
-    /// model fails the test.
+    /// The shipped model with f32 weights.
     fn model() -> ChatModel {
-        let path = std::env::var_os("AXIS_MODEL_PATH")
-            .filter(|p| !p.is_empty())
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../public/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-            });
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "model missing: run `cargo xtask fetch-model` ({}: {e})",
-                path.display()
-            )
-        });
+        let bytes = crate::test_model::model_bytes();
         ChatModel::load(&bytes, WeightMode::F32, &engine::device::cpu()).expect("model loads")
     }
 

@@ -13,7 +13,7 @@
 //! the Assistant, then to the lower percentile (the gentler cap).
 
 use anyhow::Result;
-use engine::chat::{ChatMessage, ChatModel};
+use engine::chat::ChatModel;
 use engine::generation::SamplingParams;
 use engine::model::{Cap, Interventions};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -162,10 +162,10 @@ pub fn run(inputs: &SweepInputs) -> Result<SweepReport> {
     let mut results = Vec::new();
     for cap in settings.iter().copied() {
         let started = std::time::Instant::now();
-        let interventions = match &cap {
-            Some(c) => chat.model().prepare(&cap_interventions(inputs.stats, c))?,
-            None => chat.model().prepare(&Interventions::none())?,
-        };
+        let capped = cap
+            .map(|c| chat.model().prepare(&cap_interventions(inputs.stats, &c)))
+            .transpose()?;
+        let interventions = capped.as_ref().unwrap_or(&none);
         // Persona answers, sampled with fixed seeds (the same for every setting).
         let persona_settings = RolloutSettings {
             max_new_tokens: inputs.max_new_tokens,
@@ -184,7 +184,7 @@ pub fn run(inputs: &SweepInputs) -> Result<SweepReport> {
                     seed: inputs.persona[chunk_idx * inputs.batch + i].2,
                 })
                 .collect();
-            let answers = generate_batch(chat, &interventions, &requests, &persona_settings)?;
+            let answers = generate_batch(chat, interventions, &requests, &persona_settings)?;
             let mut rereads = Vec::new();
             for (p, a) in chunk.iter().zip(&answers) {
                 let text = chat.tokenizer().decode(&a.tokens)?;
@@ -217,7 +217,7 @@ pub fn run(inputs: &SweepInputs) -> Result<SweepReport> {
                     seed: 0,
                 })
                 .collect();
-            let answers = generate_batch(chat, &interventions, &requests, &greedy)?;
+            let answers = generate_batch(chat, interventions, &requests, &greedy)?;
             for (i, a) in answers.iter().enumerate() {
                 let text = chat.tokenizer().decode(&a.tokens)?;
                 let check = &inputs.capability[chunk_idx * inputs.batch + i];
@@ -272,12 +272,7 @@ pub fn choose(results: &[CandidateResult]) -> Option<CapCandidate> {
 }
 
 fn prompt(chat: &ChatModel, system: &str, question: &str) -> Result<Vec<u32>> {
-    let mut messages = Vec::new();
-    if !system.is_empty() {
-        messages.push(ChatMessage::system(system));
-    }
-    messages.push(ChatMessage::user(question));
-    Ok(chat.prompt_tokens(&messages)?)
+    Ok(chat.prompt_tokens(&crate::build::messages_for(system, question))?)
 }
 
 #[cfg(test)]
