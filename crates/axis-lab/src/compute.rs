@@ -21,9 +21,8 @@ pub struct AxisStats {
     pub unit_axis: Vec<Vec<f32>>,
     pub default_mean: Vec<Vec<f32>>,
     pub role_mean: Vec<Vec<f32>>,
-    /// Roles that kept at least one answer, in data order, and their vectors per layer.
+    /// Roles that kept at least one answer, in data order.
     pub roles: Vec<usize>,
-    pub role_vectors: Vec<Vec<Vec<f32>>>,
     pub default_percentiles: Vec<Vec<f32>>,
     pub role_percentiles: Vec<Vec<f32>>,
     pub pca: Vec<crate::stats::Pca>,
@@ -239,7 +238,6 @@ pub fn compute(
         default_mean,
         role_mean,
         roles,
-        role_vectors,
         default_percentiles,
         role_percentiles,
         pca: pcas,

@@ -116,18 +116,11 @@ fn pca_chart(r: &ReportInputs) -> String {
         .iter()
         .map(|c| f64::from(*c.get(1).unwrap_or(&0.0)))
         .collect();
-    // The default vector in the same coordinates.
-    let centre = crate::stats::mean_of(
-        &r.stats
-            .role_vectors
-            .iter()
-            .map(|v| v[r.monitor].as_slice())
-            .collect::<Vec<_>>(),
-    )
-    .unwrap_or_default();
+    // The default vector in the same coordinates (the PCA is centred on the role mean).
+    let centre = &r.stats.role_mean[r.monitor];
     let d: Vec<f32> = r.stats.default_mean[r.monitor]
         .iter()
-        .zip(&centre)
+        .zip(centre)
         .map(|(a, b)| a - b)
         .collect();
     let dx = f64::from(crate::stats::dot(&d, &p.components[0]));
