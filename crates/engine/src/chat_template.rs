@@ -11,7 +11,12 @@
 //! - Python string methods (`.strip()`, `.startswith()` …) through minijinja-contrib.
 //!
 //! A template is data from the model file, so rendering is bounded: minijinja's fuel stops
-//! loops that run away, and its recursion limit stops runaway macros.
+//! loops that run away, its recursion limit stops runaway macros, the rendered text is capped
+//! ([`MAX_OUTPUT_BYTES`]), and the filters and methods that allocate a size given as an
+//! argument (`indent(n)`, `batch(n)`, `slice(n)`, `format` widths and precisions) refuse sizes
+//! above [`MAX_SIZE_ARG`] (found by fuzzing; see docs/fuzzing.md). Not bounded: memory for
+//! intermediate values, which minijinja does not account — a template can still double a string
+//! by repeated `~` until the allocation fails (each `'x' * n` is capped at 100 MB by minijinja).
 //!
 //! Not supported: HF's `{% generation %}` block tag (assistant-mask training templates).
 //! Messages keep their field order (`role`, `content`) as in Python, but dict literals written
@@ -20,7 +25,8 @@
 mod clock;
 mod tojson;
 
-use minijinja::{Environment, Error, ErrorKind, context};
+use minijinja::value::{Rest, Value};
+use minijinja::{Environment, Error, ErrorKind, State, context};
 use serde::{Deserialize, Serialize};
 
 use crate::gguf::Gguf;
@@ -29,6 +35,13 @@ use crate::gguf::Gguf;
 const FUEL: u64 = 5_000_000;
 /// Templates longer than this are not chat templates.
 const MAX_TEMPLATE_BYTES: usize = 256 * 1024;
+/// Longest rendered prompt: far beyond any context window (8k tokens are ~32 KB of text), so
+/// only a runaway template reaches it.
+pub const MAX_OUTPUT_BYTES: usize = 16 << 20;
+/// Largest size a template may pass to `indent`, `batch`, `slice` or a `format` width or
+/// precision. Real templates indent by 2 or 4; `indent(4000000000)` asks for 4 GB, and a
+/// precision over 65535 makes Rust's formatter panic inside minijinja.
+pub const MAX_SIZE_ARG: i64 = 10_000;
 
 /// One chat turn.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +92,9 @@ pub enum TemplateError {
     /// The template did more work than any real template does (a loop that does not end).
     #[error("the chat template did too much work and was stopped (does it loop?)")]
     TooMuchWork,
+    /// The rendered text passed [`MAX_OUTPUT_BYTES`].
+    #[error("the chat template's output is too large (over {0} bytes)")]
+    OutputTooLarge(usize),
     /// Any other rendering failure.
     #[error("rendering the chat template failed: {0}")]
     Render(String),
@@ -146,7 +162,16 @@ impl ChatTemplate {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_fuel(Some(FUEL));
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(|state, value, method, args| {
+            // Python's `str.format` takes widths and precisions from the receiver.
+            if method == "format"
+                && let Some(spec) = value.as_str()
+            {
+                check_format_sizes(spec)?;
+            }
+            minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+        });
+        bound_size_args(&mut env);
         env.add_function(
             "raise_exception",
             |message: String| -> Result<String, Error> {
@@ -186,8 +211,9 @@ impl ChatTemplate {
             .env
             .get_template("chat")
             .map_err(|e| TemplateError::Invalid(e.to_string()))?;
-        template
-            .render(context! {
+        let mut out = BoundedOutput::default();
+        let rendered = template.render_captured_to(
+            context! {
                 messages => messages,
                 add_generation_prompt => add_generation_prompt,
                 tools => (),
@@ -196,9 +222,112 @@ impl ChatTemplate {
                 eos_token => &self.eos_token,
                 unk_token => &self.unk_token,
                 pad_token => &self.pad_token,
-            })
-            .map_err(classify)
+            },
+            &mut out,
+        );
+        if out.exceeded {
+            return Err(TemplateError::OutputTooLarge(MAX_OUTPUT_BYTES));
+        }
+        rendered.map_err(classify)?;
+        // minijinja writes whole `str`s, so this is valid UTF-8; lossy conversion only guards.
+        Ok(String::from_utf8(out.bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
+}
+
+/// The render target: refuses to grow past [`MAX_OUTPUT_BYTES`].
+#[derive(Default)]
+struct BoundedOutput {
+    bytes: Vec<u8>,
+    exceeded: bool,
+}
+
+impl std::io::Write for BoundedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len().saturating_add(buf.len()) > MAX_OUTPUT_BYTES {
+            self.exceeded = true;
+            return Err(std::io::Error::other("chat template output limit"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn too_large(what: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("{what} is larger than {MAX_SIZE_ARG}"),
+    )
+}
+
+/// Refuses an integer argument (or keyword argument) above [`MAX_SIZE_ARG`].
+fn check_size_args(filter: &str, args: &[Value]) -> Result<(), Error> {
+    let too_big = |v: &Value| i64::try_from(v.clone()).is_ok_and(|n| n > MAX_SIZE_ARG);
+    for arg in args {
+        // Keyword arguments arrive as one map value.
+        let kwargs_too_big = arg
+            .try_iter()
+            .ok()
+            .filter(|_| arg.kind() == minijinja::value::ValueKind::Map)
+            .is_some_and(|mut keys| keys.any(|k| arg.get_item(&k).is_ok_and(|v| too_big(&v))));
+        if too_big(arg) || kwargs_too_big {
+            return Err(too_large(&format!("a size given to `{filter}`")));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a `%`-style or `{}`-style format string with a width or precision above
+/// [`MAX_SIZE_ARG`]: digits after a `%` up to its conversion letter, or inside braces.
+fn check_format_sizes(spec: &str) -> Result<(), Error> {
+    let mut in_spec = false;
+    let mut in_braces = false;
+    let mut number: i64 = 0;
+    for c in spec.chars() {
+        if (in_spec || in_braces)
+            && let Some(d) = c.to_digit(10)
+        {
+            number = number.saturating_mul(10).saturating_add(i64::from(d));
+            if number > MAX_SIZE_ARG {
+                return Err(too_large("a width or precision in a format string"));
+            }
+            continue;
+        }
+        number = 0;
+        match c {
+            '%' => in_spec = !in_spec,
+            '{' => in_braces = true,
+            '}' => in_braces = false,
+            c if c.is_ascii_alphabetic() => in_spec = false,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Wraps the built-in filters that allocate a size given as an argument so that they refuse
+/// sizes above [`MAX_SIZE_ARG`] instead of asking the allocator for gigabytes.
+fn bound_size_args(env: &mut Environment<'static>) {
+    use minijinja::filters;
+    let wrap = |env: &mut Environment<'static>, name: &'static str, builtin: Value| {
+        env.add_filter(name, move |state: &State, args: Rest<Value>| {
+            check_size_args(name, args.get(1..).unwrap_or_default())?;
+            builtin.call(state, &args)
+        });
+    };
+    wrap(env, "indent", Value::from_function(filters::indent));
+    wrap(env, "batch", Value::from_function(filters::batch));
+    wrap(env, "slice", Value::from_function(filters::slice));
+    let format = Value::from_function(filters::format);
+    env.add_filter("format", move |state: &State, args: Rest<Value>| {
+        if let Some(spec) = args.first().and_then(Value::as_str) {
+            check_format_sizes(spec)?;
+        }
+        format.call(state, &args)
+    });
 }
 
 /// Registers `strftime_now(format)` reporting `unix_seconds`.

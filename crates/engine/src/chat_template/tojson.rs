@@ -12,6 +12,9 @@ use minijinja::{Error, ErrorKind};
 
 /// Nesting deeper than this is refused rather than recursed into.
 const MAX_DEPTH: usize = 64;
+/// Longest `indent` string or separator: they are repeated at every item, so a long one is an
+/// output bomb; real templates use a few spaces or `", "`.
+const MAX_SEPARATOR: usize = 64;
 
 struct Options {
     indent: Option<String>,
@@ -27,6 +30,8 @@ pub fn tojson(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
         None => None,
         Some(v) if v.is_none() => None,
         Some(v) => Some(match v.as_str() {
+            // Repeated at every line: a long one multiplies the output (found by fuzzing).
+            Some(s) if s.len() > MAX_SEPARATOR => return Err(invalid("indent")),
             Some(s) => s.to_owned(),
             None => " ".repeat(usize::try_from(v).map_err(|_| invalid("indent"))?.min(64)),
         }),
@@ -37,7 +42,9 @@ pub fn tojson(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
             let item = pair.get_item_by_index(0)?;
             let key = pair.get_item_by_index(1)?;
             match (item.as_str(), key.as_str()) {
-                (Some(i), Some(k)) => (i.to_owned(), k.to_owned()),
+                (Some(i), Some(k)) if i.len().max(k.len()) <= MAX_SEPARATOR => {
+                    (i.to_owned(), k.to_owned())
+                }
                 _ => return Err(invalid("separators")),
             }
         }
