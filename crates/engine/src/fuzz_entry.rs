@@ -237,8 +237,13 @@ pub fn axis_file(data: &[u8]) -> Result<(), AxisError> {
         let _ = file.role_percentile(layer, file.meta.cap.percentile);
     }
     // A file the reader accepts must survive the writer: the lab writes, the app reads.
-    let again = AxisFile::from_bytes(&file.to_bytes()?)?;
-    assert!(again == file, "an accepted axis file does not round-trip");
+    let again = file
+        .to_bytes()
+        .and_then(|bytes| AxisFile::from_bytes(&bytes));
+    assert!(
+        again.as_ref().is_ok_and(|again| *again == file),
+        "an accepted axis file does not round-trip: {again:?}"
+    );
     Ok(())
 }
 

@@ -137,6 +137,13 @@ impl AxisFile {
                 "monitor layer or cap band outside the model's layers".into(),
             ));
         }
+        // JSON has no ∞, but serde reads 1e39 as an f32 infinity: such a level could not be
+        // written back (it serialises as null) and compares equal to itself (found by fuzzing).
+        if meta.percentile_levels.iter().any(|v| !v.is_finite()) {
+            return Err(AxisError::Meta(
+                "percentile levels must be finite numbers".into(),
+            ));
+        }
         if !meta.percentile_levels.contains(&meta.cap.percentile) {
             return Err(AxisError::Meta(format!(
                 "cap percentile {} is not one of the stored levels",
@@ -373,6 +380,27 @@ mod tests {
         let file = sample(4, 8, 3);
         let err = file.check_model(30, 576).expect_err("mismatch");
         assert!(err.to_string().contains("4 layers of width 8"), "{err}");
+    }
+
+    #[test]
+    fn a_percentile_level_beyond_f32_is_refused() {
+        let mut file = sample(4, 8, 3);
+        file.meta.percentile_levels[3] = 123.0;
+        file.meta.cap.percentile = 123.0;
+        let bytes = file.to_bytes().expect("serialize");
+        // Make the level overflow f32 the way a hand-edited file could (same length, so the
+        // header's size is unchanged).
+        let mut bytes = bytes;
+        for at in 0..bytes.len().saturating_sub(5) {
+            if &bytes[at..at + 5] == b"123.0" {
+                bytes[at..at + 5].copy_from_slice(b"4e+99");
+            }
+        }
+        let err = AxisFile::from_bytes(&bytes).expect_err("infinite level");
+        assert!(
+            matches!(err, AxisError::Meta(ref m) if m.contains("finite")),
+            "{err}"
+        );
     }
 
     #[test]
