@@ -115,6 +115,15 @@ impl ChatTokenizer {
                 field: "tokenizer.ggml.merges",
                 reason: format!("merge {m:?} is not two tokens separated by a space"),
             })?;
+            // The merged token must be in the vocabulary. tokenizers checks that too, but only
+            // after copying `a` and `b` into a buffer as long as the longest token, so a merge of
+            // two long tokens panics there instead (found by fuzzing).
+            if !vocab.contains_key(&format!("{a}{b}")) {
+                return Err(TokenizerError::Malformed {
+                    field: "tokenizer.ggml.merges",
+                    reason: format!("merge {m:?} makes a token that is not in the vocabulary"),
+                });
+            }
             merge_pairs.push((a.to_owned(), b.to_owned()));
         }
         let bpe = BPE::builder()
