@@ -173,3 +173,21 @@ fn missing_or_unsupported_fields_are_typed_errors() {
     w.add_metadata("tokenizer.ggml.eot_token_id", MetadataValue::U32(1_000_000));
     assert!(matches!(build(&w), Err(TokenizerError::Malformed { .. })));
 }
+
+#[test]
+fn a_merge_whose_result_is_not_a_token_is_malformed_not_a_panic() {
+    // "hello" + "Ġworld" is longer than any token: tokenizers' builder used to panic on it.
+    for merge in ["hello Ġworld", "h w"] {
+        let err = build(&writer("smollm", &[merge])).expect_err(merge);
+        assert!(
+            matches!(
+                err,
+                TokenizerError::Malformed {
+                    field: "tokenizer.ggml.merges",
+                    ..
+                }
+            ),
+            "{merge}: {err}"
+        );
+    }
+}
