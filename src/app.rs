@@ -46,6 +46,8 @@ pub fn App() -> impl IntoView {
     let state = AppState::new(gpu);
     state.persist_on_change();
     provide_context(state);
+    // Presets, sharing, classroom mode, tour and shortcuts (opens a `#share=` link if any).
+    crate::extras::init(state);
 
     match WorkerClient::spawn(move |event| state.on_worker_event(event)) {
         Ok(client) => WORKER.with(|w| *w.borrow_mut() = Some(client)),
@@ -67,9 +69,12 @@ pub fn App() -> impl IntoView {
             <main class="main">
                 <ModelPanel />
                 <Notice />
+                <crate::components::share_menu::SetAsideBanner />
+                <crate::components::presets_panel::PresetsPanel />
                 <ChatLayout />
             </main>
             <StatusBar gpu=gpu model=model_file />
+            <crate::components::classroom::Overlays />
         </div>
     }
 }

@@ -15,11 +15,16 @@ mod chart;
 #[cfg(target_arch = "wasm32")]
 mod components;
 mod conversation;
+#[cfg(target_arch = "wasm32")]
+mod extras;
 mod persist;
 #[cfg(target_arch = "wasm32")]
 mod platform;
+mod presets;
 #[cfg(target_arch = "wasm32")]
 mod session;
+mod share;
+mod shortcuts;
 #[cfg(target_arch = "wasm32")]
 mod state;
 mod urls;

@@ -35,7 +35,7 @@ pub struct AppState {
     /// A one-off message for the user (e.g. the saved conversation was unreadable).
     pub notice: RwSignal<Option<String>>,
     /// Set by Stop so the capped twin of the current turn is not started afterwards.
-    stop_requested: RwSignal<bool>,
+    pub(crate) stop_requested: RwSignal<bool>,
 }
 
 impl AppState {

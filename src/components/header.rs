@@ -15,6 +15,7 @@ pub fn Header(on_help: impl Fn() + 'static) -> impl IntoView {
                 <button class="button ghost" data-testid="open-explainer" on:click=move |_| on_help()>
                     "How it works"
                 </button>
+                <crate::components::classroom::HeaderExtras />
             </nav>
         </header>
     }
