@@ -22,10 +22,11 @@ pub fn ShareMenu() -> impl IntoView {
 
     let export = move |_| {
         let json = state.snapshot().to_json_pretty();
-        if let Err(e) = share::browser::download(&file_name(), &json) {
-            state
+        match share::browser::download(&file_name(), &json) {
+            Ok(()) => close_menu(),
+            Err(e) => state
                 .notice
-                .set(Some(format!("The file could not be saved: {e}.")));
+                .set(Some(format!("The file could not be saved: {e}."))),
         }
     };
     let make_link = move |_| {
@@ -54,6 +55,7 @@ pub fn ShareMenu() -> impl IntoView {
             let read = share::browser::read_chosen_file(&input).await;
             // Choosing the same file again must fire `change` again.
             input.set_value("");
+            close_menu();
             let Some(read) = read else {
                 return;
             };
@@ -172,6 +174,13 @@ pub fn SetAsideBanner() -> impl IntoView {
         })
     };
     view! { {info} {set_aside} }
+}
+
+/// Folds the Share menu away (after a download or an opened file: what happened shows below).
+fn close_menu() {
+    if let Some(menu) = crate::extras::find("[data-testid=share-menu]") {
+        let _ = menu.remove_attribute("open");
+    }
 }
 
 /// `assistant-axis-2026-01-31-1405.json` (local time).

@@ -112,6 +112,19 @@ async fn close_welcome(browser: &Browser) -> Result<()> {
     Ok(())
 }
 
+/// Opens the header's Share menu unless it is open (it folds away after a download or import).
+async fn open_share_menu(browser: &Browser) -> Result<()> {
+    let open = eval(
+        browser,
+        "return document.querySelector('[data-testid=share-menu]').open;",
+    )
+    .await?;
+    if open != json!(true) {
+        click(browser, "open-share").await?;
+    }
+    Ok(())
+}
+
 async fn dismiss_notice(browser: &Browser) -> Result<()> {
     browser
         .client
@@ -308,7 +321,7 @@ async fn presets_step_play_pause_and_a_file_round_trip() -> Result<()> {
     let before = answers(&browser).await?;
     let scores = attrs(&browser, "[data-testid=message-score]", "data-score").await?;
     let points = attrs(&browser, "[data-testid=chart-point]", "data-score").await?;
-    click(&browser, "open-share").await?;
+    open_share_menu(&browser).await?;
     click(&browser, "export-json").await?;
     // Read the file back through the download link's blob URL (retried: a fetch of a blob
     // URL right after the download started has failed once in headless Chromium).
@@ -335,6 +348,15 @@ async fn presets_step_play_pause_and_a_file_round_trip() -> Result<()> {
         file.starts_with('{'),
         "the download could not be read back: {file}"
     );
+    assert_eq!(
+        eval(
+            &browser,
+            "return document.querySelector('[data-testid=share-menu]').open;"
+        )
+        .await?,
+        json!(false),
+        "the Share menu folds away after a download"
+    );
     let parsed: serde_json::Value = serde_json::from_str(&file)?;
     assert_eq!(parsed["format"], "assistant-axis/conversation");
     assert_eq!(parsed["version"], 1);
@@ -352,6 +374,7 @@ async fn presets_step_play_pause_and_a_file_round_trip() -> Result<()> {
     // Clear, then open the file: the same conversation, scores and chart come back.
     click(&browser, "clear").await?;
     wait_for_count(&browser, "[data-testid=message-assistant]", 0, BOOT).await?;
+    open_share_menu(&browser).await?;
     browser
         .client
         .find(Locator::Css("[data-testid=import-file]"))
@@ -377,6 +400,7 @@ async fn presets_step_play_pause_and_a_file_round_trip() -> Result<()> {
     let mut newer = parsed.clone();
     newer["version"] = json!(2);
     std::fs::write(&path, newer.to_string())?;
+    open_share_menu(&browser).await?;
     browser
         .client
         .find(Locator::Css("[data-testid=import-file]"))
@@ -451,7 +475,7 @@ async fn share_links_open_without_a_model_and_bad_ones_change_nothing() -> Resul
     browser.screenshot("extras-share-opened").await?;
 
     // The page's own link: compressed, its length shown; it opens in a fresh tab.
-    click(&browser, "open-share").await?;
+    open_share_menu(&browser).await?;
     click(&browser, "copy-share-link").await?;
     let link = browser
         .client
