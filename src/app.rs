@@ -14,7 +14,6 @@ use crate::components::status_bar::StatusBar;
 use crate::platform::model_file::{self, ModelFileStatus};
 use crate::platform::webgpu::{self, WebGpuStatus};
 use crate::session::AppState;
-use crate::state::EngineStatus;
 use crate::worker::client::WorkerClient;
 
 pub use crate::urls::axis_url;
@@ -42,20 +41,20 @@ thread_local! {
 pub fn App() -> impl IntoView {
     let (gpu, set_gpu) = signal(WebGpuStatus::Checking);
     let (model_file, set_model_file) = signal(ModelFileStatus::Checking);
-    let (explainer_open, set_explainer_open) = signal(false);
+    // First visit: the welcome explainer greets the visitor until it is closed once.
+    let (explainer_open, set_explainer_open) =
+        signal(!crate::preferences::storage::load().welcome_seen);
     let state = AppState::new(gpu);
     state.persist_on_change();
     provide_context(state);
     // Presets, sharing, classroom mode, tour and shortcuts (opens a `#share=` link if any).
     crate::extras::init(state);
 
-    match WorkerClient::spawn(move |event| state.on_worker_event(event)) {
-        Ok(client) => WORKER.with(|w| *w.borrow_mut() = Some(client)),
-        Err(e) => state.engine.set(EngineStatus::Failed(e)),
-    }
+    state.start_worker();
     spawn_local(async move {
         set_gpu.set(webgpu::probe().await);
     });
+    register_offline_shell();
     spawn_local(async move {
         set_model_file.set(model_file::probe(&model_url()).await);
     });
@@ -64,7 +63,10 @@ pub fn App() -> impl IntoView {
         <div class="app" data-testid="app-root">
             <Header on_help=move || set_explainer_open.set(true) />
             <Show when=move || explainer_open.get()>
-                <Explainer on_close=move || set_explainer_open.set(false) />
+                <Explainer on_close=move || {
+                    set_explainer_open.set(false);
+                    crate::preferences::storage::update(|p| p.welcome_seen = true);
+                } />
             </Show>
             <main class="main">
                 <ModelPanel />
@@ -77,4 +79,28 @@ pub fn App() -> impl IntoView {
             <crate::components::classroom::Overlays />
         </div>
     }
+}
+
+/// Registers `sw.js`, which keeps the page's own files for offline visits (the model files are
+/// cached by the inference worker). Without service workers (e.g. a private window) the page
+/// simply needs the network, as before.
+fn register_offline_shell() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let promise = window.navigator().service_worker().register("sw.js");
+    spawn_local(async move {
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    });
+}
+
+/// Diagnostics (and the browser test of the recovery path): destroys the worker's WebGPU device
+/// as a driver reset would. Reachable from the console as `wasmBindings.simulate_device_loss()`.
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn simulate_device_loss() {
+    WORKER.with(|w| {
+        if let Some(client) = w.borrow().as_ref() {
+            let _ = client.send(&crate::worker::protocol::ToWorker::SimulateDeviceLoss);
+        }
+    });
 }

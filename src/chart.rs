@@ -125,7 +125,10 @@ mod tests {
                 activations,
                 text: t,
                 cap_margin: None,
+                persona_activations: None,
+                persona_text: None,
             }),
+            tokens: None,
         }
     }
 
@@ -138,6 +141,7 @@ mod tests {
                     default: scored(2, "one", 1.0, 1.0),
                     capped: Some(scored(3, "two", 2.0, 0.5)),
                     capping: None,
+                    steering: None,
                 },
                 Turn {
                     id: 4,
@@ -145,6 +149,7 @@ mod tests {
                     default: scored(5, "three", -3.0, -3.0),
                     capped: None,
                     capping: None,
+                    steering: None,
                 },
             ],
         }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::worker::protocol::{WireCapping, WireMessage, WireScore};
+use crate::worker::protocol::{WireCapping, WireMessage, WireScore, WireTokenScores};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Column {
@@ -43,6 +43,10 @@ pub struct Reply {
     pub error: Option<String>,
     /// `None` without an axis file.
     pub score: Option<WireScore>,
+    /// Each token's position on the axis (the heatmap); `None` without an axis file, or for
+    /// answers saved before the page recorded them.
+    #[serde(default)]
+    pub tokens: Option<WireTokenScores>,
 }
 
 impl Reply {
@@ -56,6 +60,7 @@ impl Reply {
             meta: None,
             error: Some(why.to_owned()),
             score: None,
+            tokens: None,
         }
     }
 
@@ -67,6 +72,7 @@ impl Reply {
             meta: None,
             error: None,
             score: None,
+            tokens: None,
         }
     }
 }
@@ -80,6 +86,9 @@ pub struct Turn {
     pub capped: Option<Reply>,
     /// The capping this turn asked for (`None`: capping was off).
     pub capping: Option<WireCapping>,
+    /// The steering strength α both columns were answered with (`None`: no steering).
+    #[serde(default)]
+    pub steering: Option<f32>,
 }
 
 impl Turn {
@@ -195,6 +204,7 @@ mod tests {
             meta: None,
             error: None,
             score: None,
+            tokens: None,
         }
     }
 
@@ -207,6 +217,7 @@ mod tests {
                     default: reply(2, "hello"),
                     capped: None,
                     capping: None,
+                    steering: None,
                 },
                 Turn {
                     id: 3,
@@ -218,6 +229,7 @@ mod tests {
                         last_layer: 2,
                         percentile: 25.0,
                     }),
+                    steering: None,
                 },
                 Turn {
                     id: 6,
@@ -225,6 +237,7 @@ mod tests {
                     default: Reply::streaming(7),
                     capped: None,
                     capping: None,
+                    steering: None,
                 },
             ],
         }

@@ -17,9 +17,12 @@ mod components;
 mod conversation;
 #[cfg(target_arch = "wasm32")]
 mod extras;
+mod heatmap;
 mod persist;
+mod persona;
 #[cfg(target_arch = "wasm32")]
 mod platform;
+mod preferences;
 mod presets;
 #[cfg(target_arch = "wasm32")]
 mod session;

@@ -21,6 +21,9 @@ pub struct Saved {
     pub system_prompt: String,
     pub capping: CappingChoice,
     pub chart_view: ChartView,
+    /// The steering slider's α (0: off); absent in entries saved before steering existed.
+    #[serde(default)]
+    pub steering: f32,
 }
 
 pub fn encode(saved: &Saved) -> Result<String, String> {
@@ -39,6 +42,7 @@ pub fn decode(text: &str) -> Result<Saved, String> {
         ));
     }
     sanitize(&mut saved.settings);
+    saved.steering = sanitize_steering(saved.steering);
     saved.conversation.interrupt_streaming();
     Ok(saved)
 }
@@ -50,6 +54,17 @@ pub fn sanitize(s: &mut WireGenerationSettings) {
     s.top_p = finite_or(s.top_p, 0.95).clamp(0.05, 1.0);
     s.frequency_penalty = finite_or(s.frequency_penalty, 1.0).clamp(0.0, 2.0);
     s.max_new_tokens = s.max_new_tokens.clamp(1, 1024);
+}
+
+/// The steering slider's range: beyond ±4 the 135M model only produces noise (docs/demo.md).
+pub const MAX_STEERING: f32 = 4.0;
+
+pub fn sanitize_steering(alpha: f32) -> f32 {
+    if alpha.is_finite() {
+        alpha.clamp(-MAX_STEERING, MAX_STEERING)
+    } else {
+        0.0
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -100,6 +115,7 @@ mod tests {
                     default: Reply::streaming(2),
                     capped: None,
                     capping: None,
+                    steering: None,
                 }],
             },
             settings: WireGenerationSettings {
@@ -112,6 +128,7 @@ mod tests {
             system_prompt: "sys".into(),
             capping: CappingChoice::default(),
             chart_view: ChartView::Text,
+            steering: 1.5,
         }
     }
 
@@ -123,6 +140,7 @@ mod tests {
         assert!(!back.conversation.turns[0].default.streaming);
         assert_eq!(back.settings, s.settings);
         assert_eq!(back.chart_view, ChartView::Text);
+        assert_eq!(back.steering, 1.5);
     }
 
     #[test]
@@ -146,5 +164,22 @@ mod tests {
         assert_eq!(back.settings.temperature, 2.0);
         assert_eq!(back.settings.max_new_tokens, 1);
         assert_eq!(back.settings.top_p, 0.05);
+        let mut wild = saved();
+        wild.steering = 99.0;
+        assert_eq!(
+            decode(&encode(&wild).expect("encode"))
+                .expect("decode")
+                .steering,
+            MAX_STEERING
+        );
+        let old = encode(&saved())
+            .expect("encode")
+            .replace(",\"steering\":1.5", "");
+        assert_eq!(
+            decode(&old)
+                .expect("an entry from before steering")
+                .steering,
+            0.0
+        );
     }
 }

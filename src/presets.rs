@@ -202,6 +202,7 @@ mod tests {
             default: Reply::streaming(2),
             capped: None,
             capping: Some(cap),
+            steering: None,
         });
         assert!(!last_turn_settled(&c), "default still writing");
         c.turns[0].default = done.clone();

@@ -11,6 +11,7 @@ use crate::conversation::{Column, Conversation, Reply, Turn};
 use crate::persist::{self, Saved};
 use crate::platform::webgpu::WebGpuStatus;
 use crate::state::{EngineStatus, default_settings};
+use crate::worker::client::WorkerClient;
 use crate::worker::protocol::{
     Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireGenerationSettings,
 };
@@ -32,10 +33,16 @@ pub struct AppState {
     pub axis_error: RwSignal<Option<String>>,
     pub capping: RwSignal<CappingChoice>,
     pub chart_view: RwSignal<ChartView>,
+    /// Steering strength α for the next answers (0: off).
+    pub steering: RwSignal<f32>,
     /// A one-off message for the user (e.g. the saved conversation was unreadable).
     pub notice: RwSignal<Option<String>>,
     /// Set by Stop so the capped twin of the current turn is not started afterwards.
     pub(crate) stop_requested: RwSignal<bool>,
+    /// The inference worker's wasm memory after the last answer (bytes; 0 before any).
+    pub worker_memory: RwSignal<f64>,
+    /// A load to start as soon as a (re)started worker has booted (device-loss recovery).
+    pending_load: RwSignal<Option<(Backend, Precision)>>,
 }
 
 impl AppState {
@@ -45,13 +52,14 @@ impl AppState {
             Ok(saved) => (saved, None),
             Err(notice) => (None, Some(notice)),
         };
-        let (conversation, settings, system_prompt, capping, chart_view) = match saved {
+        let (conversation, settings, system_prompt, capping, chart_view, steering) = match saved {
             Some(s) => (
                 s.conversation,
                 s.settings,
                 s.system_prompt,
                 s.capping,
                 s.chart_view,
+                s.steering,
             ),
             None => (
                 Conversation::default(),
@@ -59,6 +67,7 @@ impl AppState {
                 String::new(),
                 CappingChoice::default(),
                 ChartView::Text,
+                0.0,
             ),
         };
         let next_id = conversation.max_id() + 1;
@@ -74,8 +83,11 @@ impl AppState {
             axis_error: RwSignal::new(None),
             capping: RwSignal::new(capping),
             chart_view: RwSignal::new(chart_view),
+            steering: RwSignal::new(steering),
             notice: RwSignal::new(notice),
             stop_requested: RwSignal::new(false),
+            pending_load: RwSignal::new(None),
+            worker_memory: RwSignal::new(0.0),
         }
     }
 
@@ -90,6 +102,7 @@ impl AppState {
                 system_prompt: s.system_prompt.get(),
                 capping: s.capping.get(),
                 chart_view: s.chart_view.get(),
+                steering: s.steering.get(),
             };
             if let Err(e) = persist::storage::save(&saved) {
                 s.notice.set(Some(format!("Not saved: {e}")));
@@ -140,6 +153,9 @@ impl AppState {
         let capping = self
             .capping
             .with_untracked(|c| self.axis.with_untracked(|a| c.request(a.as_ref())));
+        // Steering needs the axis; without one the slider is hidden and nothing is steered.
+        let steering = Some(self.steering.get_untracked())
+            .filter(|a| *a != 0.0 && self.axis.with_untracked(|a| a.is_some()));
         let turn_id = self.take_id();
         let reply_id = self.take_id();
         self.conversation.update(|c| {
@@ -149,6 +165,7 @@ impl AppState {
                 default: Reply::streaming(reply_id),
                 capped: None,
                 capping,
+                steering,
             })
         });
         self.stop_requested.set(false);
@@ -157,7 +174,7 @@ impl AppState {
 
     /// Sends the generate request for the last turn's answer in `column`.
     fn start(&self, column: Column, reply_id: u64) {
-        let Some((messages, capping)) = self.conversation.with_untracked(|c| {
+        let Some((messages, capping, steering)) = self.conversation.with_untracked(|c| {
             let index = c.turns.len().checked_sub(1)?;
             let turn = c.turns.get(index)?;
             let capping = match column {
@@ -165,7 +182,7 @@ impl AppState {
                 Column::Capped => turn.capping,
             };
             let system = self.system_prompt.get_untracked();
-            Some((c.history(column, &system, index), capping))
+            Some((c.history(column, &system, index), capping, turn.steering))
         }) else {
             return;
         };
@@ -175,6 +192,7 @@ impl AppState {
             messages,
             settings: self.settings.get_untracked(),
             capping,
+            steering,
         });
     }
 
@@ -210,6 +228,13 @@ impl AppState {
                 if self.engine.get_untracked() == EngineStatus::Starting {
                     self.engine.set(EngineStatus::Idle);
                 }
+                if let Some((backend, precision)) = self.pending_load.get_untracked() {
+                    self.pending_load.set(None);
+                    self.load_model(backend, precision);
+                }
+            }
+            FromWorker::DeviceLost { reason, message } => {
+                self.recover_from_device_loss(&reason, &message)
             }
             FromWorker::Downloading { loaded, total } => {
                 self.engine.set(EngineStatus::Downloading { loaded, total })
@@ -222,8 +247,15 @@ impl AppState {
                 resident_bytes,
                 axis,
                 axis_error,
+                from_cache,
+                cache_error,
                 ..
             } => {
+                if let Some(e) = cache_error {
+                    self.notice.set(Some(format!(
+                        "The model could not be kept in this browser's cache ({e}); it will be downloaded again next time."
+                    )));
+                }
                 if let Some(a) = &axis {
                     self.capping.update(|c| c.fit(a));
                 }
@@ -234,6 +266,7 @@ impl AppState {
                     precision,
                     device,
                     resident_bytes,
+                    from_cache,
                 });
             }
             FromWorker::Token { id, text, .. } => {
@@ -245,9 +278,20 @@ impl AppState {
                 tokens,
                 seconds,
                 score,
+                token_scores,
                 dropped_messages,
+                worker_memory_bytes,
                 ..
             } => {
+                self.worker_memory.set(worker_memory_bytes);
+                let steered = self.conversation.with_untracked(|c| {
+                    c.turns
+                        .iter()
+                        .find(|t| {
+                            t.default.id == id || t.capped.as_ref().is_some_and(|r| r.id == id)
+                        })
+                        .and_then(|t| t.steering)
+                });
                 let rate = if seconds > 0.0 {
                     tokens as f64 / seconds
                 } else {
@@ -256,6 +300,7 @@ impl AppState {
                 self.update_reply(id, |r| {
                     r.streaming = false;
                     r.score = score;
+                    r.tokens = token_scores;
                     let dropped = if dropped_messages > 0 {
                         format!(
                             " · {dropped_messages} earliest messages left out to fit the context"
@@ -263,8 +308,11 @@ impl AppState {
                     } else {
                         String::new()
                     };
+                    let steering = steered
+                        .map(|a| format!(" · steered α = {a:+.2}"))
+                        .unwrap_or_default();
                     r.meta = Some(format!(
-                        "{tokens} tokens · {stop} · {seconds:.1} s · {rate:.1} tok/s{dropped}"
+                        "{tokens} tokens · {stop} · {seconds:.1} s · {rate:.1} tok/s{steering}{dropped}"
                     ));
                 });
                 self.finish(id);
@@ -283,6 +331,57 @@ impl AppState {
                 self.engine.set(EngineStatus::Failed(message))
             }
         }
+    }
+
+    /// Starts the inference worker (again): a restarted worker is a fresh wasm instance, so
+    /// nothing of a broken engine survives.
+    pub fn start_worker(&self) {
+        let state = *self;
+        WORKER.with(|w| *w.borrow_mut() = None);
+        match WorkerClient::spawn(move |event| state.on_worker_event(event)) {
+            Ok(client) => WORKER.with(|w| *w.borrow_mut() = Some(client)),
+            Err(e) => self.engine.set(EngineStatus::Failed(e)),
+        }
+    }
+
+    /// The GPU is gone: keep the conversation (the answer being written is marked as cut off),
+    /// restart the worker and load the model again on the CPU backend.
+    fn recover_from_device_loss(&self, reason: &str, message: &str) {
+        let precision = match self.engine.get_untracked() {
+            EngineStatus::Ready { precision, .. } => precision,
+            _ => Precision::Quantized,
+        };
+        if let Some(id) = self.generating.get_untracked() {
+            self.update_reply(id, |r| {
+                r.streaming = false;
+                r.error = Some("cut off: the GPU device was lost".to_owned());
+            });
+            self.generating.set(None);
+        }
+        self.stop_requested.set(true);
+        let twin_id = self.take_id();
+        self.conversation.update(|c| {
+            if let Some(t) = c.turns.last_mut()
+                && t.capping.is_some()
+                && t.capped.is_none()
+            {
+                t.capped = Some(Reply::not_answered(
+                    twin_id,
+                    "not answered: the GPU device was lost",
+                ));
+            }
+        });
+        let detail = if message.is_empty() {
+            reason.to_owned()
+        } else {
+            format!("{reason}: {message}")
+        };
+        self.notice.set(Some(format!(
+            "The GPU device was lost ({detail}). Your conversation is kept; the model is being loaded again on the CPU backend (slower). Reload the page to try WebGPU again."
+        )));
+        self.engine.set(EngineStatus::Starting);
+        self.pending_load.set(Some((Backend::Cpu, precision)));
+        self.start_worker();
     }
 
     fn update_reply(&self, id: u64, f: impl FnOnce(&mut Reply)) {

@@ -134,6 +134,7 @@ impl SharedConversation {
                     default: reply(&t.default, take()),
                     capped: t.capped.as_ref().map(|r| reply(r, take())),
                     capping: t.capping,
+                    steering: None,
                 })
                 .collect(),
         };
@@ -204,7 +205,10 @@ fn reply(r: &SharedReply, id: u64) -> Reply {
             activations: s.activations,
             text: s.text,
             cap_margin: s.cap_margin,
+            persona_activations: None,
+            persona_text: None,
         }),
+        tokens: None,
     }
 }
 
@@ -484,7 +488,10 @@ mod tests {
                 activations: a,
                 text: t,
                 cap_margin: None,
+                persona_activations: None,
+                persona_text: None,
             }),
+            tokens: None,
         };
         let mut capped = scored(13, "I am an AI assistant.", 21.5, 0.25);
         capped.score.as_mut().expect("score").cap_margin = Some(1e-6);
@@ -496,6 +503,7 @@ mod tests {
                     default: scored(11, "Hi there.\nNew line.", 14.25, 14.25),
                     capped: Some(capped),
                     capping: Some(cap),
+                    steering: None,
                 },
                 Turn {
                     id: 20,
@@ -503,6 +511,7 @@ mod tests {
                     default: scored(21, "Arr!", -3.5, -3.5),
                     capped: Some(Reply::not_answered(22, "not answered: stopped")),
                     capping: Some(cap),
+                    steering: None,
                 },
                 Turn {
                     id: 30,
@@ -510,6 +519,7 @@ mod tests {
                     default: Reply::streaming(31),
                     capped: None,
                     capping: None,
+                    steering: None,
                 },
             ],
         }

@@ -19,6 +19,8 @@ pub enum EngineStatus {
         precision: Precision,
         device: String,
         resident_bytes: f64,
+        /// Loaded from this browser's cache rather than downloaded.
+        from_cache: bool,
     },
     /// The model could not be loaded; the message says what to try.
     Failed(String),

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::capping::monitor_in_band;
+use crate::persist::{MAX_STEERING, sanitize_steering};
 use crate::session::AppState;
 use crate::worker::protocol::{WireAxisInfo, WireCapping};
 
@@ -30,6 +31,9 @@ pub fn CappingPanel() -> impl IntoView {
                 " Capped twin"
             </label>
             {controls}
+            <Show when=move || state.axis.with(|a| a.is_some())>
+                <SteeringControl />
+            </Show>
         </section>
     }
 }
@@ -111,5 +115,42 @@ fn band_controls(state: AppState, axis: WireAxisInfo) -> impl IntoView {
             </select>
         </label>
         <span class="muted capping-note" data-testid="capping-note">{note}</span>
+    }
+}
+
+/// Steering (DESIGN §1): α·axis added at the monitor layer for the next answers of both
+/// columns. α = 1 moves the stream by the whole gap between the average role and the Assistant.
+#[component]
+fn SteeringControl() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let describe = move || {
+        let a = state.steering.get();
+        if a == 0.0 {
+            "off".to_owned()
+        } else if a > 0.0 {
+            format!("α = {a:+.2}, toward the Assistant")
+        } else {
+            format!("α = {a:+.2}, away from the Assistant")
+        }
+    };
+    view! {
+        <label class="steering" title="Adds α × the Assistant Axis to the residual stream at the monitor layer, at every position, for the next answers (both columns). The answer's details say which α it had.">
+            "Steering "
+            <input type="range" min=(-MAX_STEERING).to_string() max=MAX_STEERING.to_string() step="0.25"
+                data-testid="steering-slider"
+                aria-label="Steering strength α"
+                prop:value=move || state.steering.get().to_string()
+                on:input=move |ev| {
+                    if let Ok(v) = event_target_value(&ev).parse::<f32>() {
+                        state.steering.set(sanitize_steering(v));
+                    }
+                }
+            />
+            <span class="muted" data-testid="steering-value">{describe}</span>
+            <button type="button" class="link-button" data-testid="steering-reset"
+                disabled=move || state.steering.get() == 0.0
+                on:click=move |_| state.steering.set(0.0)
+            >"reset"</button>
+        </label>
     }
 }

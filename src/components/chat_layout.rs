@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use crate::components::capping_panel::CappingPanel;
 use crate::components::drift_chart::DriftChart;
 use crate::components::message::{AssistantMessage, UserMessage};
+use crate::components::persona_map::PersonaMap;
 use crate::components::settings::SettingsPanel;
 use crate::conversation::{Column, Turn};
 use crate::session::AppState;
@@ -36,6 +37,7 @@ pub fn ChatLayout() -> impl IntoView {
             </div>
             <DriftChart />
         </div>
+        <PersonaMap />
         <SettingsPanel />
         <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
             <textarea

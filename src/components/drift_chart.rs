@@ -3,6 +3,7 @@
 //! point has a `<title>` tooltip and scrolls to its message on click.
 
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::capping::{monitor_in_band, monitor_threshold};
 use crate::chart::{self, ChartPoint, ChartView, Frame};
@@ -149,24 +150,45 @@ fn point(p: ChartPoint, turns: usize, half: f32) -> impl IntoView {
         p.score,
         p.snippet
     );
+    let label = tip.replace('\n', ": ");
     view! {
         <circle class="chart-point" data-testid="chart-point"
             data-column=p.column.key() data-turn=p.turn.to_string() data-score=p.score.to_string()
             cx=FRAME.x(p.turn, turns) cy=FRAME.y(p.score, half) r="6"
             tabindex="0"
+            role="button"
+            aria-label=label
             on:click=move |_| scroll_to(id)
+            on:keydown=move |ev| {
+                if ev.key() == "Enter" || ev.key() == " " {
+                    ev.prevent_default();
+                    scroll_to(id);
+                }
+            }
         >
             <title>{tip}</title>
         </circle>
     }
 }
 
-/// Brings answer `id` into view in its column.
+/// Brings answer `id` into view in its column and marks it, so the eye finds which of the
+/// messages on screen the point was.
 fn scroll_to(id: u64) {
-    if let Some(el) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(&format!("msg-{id}")))
-    {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Ok(marked) = document.query_selector_all("[data-highlight]") {
+        for i in 0..marked.length() {
+            if let Some(el) = marked
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+            {
+                let _ = el.remove_attribute("data-highlight");
+            }
+        }
+    }
+    if let Some(el) = document.get_element_by_id(&format!("msg-{id}")) {
         el.scroll_into_view();
+        let _ = el.set_attribute("data-highlight", "true");
     }
 }

@@ -3,6 +3,9 @@
 use leptos::prelude::*;
 
 use crate::conversation::{Column, Reply};
+use crate::heatmap;
+use crate::session::AppState;
+use crate::worker::protocol::WireTokenScores;
 
 #[component]
 pub fn UserMessage(text: String) -> impl IntoView {
@@ -47,10 +50,66 @@ pub fn AssistantMessage(reply: Reply, column: Column, turn: usize) -> impl IntoV
             data-turn=turn.to_string()
             data-streaming=reply.streaming.to_string()
         >
-            <div class="message-text">{reply.content}</div>
+            {message_body(reply.content, reply.tokens)}
             {score}
             {reply.error.map(|e| view! { <div class="error" role="alert">{e}</div> })}
             {reply.meta.map(|m| view! { <div class="message-meta muted" data-testid="message-meta">{m}</div> })}
         </article>
     }
+}
+
+/// The answer's text, or — when the reader asks for it and the per-token readings exist — the
+/// same text as a token heatmap (each token a text node in a coloured span; never markup).
+fn message_body(content: String, tokens: Option<WireTokenScores>) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let show = RwSignal::new(false);
+    let Some(tokens) = tokens.filter(|t| !t.pieces.is_empty()) else {
+        return view! { <div class="message-text">{content}</div> }.into_any();
+    };
+    let plain = content.clone();
+    let heat = move || {
+        let view = state.chart_view.get();
+        let toks = heatmap::tokens(&tokens, view);
+        let scale = heatmap::scale(&toks);
+        let spans = toks
+            .into_iter()
+            .map(|t| {
+                let style = format!(
+                    "background:{};color:{}",
+                    heatmap::colour(t.value, scale),
+                    heatmap::ink(t.value, scale)
+                );
+                let tip = format!("{:+.2}", t.value);
+                view! {
+                    <span class="heat-token" data-testid="heat-token" data-value=t.value.to_string()
+                        style=style title=tip>{t.text}</span>
+                }
+            })
+            .collect_view();
+        let reading = match view {
+            crate::chart::ChartView::Text => "text re-read",
+            crate::chart::ChartView::Activations => "activations",
+        };
+        view! {
+            <div class="message-text heatmap" data-testid="heatmap">{spans}</div>
+            <div class="heat-legend muted" data-testid="heat-legend">
+                <span class="heat-swatch" style=format!("background:{}", heatmap::colour(-scale, scale))></span>
+                {format!(" {:+.1} role-play ", -scale)}
+                <span class="heat-swatch" style="background:#ffffff"></span>
+                " 0 "
+                <span class="heat-swatch" style=format!("background:{}", heatmap::colour(scale, scale))></span>
+                {format!(" {scale:+.1} Assistant · per token, {reading}, monitor layer")}
+            </div>
+        }
+    };
+    view! {
+        <Show when=move || show.get() fallback=move || view! { <div class="message-text">{plain.clone()}</div> }>
+            {heat.clone()}
+        </Show>
+        <button type="button" class="link-button" data-testid="heatmap-toggle"
+            aria-pressed=move || show.get().to_string()
+            on:click=move |_| show.update(|s| *s = !*s)
+        >{move || if show.get() { "Plain text" } else { "Token heatmap" }}</button>
+    }
+    .into_any()
 }

@@ -9,6 +9,7 @@ pub mod header;
 pub mod message;
 pub mod model_panel;
 pub mod notice;
+pub mod persona_map;
 pub mod presets_panel;
 pub mod settings;
 pub mod share_menu;

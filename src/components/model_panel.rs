@@ -1,9 +1,12 @@
 //! Loading the model: where it runs (WebGPU or CPU), in which precision, and the progress.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen_futures::JsFuture;
 
 use crate::app::DEFAULT_MODEL_NAME;
 use crate::platform::webgpu::{WebGpuStatus, format_bytes};
+use crate::preferences;
 use crate::session::AppState;
 use crate::state::EngineStatus;
 use crate::worker::protocol::{Backend, Precision};
@@ -11,14 +14,17 @@ use crate::worker::protocol::{Backend, Precision};
 #[component]
 pub fn ModelPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let backend = RwSignal::new(None::<Backend>);
-    let precision = RwSignal::new(Precision::Quantized);
+    // The last choice is remembered (a visitor who found WebGPU slow keeps the CPU).
+    let remembered = preferences::storage::load();
+    let backend = RwSignal::new(remembered.backend);
+    let precision = RwSignal::new(remembered.precision.unwrap_or(Precision::Quantized));
     // Default to WebGPU when the browser has an adapter, else the CPU.
-    let chosen_backend = move || {
-        backend.get().unwrap_or(match state.gpu.get() {
-            WebGpuStatus::Available(_) => Backend::WebGpu,
-            _ => Backend::Cpu,
-        })
+    // A remembered WebGPU choice yields to the CPU in a browser that has no WebGPU adapter.
+    let chosen_backend = move || match (backend.get(), state.gpu.get()) {
+        (Some(Backend::WebGpu), WebGpuStatus::Unavailable(_)) => Backend::Cpu,
+        (Some(choice), _) => choice,
+        (None, WebGpuStatus::Available(_)) => Backend::WebGpu,
+        (None, _) => Backend::Cpu,
     };
 
     let status_view = move || match state.engine.get() {
@@ -56,13 +62,19 @@ pub fn ModelPanel() -> impl IntoView {
             precision,
             device,
             resident_bytes,
+            from_cache,
         } => {
             let p = match precision {
                 Precision::F32 => "f32 weights",
                 Precision::Quantized => "quantized weights",
             };
             let _ = backend;
-            view! { <span>{format!("Loaded on {device}, {p}, {} resident.", format_bytes(resident_bytes))}</span> }.into_any()
+            let source = if from_cache {
+                " (from this browser's cache)"
+            } else {
+                ""
+            };
+            view! { <span>{format!("Loaded on {device}, {p}, {} resident{source}.", format_bytes(resident_bytes))}</span> }.into_any()
         }
         EngineStatus::Failed(message) => view! {
             <span class="error" role="alert" data-testid="engine-error">{message}</span>
@@ -104,11 +116,47 @@ pub fn ModelPanel() -> impl IntoView {
                     class="button"
                     data-testid="load-model"
                     disabled=move || !state.engine.get().can_load() || state.generating.get().is_some()
-                    on:click=move |_| state.load_model(chosen_backend(), precision.get_untracked())
+                    on:click=move |_| {
+                        let (b, p) = (chosen_backend(), precision.get_untracked());
+                        preferences::storage::update(|prefs| {
+                            prefs.backend = Some(b);
+                            prefs.precision = Some(p);
+                        });
+                        state.load_model(b, p);
+                    }
                 >
                     {move || if state.engine.get().is_ready() { "Reload model" } else { "Load model (98 MB)" }}
                 </button>
+                <button
+                    class="button ghost"
+                    data-testid="clear-cache"
+                    title="Delete the model and axis files this page keeps in your browser for offline use"
+                    on:click=move |_| {
+                        spawn_local(async move {
+                            state.notice.set(Some(forget_cached_models().await));
+                        });
+                    }
+                >
+                    "Forget cached model"
+                </button>
             </div>
         </section>
+    }
+}
+
+/// Deletes the worker's model cache (`worker::model_cache`); the sentence says what happened.
+async fn forget_cached_models() -> String {
+    let Some(storage) = web_sys::window().and_then(|w| w.caches().ok()) else {
+        return "This browser keeps no cached models here.".to_owned();
+    };
+    match JsFuture::from(storage.delete(crate::worker::model_cache::CACHE_NAME)).await {
+        Ok(v) if v.as_bool() == Some(true) => {
+            "The cached model files were deleted; the next load downloads them again.".to_owned()
+        }
+        Ok(_) => "There were no cached model files.".to_owned(),
+        Err(e) => format!(
+            "The cached model files could not be deleted: {}",
+            crate::platform::webgpu::js_error_text(&e)
+        ),
     }
 }

@@ -28,6 +28,12 @@ pub fn StatusBar(
         <footer class="status-bar" role="status">
             <span class="status-item" data-testid="webgpu-status" data-state=gpu_state>{gpu_text}</span>
             <span class="status-item" data-testid="model-status" data-state=model_state>{model_text}</span>
+            <Show when=move || { state.worker_memory.get() > 0.0 }>
+                <span class="status-item muted" data-testid="engine-memory"
+                    data-bytes=move || state.worker_memory.get().to_string()
+                    title="The inference worker's wasm memory after the last answer (GPU buffers not included)"
+                >{move || format!("Engine memory {:.0} MB", state.worker_memory.get() / 1e6)}</span>
+            </Show>
         </footer>
     }
 }

@@ -14,9 +14,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, Response};
 
+use super::model_cache;
 use super::protocol::{
     Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireCapping, WireGenerationSettings,
-    WireMessage, WireScore,
+    WireMessage, WireScore, WireTokenScores,
 };
 use super::scoring::{self, AxisPlan};
 
@@ -66,6 +67,21 @@ pub fn worker_main() {
 fn handle(message: ToWorker) {
     match message {
         ToWorker::Stop => STOP.with(|s| s.set(true)),
+        ToWorker::SimulateDeviceLoss => {
+            let lost = js_sys::Reflect::get(&js_sys::global(), &"axisLoseDevice".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+                .and_then(|f| f.call0(&JsValue::NULL).ok())
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if !lost {
+                post(&FromWorker::Failed {
+                    id: None,
+                    message: "there is no WebGPU device to lose (the model is not on WebGPU)"
+                        .into(),
+                });
+            }
+        }
         ToWorker::Load {
             model_url,
             backend,
@@ -93,6 +109,7 @@ fn handle(message: ToWorker) {
             messages,
             settings,
             capping,
+            steering,
         } => {
             let Some(model) = STATE.with(|s| s.borrow().model.clone()) else {
                 post(&FromWorker::Failed {
@@ -115,6 +132,7 @@ fn handle(message: ToWorker) {
                     model: &model,
                     axis: axis.as_deref(),
                     capping: capping.as_ref(),
+                    steering,
                 };
                 if let Err(message) = generate(job, id, &messages, &settings).await {
                     post(&FromWorker::Failed {
@@ -150,7 +168,18 @@ async fn load(
     backend: Backend,
     precision: Precision,
 ) -> Result<(), String> {
-    let bytes = download(url).await?;
+    let cached = model_cache::read(url).await;
+    let from_cache = cached.is_some();
+    let bytes = match cached {
+        Some(bytes) => {
+            post(&FromWorker::Downloading {
+                loaded: bytes.len() as f64,
+                total: Some(bytes.len() as f64),
+            });
+            bytes
+        }
+        None => download(url).await?,
+    };
     post(&FromWorker::Preparing {
         step: "Starting the compute device".into(),
     });
@@ -183,8 +212,26 @@ async fn load(
         s.model = None;
         s.axis = None;
     });
-    let model = ChatModel::load(&bytes, mode, &device)
-        .map_err(|e| format!("the model could not be loaded: {e}"))?;
+    let model = match ChatModel::load(&bytes, mode, &device) {
+        Ok(model) => model,
+        Err(e) if from_cache => {
+            // A cached copy that no longer loads (e.g. written by an older page) is dropped,
+            // so that the next attempt downloads a fresh one.
+            model_cache::forget(url).await;
+            return Err(format!(
+                "the copy of the model cached in this browser could not be loaded ({e}); it has been removed: load again to download it"
+            ));
+        }
+        Err(e) => return Err(format!("the model could not be loaded: {e}")),
+    };
+    let cache_note = if from_cache {
+        None
+    } else {
+        post(&FromWorker::Preparing {
+            step: "Keeping a copy in this browser's cache for next time".into(),
+        });
+        model_cache::store(url, &bytes).await.err()
+    };
     drop(bytes);
     post(&FromWorker::Preparing {
         step: "Warming up (compiling GPU shaders)".into(),
@@ -230,12 +277,36 @@ async fn load(
         n_layers,
         axis: axis_info,
         axis_error,
+        from_cache,
+        cache_error: cache_note,
     });
     Ok(())
 }
 
 /// Downloads and validates the axis file; every failure becomes a sentence for the page.
 async fn load_axis(url: &str, n_layers: usize, hidden: usize) -> Result<AxisFile, String> {
+    if let Some(bytes) = model_cache::read(url).await {
+        match parse_axis(url, &bytes, n_layers, hidden) {
+            Ok(axis) => return Ok(axis),
+            // A stale cached axis: forget it and fetch the current one.
+            Err(_) => model_cache::forget(url).await,
+        }
+    }
+    let bytes = fetch_axis(url).await?;
+    let axis = parse_axis(url, &bytes, n_layers, hidden)?;
+    // Not being able to cache it only means the next visit downloads it again.
+    let _ = model_cache::store(url, &bytes).await;
+    Ok(axis)
+}
+
+fn parse_axis(url: &str, bytes: &[u8], n_layers: usize, hidden: usize) -> Result<AxisFile, String> {
+    let axis = AxisFile::from_bytes(bytes).map_err(|e| format!("{url}: {e}"))?;
+    axis.check_model(n_layers, hidden)
+        .map_err(|e| format!("{url} does not fit the loaded model: {e}"))?;
+    Ok(axis)
+}
+
+async fn fetch_axis(url: &str) -> Result<Vec<u8>, String> {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let response: Response = JsFuture::from(scope.fetch_with_str(url))
         .await
@@ -254,11 +325,7 @@ async fn load_axis(url: &str, n_layers: usize, hidden: usize) -> Result<AxisFile
     let buffer = JsFuture::from(buffer)
         .await
         .map_err(|e| format!("could not read the axis file: {}", js_text(&e)))?;
-    let bytes = Uint8Array::new(&buffer).to_vec();
-    let axis = AxisFile::from_bytes(&bytes).map_err(|e| format!("{url}: {e}"))?;
-    axis.check_model(n_layers, hidden)
-        .map_err(|e| format!("{url} does not fit the loaded model: {e}"))?;
-    Ok(axis)
+    Ok(Uint8Array::new(&buffer).to_vec())
 }
 
 /// One short forward, so the first real answer does not pay for shader compilation.
@@ -287,6 +354,7 @@ struct Job<'a> {
     model: &'a ChatModel,
     axis: Option<&'a AxisFile>,
     capping: Option<&'a WireCapping>,
+    steering: Option<f32>,
 }
 
 async fn generate(
@@ -324,12 +392,16 @@ async fn generate(
         stop_tokens: model.stop_tokens(),
     };
     // Capping needs the axis; asking for it without one is an error, not a silent default.
-    let plan: Option<AxisPlan> = match (job.axis, job.capping) {
-        (Some(axis), capping) => Some(scoring::plan(axis, capping)?),
-        (None, Some(_)) => {
+    let steering = job.steering.filter(|a| *a != 0.0);
+    let plan: Option<AxisPlan> = match (job.axis, job.capping, steering) {
+        (Some(axis), capping, steering) => Some(scoring::plan(axis, capping, steering)?),
+        (None, Some(_), _) => {
             return Err("capping needs the axis file, which is not loaded".into());
         }
-        (None, None) => None,
+        (None, None, Some(_)) => {
+            return Err("steering needs the axis file, which is not loaded".into());
+        }
+        (None, None, None) => None,
     };
     let interventions = plan
         .as_ref()
@@ -347,6 +419,8 @@ async fn generate(
     let mut answer_ids = Vec::new();
     // Probe rows of the answer's tokens (the stop token has none: it is never fed back).
     let mut answer_probes: Vec<Vec<f32>> = Vec::new();
+    // The text each answer token added, for the heatmap.
+    let mut pieces: Vec<String> = Vec::new();
     while let Some(token) = generation.next().await.map_err(|e| e.to_string())? {
         if let Some(StopReason::StopToken(_)) = token.stop {
             stop = "end of turn".into();
@@ -358,6 +432,7 @@ async fn generate(
         }
         let piece = decoder.push(token.id);
         text.push_str(&piece);
+        pieces.push(piece.clone());
         post(&FromWorker::Token {
             id,
             token: token.id,
@@ -376,6 +451,9 @@ async fn generate(
     let tail = decoder.finish();
     if !tail.is_empty() {
         text.push_str(&tail);
+        if let Some(last) = pieces.last_mut() {
+            last.push_str(&tail);
+        }
         post(&FromWorker::Token {
             id,
             token: u32::MAX,
@@ -385,27 +463,30 @@ async fn generate(
     let tokens = generation.generated();
     // Generation time only: the re-read for the Text score below is not part of the tok/s.
     let seconds = (js_sys::Date::now() - started) / 1000.0;
-    let score = match (&plan, job.axis) {
+    let (score, token_scores) = match (&plan, job.axis) {
         (Some(plan), Some(axis)) => {
             let margin_rows = generation.prompt_probes().iter().chain(&answer_probes);
             let cap_margin = plan.cap_margin(margin_rows);
             drop(generation);
-            score_answer(
-                model,
-                axis,
-                plan,
-                &request.prompt,
-                &answer_ids,
-                &answer_probes,
-            )
-            .await?
-            .map(|(activations, text)| WireScore {
-                activations,
-                text,
-                cap_margin,
-            })
+            let reread = reread_answer(model, axis, &request.prompt, &answer_ids).await?;
+            let score = plan.score(&answer_probes).and_then(|activations| {
+                let text = reread.reader.score(&reread.rows)?;
+                Some(WireScore {
+                    activations,
+                    text,
+                    cap_margin,
+                    persona_activations: plan.persona(&answer_probes),
+                    persona_text: reread.reader.persona(&reread.rows),
+                })
+            });
+            let tokens = WireTokenScores {
+                pieces,
+                activations: plan.token_scores(&answer_probes),
+                text: reread.reader.token_scores(&reread.rows),
+            };
+            (score, Some(tokens))
         }
-        _ => None,
+        _ => (None, None),
     };
     post(&FromWorker::Done {
         id,
@@ -416,25 +497,34 @@ async fn generate(
         dropped_messages,
         seconds,
         score,
+        token_scores,
+        worker_memory_bytes: wasm_memory_bytes(),
     });
     Ok(())
 }
 
-/// (activations score, text score). The text score re-reads prompt + answer with the uncapped
-/// model in one prefill. For an uncapped answer it reads what the generation already read, so
-/// the two must agree up to rounding (the browser test checks this); it costs one prefill.
-async fn score_answer(
+/// The uncapped, unsteered model re-reading prompt + answer in one prefill: the "Text" view.
+struct Reread {
+    reader: AxisPlan,
+    /// Probe rows of the answer's tokens.
+    rows: Vec<Vec<f32>>,
+}
+
+/// For an uncapped answer the re-read sees what the generation saw, so the two scores must agree
+/// up to rounding (the browser test checks this); it costs one prefill.
+async fn reread_answer(
     model: &ChatModel,
     axis: &AxisFile,
-    plan: &AxisPlan,
     prompt: &[u32],
     answer_ids: &[u32],
-    answer_probes: &[Vec<f32>],
-) -> Result<Option<(f32, f32)>, String> {
-    let Some(activations) = plan.score(answer_probes) else {
-        return Ok(None);
-    };
-    let reader = scoring::plan(axis, None)?;
+) -> Result<Reread, String> {
+    let reader = scoring::plan(axis, None, None)?;
+    if answer_ids.is_empty() {
+        return Ok(Reread {
+            reader,
+            rows: Vec::new(),
+        });
+    }
     let prepared = model
         .model()
         .prepare(&reader.interventions)
@@ -445,8 +535,8 @@ async fn score_answer(
     let read = score_tokens(model.model(), &prepared, &tokens)
         .await
         .map_err(|e| format!("re-reading the answer failed: {e}"))?;
-    let rows = read.probes.get(prompt.len()..).unwrap_or(&[]);
-    Ok(reader.score(rows).map(|text| (activations, text)))
+    let rows = read.probes.get(prompt.len()..).unwrap_or(&[]).to_vec();
+    Ok(Reread { reader, rows })
 }
 
 /// Fetches the model with progress events; refuses absurd sizes before allocating.
@@ -531,4 +621,16 @@ fn post(message: &FromWorker) {
 
 fn js_text(value: &JsValue) -> String {
     crate::platform::webgpu::js_error_text(value)
+}
+
+/// Size of this wasm instance's linear memory.
+fn wasm_memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|m| {
+            m.buffer()
+                .dyn_into::<js_sys::ArrayBuffer>()
+                .map_or(0.0, |b| f64::from(b.byte_length()))
+        })
+        .unwrap_or(0.0)
 }

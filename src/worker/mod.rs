@@ -7,5 +7,7 @@
 pub mod client;
 #[cfg(target_arch = "wasm32")]
 pub mod host;
+#[cfg(target_arch = "wasm32")]
+pub mod model_cache;
 pub mod protocol;
 pub mod scoring;

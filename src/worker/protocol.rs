@@ -52,6 +52,34 @@ pub struct WireAxisInfo {
     /// For each entry of `percentile_levels`: τ at the monitor layer minus the score's centre,
     /// i.e. where the cap sits on the chart's score scale.
     pub monitor_thresholds: Vec<f32>,
+    /// The role vectors' PCA at the monitor layer, for the persona map; `None` when the file
+    /// has fewer than two components.
+    #[serde(default)]
+    pub persona: Option<WirePersonaMap>,
+}
+
+/// The axis file's PCA of role vectors (monitor layer), in PC1 × PC2 coordinates centred on the
+/// mean role vector — the same frame answers are placed in (`WireScore::persona_*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WirePersonaMap {
+    pub roles: Vec<String>,
+    /// One (PC1, PC2) per entry of `roles`.
+    pub coords: Vec<[f32; 2]>,
+    /// The default Assistant's mean, in the same coordinates.
+    pub default: [f32; 2],
+    /// Explained-variance ratio of PC1 and PC2.
+    pub explained: [f32; 2],
+}
+
+/// Per-token positions on the axis for one answer (the token heatmap): `pieces[i]` is the text
+/// token i added (empty while a character is incomplete), `activations[i]` and `text[i]` its
+/// monitor-layer projection minus the centre, as the answering model had it and as the
+/// uncapped model re-reads it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WireTokenScores {
+    pub pieces: Vec<String>,
+    pub activations: Vec<f32>,
+    pub text: Vec<f32>,
 }
 
 /// An answer's position on the Assistant Axis: mean over its generated tokens (the stop token
@@ -66,6 +94,12 @@ pub struct WireScore {
     /// For a capped answer: min over capped layers and all positions of (post-cap projection −
     /// τ_l). The cap is a floor, so this is ≥ 0 up to float rounding.
     pub cap_margin: Option<f32>,
+    /// Where the answer sits on the persona map (PC1, PC2; see `WirePersonaMap`), from the
+    /// answering model's activations and from the uncapped re-read.
+    #[serde(default)]
+    pub persona_activations: Option<[f32; 2]>,
+    #[serde(default)]
+    pub persona_text: Option<[f32; 2]>,
 }
 
 /// Sampling and length settings for one answer.
@@ -98,9 +132,17 @@ pub enum ToWorker {
         /// `None`: the model as it is.
         #[serde(default)]
         capping: Option<WireCapping>,
+        /// Steering (DESIGN §1, paper §3.2): add α·axis[monitor] at the monitor layer at every
+        /// position; `None` or 0: no steering. α = 1 moves the stream by the whole gap between
+        /// the mean role vector and the default Assistant.
+        #[serde(default)]
+        steering: Option<f32>,
     },
     /// Stop the answer in progress (its text so far is kept).
     Stop,
+    /// Destroy the WebGPU device as a driver reset would (diagnostics and the browser test of
+    /// the recovery path).
+    SimulateDeviceLoss,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +168,12 @@ pub enum FromWorker {
         axis: Option<WireAxisInfo>,
         /// Why there is no axis (missing file, wrong model…): answers are then unscored.
         axis_error: Option<String>,
+        /// The model came from this browser's cache, not the network.
+        #[serde(default)]
+        from_cache: bool,
+        /// Why a downloaded model could not be cached (quota…); it then downloads next time.
+        #[serde(default)]
+        cache_error: Option<String>,
     },
     /// New text of answer `id` (complete UTF-8; may be empty for a partial character).
     Token {
@@ -146,6 +194,19 @@ pub enum FromWorker {
         seconds: f64,
         /// `None` without an axis file, or when no token was generated.
         score: Option<WireScore>,
+        /// Per-token projections (the heatmap); `None` without an axis file.
+        #[serde(default)]
+        token_scores: Option<WireTokenScores>,
+        /// The worker's wasm memory after this answer (bytes): it never shrinks, so growth over
+        /// many answers would show a leak (the load test watches it).
+        #[serde(default)]
+        worker_memory_bytes: f64,
+    },
+    /// The WebGPU device is gone (posted by worker.js from `GPUDevice.lost`); the engine in
+    /// this worker cannot run on it any more.
+    DeviceLost {
+        reason: String,
+        message: String,
     },
     /// Something went wrong; `id` is set when it concerns one answer.
     Failed {
@@ -191,6 +252,7 @@ mod tests {
                 last_layer: 24,
                 percentile: 25.0,
             }),
+            steering: Some(-1.5),
         };
         let back: ToWorker = serde_json::from_str(&msg.to_json()).expect("parse");
         assert_eq!(back, msg);
@@ -206,7 +268,12 @@ mod tests {
     fn a_generate_message_without_capping_means_uncapped() {
         let json = r#"{"type":"Generate","id":3,"messages":[],"settings":{"temperature":0.5,"top_p":0.9,"frequency_penalty":1.0,"seed":1,"max_new_tokens":8}}"#;
         match serde_json::from_str::<ToWorker>(json).expect("parse") {
-            ToWorker::Generate { capping, .. } => assert_eq!(capping, None),
+            ToWorker::Generate {
+                capping, steering, ..
+            } => {
+                assert_eq!(capping, None);
+                assert_eq!(steering, None);
+            }
             other => panic!("unexpected {other:?}"),
         }
     }

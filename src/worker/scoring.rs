@@ -3,9 +3,10 @@
 //! unit-tested natively.
 
 use engine::axis::AxisFile;
-use engine::model::{Cap, Interventions, Probe};
+use engine::axis::dot;
+use engine::model::{Cap, Interventions, Probe, Steer};
 
-use super::protocol::{WireAxisInfo, WireCapping};
+use super::protocol::{WireAxisInfo, WireCapping, WirePersonaMap};
 
 /// The interventions for one answer and how to read their probe columns.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,12 +14,19 @@ pub struct AxisPlan {
     pub interventions: Interventions,
     /// The score's zero point at the monitor layer (the mean role vector's projection).
     centre: f32,
-    /// τ of each capped layer, in the order of probe columns `1..` (column 0 is the monitor).
+    /// τ of each capped layer, in the order of the probe columns from `cap_column`.
     cap_taus: Vec<f32>,
+    /// PC1 and PC2 of the role vectors' PCA at the monitor layer, minus their value at the
+    /// mean role vector (the persona map's origin); `None` without two components.
+    persona_origin: Option<[f32; 2]>,
+    /// First probe column of the capped layers.
+    cap_column: usize,
 }
 
-/// Index of the monitor-layer probe in every probe row.
+/// Probe columns of every row: the monitor-layer axis first, then (when the file has them)
+/// PC1 and PC2 at the monitor layer, then one per capped layer.
 const MONITOR: usize = 0;
+const PC1: usize = 1;
 
 pub fn axis_info(axis: &AxisFile) -> WireAxisInfo {
     let m = &axis.meta;
@@ -42,19 +50,90 @@ pub fn axis_info(axis: &AxisFile) -> WireAxisInfo {
         },
         percentile_levels: m.percentile_levels.clone(),
         monitor_thresholds,
+        persona: persona_map(axis),
     }
 }
 
-/// Probe 0 reads the monitor layer. With capping, every layer of the band gets a cap
-/// (v = unit(axis[l]), τ = role percentile at l) and a probe on the same direction; the engine
-/// applies caps before probes at a layer, so those probes see the post-cap stream.
-pub fn plan(axis: &AxisFile, capping: Option<&WireCapping>) -> Result<AxisPlan, String> {
+/// Unit PC `k` at layer `layer`, if the file has it.
+fn component(axis: &AxisFile, layer: usize, k: usize) -> Option<&[f32]> {
+    if k >= axis.n_components {
+        return None;
+    }
+    let h = axis.meta.hidden;
+    let start = (layer * axis.n_components + k) * h;
+    axis.pca_components.get(start..start + h)
+}
+
+/// The role vectors in PC1 × PC2 (stored by the lab, centred on the mean role vector) and the
+/// default Assistant's mean placed in the same frame.
+fn persona_map(axis: &AxisFile) -> Option<WirePersonaMap> {
+    let m = &axis.meta;
+    let (k, layer) = (axis.n_components, m.monitor_layer);
+    let (pc1, pc2) = (component(axis, layer, 0)?, component(axis, layer, 1)?);
+    let coords: Vec<[f32; 2]> = axis
+        .role_coords
+        .chunks_exact(k)
+        .map(|row| [row[0], row[1]])
+        .collect();
+    if coords.len() != m.roles.len() {
+        return None;
+    }
+    let h = m.hidden;
+    let default = axis.default_mean.get(layer * h..(layer + 1) * h)?;
+    let centre = axis.role_mean_at(layer);
+    let offset: Vec<f32> = default.iter().zip(centre).map(|(d, c)| d - c).collect();
+    let explained = axis.pca_explained.get(layer * k..layer * k + 2)?;
+    Some(WirePersonaMap {
+        roles: m.roles.clone(),
+        coords,
+        default: [dot(&offset, pc1), dot(&offset, pc2)],
+        explained: [explained[0], explained[1]],
+    })
+}
+
+/// Probe 0 reads the monitor layer; probes 1 and 2 read PC1 and PC2 there (for the persona
+/// map). With capping, every layer of the band gets a cap (v = unit(axis[l]), τ = role
+/// percentile at l) and a probe on the same direction; the engine applies steer → cap → probe
+/// at a layer, so those probes see the post-cap stream. Steering adds α·axis[monitor] at the
+/// monitor layer (as in the lab's steering scan).
+pub fn plan(
+    axis: &AxisFile,
+    capping: Option<&WireCapping>,
+    steering: Option<f32>,
+) -> Result<AxisPlan, String> {
     let m = &axis.meta;
     let mut interventions = Interventions::none();
     interventions.probes.push(Probe {
         layer: m.monitor_layer,
         direction: axis.unit_axis(m.monitor_layer),
     });
+    let centre = axis.role_mean_at(m.monitor_layer);
+    let persona_origin = match (
+        component(axis, m.monitor_layer, 0),
+        component(axis, m.monitor_layer, 1),
+    ) {
+        (Some(pc1), Some(pc2)) => {
+            for pc in [pc1, pc2] {
+                interventions.probes.push(Probe {
+                    layer: m.monitor_layer,
+                    direction: pc.to_vec(),
+                });
+            }
+            Some([dot(centre, pc1), dot(centre, pc2)])
+        }
+        _ => None,
+    };
+    let cap_column = interventions.probes.len();
+    if let Some(alpha) = steering.filter(|a| *a != 0.0) {
+        if !alpha.is_finite() {
+            return Err(format!("the steering strength {alpha} is not a number"));
+        }
+        interventions.steers.push(Steer {
+            layer: m.monitor_layer,
+            direction: axis.axis_at(m.monitor_layer).to_vec(),
+            alpha,
+        });
+    }
     let mut cap_taus = Vec::new();
     if let Some(c) = capping {
         if c.first_layer > c.last_layer || c.last_layer >= m.n_layers {
@@ -86,6 +165,8 @@ pub fn plan(axis: &AxisFile, capping: Option<&WireCapping>) -> Result<AxisPlan, 
         interventions,
         centre: axis.score_centre(m.monitor_layer),
         cap_taus,
+        persona_origin,
+        cap_column,
     })
 }
 
@@ -100,6 +181,34 @@ impl AxisPlan {
         (n > 0).then(|| (sum / n as f64) as f32 - self.centre)
     }
 
+    /// Each row's monitor probe minus the centre: one value per token (the heatmap).
+    pub fn token_scores(&self, rows: &[Vec<f32>]) -> Vec<f32> {
+        rows.iter()
+            .map(|row| row.get(MONITOR).map_or(f32::NAN, |v| v - self.centre))
+            .collect()
+    }
+
+    /// Mean over `rows` of (PC1, PC2) minus the mean role vector's: the answer on the persona
+    /// map. `None` without components or rows.
+    pub fn persona<'a>(&self, rows: impl IntoIterator<Item = &'a Vec<f32>>) -> Option<[f32; 2]> {
+        let origin = self.persona_origin?;
+        let (mut sum, mut n) = ([0.0f64; 2], 0usize);
+        for row in rows {
+            let (Some(a), Some(b)) = (row.get(PC1), row.get(PC1 + 1)) else {
+                continue;
+            };
+            sum[0] += f64::from(*a);
+            sum[1] += f64::from(*b);
+            n += 1;
+        }
+        (n > 0).then(|| {
+            [
+                (sum[0] / n as f64) as f32 - origin[0],
+                (sum[1] / n as f64) as f32 - origin[1],
+            ]
+        })
+    }
+
     /// Min over `rows` and capped layers of (projection − τ): the cap is a floor, so a correct
     /// forward pass gives ≥ 0 (up to rounding). `None` without capping.
     pub fn cap_margin<'a>(&self, rows: impl IntoIterator<Item = &'a Vec<f32>>) -> Option<f32> {
@@ -111,7 +220,7 @@ impl AxisPlan {
                 self.cap_taus
                     .iter()
                     .enumerate()
-                    .filter_map(move |(i, tau)| row.get(MONITOR + 1 + i).map(|v| v - tau))
+                    .filter_map(move |(i, tau)| row.get(self.cap_column + i).map(|v| v - tau))
             })
             .reduce(f32::min)
     }
@@ -165,7 +274,7 @@ mod tests {
 
     #[test]
     fn uncapped_plan_has_one_probe_at_the_monitor_layer_and_no_caps() {
-        let p = plan(&axis(), None).expect("plan");
+        let p = plan(&axis(), None, None).expect("plan");
         assert_eq!(p.interventions.probes.len(), 1);
         assert_eq!(p.interventions.probes[0].layer, 2);
         assert_eq!(p.interventions.probes[0].direction, vec![0.0, 0.0, 1.0]);
@@ -181,7 +290,7 @@ mod tests {
             last_layer: 3,
             percentile: 50.0,
         };
-        let p = plan(&axis(), Some(&c)).expect("plan");
+        let p = plan(&axis(), Some(&c), None).expect("plan");
         let layers: Vec<usize> = p.interventions.caps.iter().map(|c| c.layer).collect();
         assert_eq!(layers, vec![1, 2, 3]);
         let taus: Vec<f32> = p.interventions.caps.iter().map(|c| c.tau).collect();
@@ -199,24 +308,32 @@ mod tests {
             last_layer: 4,
             percentile: 25.0,
         };
-        assert!(plan(&axis(), Some(&outside)).unwrap_err().contains("0–3"));
+        assert!(
+            plan(&axis(), Some(&outside), None)
+                .unwrap_err()
+                .contains("0–3")
+        );
         let reversed = WireCapping {
             first_layer: 3,
             last_layer: 1,
             percentile: 25.0,
         };
-        assert!(plan(&axis(), Some(&reversed)).is_err());
+        assert!(plan(&axis(), Some(&reversed), None).is_err());
         let level = WireCapping {
             first_layer: 1,
             last_layer: 1,
             percentile: 90.0,
         };
-        assert!(plan(&axis(), Some(&level)).unwrap_err().contains("90"));
+        assert!(
+            plan(&axis(), Some(&level), None)
+                .unwrap_err()
+                .contains("90")
+        );
     }
 
     #[test]
     fn score_is_the_centred_mean_of_the_monitor_probe() {
-        let p = plan(&axis(), None).expect("plan");
+        let p = plan(&axis(), None, None).expect("plan");
         let rows = [vec![1.0], vec![2.0], vec![4.5]];
         // mean 2.5, centre 0.5
         assert_eq!(p.score(&rows), Some(2.0));
@@ -230,7 +347,7 @@ mod tests {
             last_layer: 2,
             percentile: 25.0,
         };
-        let p = plan(&axis(), Some(&c)).expect("plan");
+        let p = plan(&axis(), Some(&c), None).expect("plan");
         // τ = 1.25 (layer 1) and 2.25 (layer 2); columns: monitor, layer 1, layer 2.
         let rows = [vec![0.0, 1.25, 3.0], vec![0.0, 2.0, 2.5]];
         assert_eq!(p.cap_margin(&rows), Some(0.0));
@@ -241,11 +358,87 @@ mod tests {
     #[test]
     fn axis_info_puts_thresholds_on_the_score_scale() {
         let info = axis_info(&axis());
+        assert_eq!(info.persona, None, "one component: no persona map");
         assert_eq!(info.monitor_layer, 2);
         assert_eq!(info.n_layers, 4);
         assert_eq!(info.percentile_levels, vec![25.0, 50.0]);
         // τ(2, 25) − centre = 2.25 − 0.5; τ(2, 50) − 0.5 = 2.0.
         assert_eq!(info.monitor_thresholds, vec![1.75, 2.0]);
         assert_eq!(info.default_capping.first_layer, 1);
+    }
+
+    /// The test axis with two PCA components at every layer (PC1 = e0, PC2 = e1) and three
+    /// roles; the default mean sits at (1, 2, 0).
+    fn axis_with_pca() -> AxisFile {
+        let mut a = axis();
+        let (l, h, k) = (4, 3, 2);
+        a.n_components = k;
+        a.pca_components = (0..l)
+            .flat_map(|_| [1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+            .collect();
+        a.pca_explained = (0..l).flat_map(|_| [0.6, 0.3]).collect();
+        a.meta.roles = vec!["pirate".into(), "ghost".into(), "poet".into()];
+        a.role_coords = vec![1.0, 0.0, -1.0, 0.5, 0.0, -0.5];
+        a.default_mean = (0..l).flat_map(|_| [1.0, 2.0, 0.0]).collect();
+        assert_eq!(a.pca_components.len(), l * k * h);
+        a
+    }
+
+    #[test]
+    fn the_persona_map_places_roles_and_the_default_in_the_pca_frame() {
+        let info = axis_info(&axis_with_pca());
+        let map = info.persona.expect("two components");
+        assert_eq!(map.roles.len(), 3);
+        assert_eq!(map.coords, vec![[1.0, 0.0], [-1.0, 0.5], [0.0, -0.5]]);
+        // (default − role mean) = (0.5, 1.5, −0.5) on e0, e1.
+        assert_eq!(map.default, [0.5, 1.5]);
+        assert_eq!(map.explained, [0.6, 0.3]);
+    }
+
+    #[test]
+    fn persona_probes_sit_between_the_monitor_and_the_caps() {
+        let c = WireCapping {
+            first_layer: 1,
+            last_layer: 1,
+            percentile: 25.0,
+        };
+        let p = plan(&axis_with_pca(), Some(&c), None).expect("plan");
+        let layers: Vec<usize> = p.interventions.probes.iter().map(|p| p.layer).collect();
+        assert_eq!(layers, vec![2, 2, 2, 1], "monitor, PC1, PC2, capped layer");
+        // Rows: monitor, PC1, PC2, layer 1 (τ = 1.25).
+        let rows = [vec![0.0, 1.5, 0.5, 2.0], vec![0.0, 2.5, 1.5, 1.5]];
+        assert_eq!(p.cap_margin(&rows), Some(0.25));
+        // Mean (2.0, 1.0) minus the role mean's (0.5, 0.5).
+        assert_eq!(p.persona(&rows), Some([1.5, 0.5]));
+        assert_eq!(p.persona(&[] as &[Vec<f32>]), None);
+        let flat = plan(&axis(), None, None).expect("plan");
+        assert_eq!(flat.persona(&rows), None, "no components, no map");
+    }
+
+    #[test]
+    fn steering_adds_alpha_times_the_raw_axis_at_the_monitor_layer() {
+        let p = plan(&axis(), None, Some(-1.5)).expect("plan");
+        assert_eq!(p.interventions.steers.len(), 1);
+        let s = &p.interventions.steers[0];
+        assert_eq!((s.layer, s.alpha), (2, -1.5));
+        assert_eq!(
+            s.direction,
+            vec![0.0, 0.0, 2.0],
+            "the axis as stored, not unit"
+        );
+        assert!(
+            plan(&axis(), None, Some(0.0))
+                .expect("plan")
+                .interventions
+                .steers
+                .is_empty()
+        );
+        assert!(plan(&axis(), None, Some(f32::NAN)).is_err());
+    }
+
+    #[test]
+    fn token_scores_are_each_rows_monitor_probe_minus_the_centre() {
+        let p = plan(&axis(), None, None).expect("plan");
+        assert_eq!(p.token_scores(&[vec![1.0], vec![3.5]]), vec![0.5, 3.0]);
     }
 }

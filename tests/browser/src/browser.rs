@@ -18,6 +18,9 @@ pub struct BrowserOptions {
     pub webgpu: bool,
     pub width: u32,
     pub height: u32,
+    /// Send every request of the browser, loopback included, through this HTTP proxy (a
+    /// `StaticServer`, which refuses and records other destinations).
+    pub proxy: Option<std::net::SocketAddr>,
 }
 
 impl Default for BrowserOptions {
@@ -26,9 +29,25 @@ impl Default for BrowserOptions {
             webgpu: true,
             width: 1280,
             height: 900,
+            proxy: None,
         }
     }
 }
+
+/// Flags that keep Chromium's own network chatter out of a proxied session.
+const QUIET_BACKGROUND: [&str; 11] = [
+    "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,AutofillServerCommunication,MediaRouter,Translate,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,SafeBrowsing,PreconnectToSearch,AccountConsistency,SigninInterceptBubble,ChromeWhatsNewUI,PrivacySandboxSettings4",
+    "--disable-extensions",
+    "--bwsi",
+    "--disable-default-apps",
+    "--disable-client-side-phishing-detection",
+    "--disable-domain-reliability",
+    "--no-default-browser-check",
+    "--no-pings",
+    "--disable-search-engine-choice-screen",
+    "--safebrowsing-disable-auto-update",
+    "--disable-field-trial-config",
+];
 
 /// A chromedriver process plus a WebDriver session; dropping it kills chromedriver and Chromium.
 pub struct Browser {
@@ -64,6 +83,15 @@ impl Browser {
         ];
         if options.webgpu {
             args.push("--enable-unsafe-webgpu".to_owned());
+        }
+        if let Some(proxy) = options.proxy {
+            args.push(format!("--proxy-server=http://{proxy}"));
+            // Chromium bypasses proxies for loopback unless told not to.
+            args.push("--proxy-bypass-list=<-loopback>".to_owned());
+            // Chromium's own background services (time, component and search-engine updates,
+            // account and autofill lookups) would otherwise show up as foreign traffic that the
+            // page did not cause.
+            args.extend(QUIET_BACKGROUND.iter().map(|f| (*f).to_owned()));
         }
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("chrome"));

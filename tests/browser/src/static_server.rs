@@ -2,10 +2,16 @@
 //!
 //! Why not `trunk serve`: tests need a server that starts in milliseconds, serves exactly the
 //! release build, and records every path requested (the page must not fetch anything else).
+//!
+//! It is also an HTTP proxy for the browser (`BrowserOptions::proxy`): with every request of the
+//! browser sent through it, including loopback ones, it serves requests for its own address and
+//! refuses and records every other destination (`foreign_requests`), so a test can prove that
+//! the page talks to nobody else.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -13,25 +19,69 @@ use std::thread;
 pub struct StaticServer {
     pub addr: SocketAddr,
     requests: Arc<Mutex<Vec<String>>>,
+    foreign: Arc<Mutex<Vec<String>>>,
+    offline: Arc<AtomicBool>,
+    refused: Arc<Mutex<Vec<String>>>,
 }
 
 impl StaticServer {
     pub fn start(root: PathBuf) -> std::io::Result<StaticServer> {
+        StaticServer::start_with_aliases(root, Vec::new())
+    }
+
+    /// Like `start`, and also serves each `(url path, file)` alias — e.g. the shipped model under
+    /// another name, for which no axis file exists — without touching `dist/`.
+    pub fn start_with_aliases(
+        root: PathBuf,
+        aliases: Vec<(String, PathBuf)>,
+    ) -> std::io::Result<StaticServer> {
+        let aliases = Arc::new(aliases);
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let foreign = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&requests);
+        let foreign_log = Arc::clone(&foreign);
+        let offline = Arc::new(AtomicBool::new(false));
+        let cut = Arc::clone(&offline);
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        let refused_log = Arc::clone(&refused);
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                if cut.load(Ordering::SeqCst) {
+                    // "The network is down": the connection closes without an answer (the
+                    // attempt is recorded, so a test can see what was tried).
+                    let refused = Arc::clone(&refused_log);
+                    thread::spawn(move || {
+                        let mut line = String::new();
+                        let _ = BufReader::new(&stream).read_line(&mut line);
+                        if let Ok(mut r) = refused.lock() {
+                            r.push(line.trim().to_owned());
+                        }
+                    });
+                    continue;
+                }
                 let root = root.clone();
                 let log = Arc::clone(&log);
+                let foreign = Arc::clone(&foreign_log);
+                let aliases = Arc::clone(&aliases);
                 thread::spawn(move || {
                     // A broken connection only affects that request.
-                    let _ = handle(stream, &root, &log);
+                    let logs = Logs {
+                        own: &log,
+                        foreign: &foreign,
+                    };
+                    let _ = handle(stream, &root, &aliases, addr, logs);
                 });
             }
         });
-        Ok(StaticServer { addr, requests })
+        Ok(StaticServer {
+            addr,
+            requests,
+            foreign,
+            offline,
+            refused,
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -42,9 +92,55 @@ impl StaticServer {
     pub fn requests(&self) -> Vec<String> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
+
+    /// Cuts (or restores) the network: while cut, every connection is closed unanswered.
+    pub fn set_offline(&self, offline: bool) {
+        self.offline.store(offline, Ordering::SeqCst);
+    }
+
+    /// Request lines that arrived while the network was cut (they got no answer).
+    pub fn refused_requests(&self) -> Vec<String> {
+        self.refused.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Requests, received as a proxy, for any destination other than this server ("CONNECT
+    /// example.com:443", "GET http://other:8000/x"); they were refused.
+    pub fn foreign_requests(&self) -> Vec<String> {
+        self.foreign.lock().map(|r| r.clone()).unwrap_or_default()
+    }
 }
 
-fn handle(stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>) -> std::io::Result<()> {
+#[derive(Clone, Copy)]
+struct Logs<'a> {
+    own: &'a Mutex<Vec<String>>,
+    foreign: &'a Mutex<Vec<String>>,
+}
+
+/// The path of a request target: origin-form ("/x") as is; absolute-form (a proxy request,
+/// "http://host:port/x") only when it names this server, else `None`.
+fn own_path(target: &str, addr: SocketAddr) -> Option<String> {
+    if target.starts_with('/') {
+        return Some(target.to_owned());
+    }
+    let rest = target.strip_prefix("http://")?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let own = [addr.to_string(), format!("localhost:{}", addr.port())];
+    own.iter().any(|a| a == authority).then(|| {
+        if path.is_empty() {
+            "/".to_owned()
+        } else {
+            path.to_owned()
+        }
+    })
+}
+
+fn handle(
+    stream: TcpStream,
+    root: &Path,
+    aliases: &[(String, PathBuf)],
+    addr: SocketAddr,
+    logs: Logs<'_>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
@@ -58,12 +154,27 @@ fn handle(stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>) -> std::io::
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or("").to_owned();
     let target = parts.next().unwrap_or("/").to_owned();
-    if let Ok(mut l) = log.lock() {
-        l.push(format!("{method} {target}"));
-    }
-    let path = target.split(['?', '#']).next().unwrap_or("/");
     let mut out = stream;
-    let Some(file) = resolve(root, path) else {
+    let own = if method == "CONNECT" {
+        None
+    } else {
+        own_path(&target, addr)
+    };
+    let Some(own) = own else {
+        if let Ok(mut l) = logs.foreign.lock() {
+            l.push(format!("{method} {target}"));
+        }
+        return respond(&mut out, "403 Forbidden", "text/plain", b"", false);
+    };
+    if let Ok(mut l) = logs.own.lock() {
+        l.push(format!("{method} {own}"));
+    }
+    let path = own.split(['?', '#']).next().unwrap_or("/");
+    let alias = aliases
+        .iter()
+        .find(|(url, _)| url == path)
+        .map(|(_, file)| file.clone());
+    let Some(file) = alias.or_else(|| resolve(root, path)) else {
         return respond(
             &mut out,
             "404 Not Found",

@@ -85,7 +85,8 @@ async fn says_so_when_the_browser_has_no_webgpu_adapter() -> anyhow::Result<()> 
 }
 
 #[tokio::test]
-async fn the_explainer_opens_from_the_header_and_closes() -> anyhow::Result<()> {
+async fn the_welcome_greets_a_first_visit_closes_for_good_and_opens_from_the_header()
+-> anyhow::Result<()> {
     let server = StaticServer::start(dist_dir())?;
     let browser = Browser::launch(BrowserOptions::default()).await?;
     browser.client.goto(&server.url("/")).await?;
@@ -93,19 +94,7 @@ async fn the_explainer_opens_from_the_header_and_closes() -> anyhow::Result<()> 
         .wait_for_attr("[data-testid=app-root]", "class", BOOT, |_| true)
         .await?;
 
-    assert!(
-        browser
-            .client
-            .find(Locator::Css("[data-testid=explainer]"))
-            .await
-            .is_err()
-    );
-    browser
-        .client
-        .find(Locator::Css("[data-testid=open-explainer]"))
-        .await?
-        .click()
-        .await?;
+    // A first visit (fresh profile): the explainer is already open.
     let text = browser.text_of("[data-testid=explainer]").await?;
     assert!(
         text.contains("Activation capping"),
@@ -118,12 +107,29 @@ async fn the_explainer_opens_from_the_header_and_closes() -> anyhow::Result<()> 
         .await?
         .click()
         .await?;
-    assert!(
+    let explainer_shown = async || {
         browser
             .client
             .find(Locator::Css("[data-testid=explainer]"))
             .await
-            .is_err()
-    );
+            .is_ok()
+    };
+    assert!(!explainer_shown().await, "closing hides the explainer");
+
+    // Closed once, it stays closed on the next visit.
+    browser.client.refresh().await?;
+    browser
+        .wait_for_attr("[data-testid=app-root]", "class", BOOT, |_| true)
+        .await?;
+    assert!(!explainer_shown().await, "the welcome shows only once");
+
+    // And it is always reachable from the header.
+    browser
+        .client
+        .find(Locator::Css("[data-testid=open-explainer]"))
+        .await?
+        .click()
+        .await?;
+    assert!(explainer_shown().await, "the header reopens the explainer");
     browser.close().await
 }

@@ -117,3 +117,47 @@ async fn a_broken_model_url_shows_an_error_instead_of_a_blank_page() -> anyhow::
     browser.screenshot("chat-broken-model-url").await?;
     browser.close().await
 }
+
+#[tokio::test]
+async fn a_model_without_an_axis_file_chats_unscored_and_says_why() -> anyhow::Result<()> {
+    // The shipped model under another name: the page looks for `axes/<stem>.axis.safetensors`,
+    // which does not exist for this name.
+    let model = dist_dir().join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let server = StaticServer::start_with_aliases(
+        dist_dir(),
+        vec![("/models/renamed-copy.gguf".to_owned(), model)],
+    )?;
+    let browser = Browser::launch(BrowserOptions::default()).await?;
+    browser
+        .client
+        .goto(&server.url("/?model=models/renamed-copy.gguf"))
+        .await?;
+    load_model(&browser, "cpu", "quantized", LOAD).await?;
+    let axis_status = browser.text_of("[data-testid=axis-status]").await?;
+    assert!(
+        axis_status.contains("renamed-copy.axis.safetensors") && axis_status.contains("404"),
+        "the capping panel should say which axis file is missing: {axis_status}"
+    );
+    assert!(
+        browser
+            .client
+            .find(Locator::Css("[data-testid=cap-first-layer]"))
+            .await
+            .is_err(),
+        "no capping controls without an axis"
+    );
+    set_input(&browser, "setting-max-tokens", "8").await?;
+    let answer = ask(&browser, "Hello!").await?;
+    assert!(!answer.trim().is_empty(), "the chat still works");
+    let score = browser.text_of("[data-testid=message-assistant]").await?;
+    assert!(
+        browser
+            .client
+            .find(Locator::Css("[data-testid=message-score][data-score]"))
+            .await
+            .is_err(),
+        "an answer without an axis has no score: {score}"
+    );
+    browser.screenshot("chat-no-axis-file").await?;
+    browser.close().await
+}

@@ -43,6 +43,45 @@ async fn answer_texts(browser: &Browser) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
+/// Clicking the chart point of (`column`, `turn`) brings that answer into view and marks it.
+async fn assert_click_scrolls_to_message(
+    browser: &Browser,
+    column: &str,
+    turn: &str,
+) -> anyhow::Result<()> {
+    // Scroll the answer out of view first, so that the click has something to do.
+    eval(
+        browser,
+        "document.querySelectorAll('.chat-messages').forEach(l => l.scrollTop = l.scrollHeight); \
+         window.scrollTo(0, document.body.scrollHeight); return true;",
+    )
+    .await?;
+    browser
+        .client
+        .find(Locator::Css(&format!(
+            "[data-testid=chart-point][data-column={column}][data-turn='{turn}']"
+        )))
+        .await?
+        .click()
+        .await?;
+    let marked = eval(
+        browser,
+        "const el = document.querySelector('[data-highlight]'); if (!el) return null; \
+         const b = el.getBoundingClientRect(); const list = el.closest('.chat-messages').getBoundingClientRect(); \
+         return { column: el.dataset.column, turn: el.dataset.turn, \
+                  visible: b.bottom > Math.max(0, list.top) && b.top < Math.min(innerHeight, list.bottom) };",
+    )
+    .await?;
+    assert_eq!(marked["column"], column, "marked message: {marked}");
+    assert_eq!(marked["turn"], turn, "marked message: {marked}");
+    assert_eq!(
+        marked["visible"], true,
+        "the marked message is on screen: {marked}"
+    );
+    browser.screenshot("demo-chart-click").await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn both_columns_answer_scored_and_charted_and_the_conversation_survives_a_reload()
 -> anyhow::Result<()> {
@@ -194,6 +233,7 @@ async fn both_columns_answer_scored_and_charted_and_the_conversation_survives_a_
     let turns = attrs(&browser, "[data-testid=chart-point]", "data-turn").await?;
     assert_eq!(turns, ["1", "2", "1", "2"], "default series, then capped");
     browser.screenshot("demo-two-turns").await?;
+    assert_click_scrolls_to_message(&browser, "capped", "1").await?;
     browser
         .client
         .find(Locator::Css("[data-testid=undo]"))
@@ -269,5 +309,147 @@ async fn both_columns_answer_scored_and_charted_and_the_conversation_survives_a_
             .is_empty()
     );
     browser.screenshot("demo-corrupt-storage").await?;
+    browser.close().await
+}
+
+/// The same flow on WebGPU (SwiftShader here), with f32 weights (SwiftShader emulates the GPU
+/// on the CPU; with quantized weights one run here took 13 minutes for two 12-token answers,
+/// with other tests sharing the 2 cores): both columns answer, both are scored, and the capped model's projections at
+/// every capped layer stay at or above τ. Then the WebGPU device is lost mid-answer
+/// (`GPUDevice.destroy()`): the page recovers on the CPU backend with the conversation kept.
+#[tokio::test]
+async fn on_webgpu_the_capped_twin_holds_the_floor_and_device_loss_falls_back_to_cpu()
+-> anyhow::Result<()> {
+    let server = StaticServer::start(dist_dir())?;
+    let browser = Browser::launch(BrowserOptions::default()).await?;
+    browser.client.goto(&server.url("/")).await?;
+    let started = Instant::now();
+    load_model(&browser, "webgpu", "f32", LOAD).await?;
+    eprintln!(
+        "WebGPU model loaded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    set_capping(&browser, true).await?;
+    set_input(&browser, "setting-max-tokens", "8").await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=composer-input]"))
+        .await?
+        .send_keys("Hi! Who are you?")
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=send]"))
+        .await?
+        .click()
+        .await?;
+    let asked = Instant::now();
+    wait_for_count(&browser, CAPPED_ANSWER, 1, ANSWER).await?;
+    browser
+        .wait_for_attr(CAPPED_ANSWER, "data-streaming", ANSWER, |s| s == "false")
+        .await?;
+    eprintln!(
+        "both WebGPU answers after {:.1} s",
+        asked.elapsed().as_secs_f64()
+    );
+    browser.screenshot("demo-webgpu-two-columns").await?;
+    let texts = answer_texts(&browser).await?;
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts.iter().all(|t| !t.trim().is_empty()), "{texts:?}");
+    let scores = parse_all(&attrs(&browser, "[data-testid=message-score]", "data-score").await?)?;
+    let text_scores =
+        parse_all(&attrs(&browser, "[data-testid=message-score]", "data-text-score").await?)?;
+    eprintln!("WebGPU: answers {texts:?}, activation scores {scores:?}, text {text_scores:?}");
+    assert_eq!(scores.len(), 2);
+    assert!(scores.iter().chain(&text_scores).all(|s| s.is_finite()));
+    let margin = parse_all(
+        &attrs(
+            &browser,
+            &format!("{CAPPED_ANSWER} [data-testid=message-score]"),
+            "data-cap-margin",
+        )
+        .await?,
+    )?;
+    eprintln!("WebGPU capped answer: min (projection − τ) = {margin:?}");
+    assert!(margin[0] >= -1e-3, "projection below τ: {margin:?}");
+    wait_for_count(&browser, "[data-testid=chart-point]", 2, BOOT).await?;
+
+    // Device loss while an answer streams: the page says so, keeps the conversation, and the
+    // engine comes back on the CPU backend.
+    set_input(&browser, "setting-max-tokens", "200").await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=composer-input]"))
+        .await?
+        .send_keys("Tell me a long story about the sea.")
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=send]"))
+        .await?
+        .click()
+        .await?;
+    wait_for_count(&browser, DEFAULT_ANSWER, 2, BOOT).await?;
+    browser
+        .wait_for_attr(
+            &format!("{DEFAULT_ANSWER}[data-turn='2']"),
+            "data-streaming",
+            ANSWER,
+            |s| s == "true",
+        )
+        .await?;
+    eval(
+        &browser,
+        "window.wasmBindings.simulate_device_loss(); return true;",
+    )
+    .await?;
+    let notice = browser
+        .client
+        .wait()
+        .at_most(ANSWER)
+        .for_element(Locator::Css("[data-testid=notice]"))
+        .await?
+        .text()
+        .await?;
+    assert!(notice.contains("GPU device was lost"), "{notice}");
+    browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
+            s == "ready" || s == "failed"
+        })
+        .await?;
+    let status = browser.text_of("[data-testid=engine-status]").await?;
+    eprintln!("after device loss: {notice} / {status}");
+    assert!(status.contains("CPU"), "reloaded on the CPU: {status}");
+    let kept = answer_texts(&browser).await?;
+    assert_eq!(&kept[..1], &texts[..1], "the first turn is kept");
+    let cut = browser
+        .text_of(&format!("{DEFAULT_ANSWER}[data-turn='2']"))
+        .await?;
+    assert!(cut.contains("GPU device was lost"), "{cut}");
+    browser.screenshot("demo-webgpu-device-lost").await?;
+    // And the conversation goes on, on the CPU.
+    set_capping(&browser, false).await?;
+    set_input(&browser, "setting-max-tokens", "4").await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=composer-input]"))
+        .await?
+        .send_keys("Thanks!")
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=send]"))
+        .await?
+        .click()
+        .await?;
+    wait_for_count(&browser, DEFAULT_ANSWER, 3, BOOT).await?;
+    browser
+        .wait_for_attr(
+            &format!("{DEFAULT_ANSWER}[data-turn='3']"),
+            "data-streaming",
+            ANSWER,
+            |s| s == "false",
+        )
+        .await?;
     browser.close().await
 }

@@ -1,0 +1,225 @@
+//! The persona map: the axis file's role vectors in PC1 × PC2 (monitor layer), the default
+//! Assistant marked, and the conversation's answers drawn as one path per column. Clicking a
+//! role puts one of its system prompts into the system-prompt field. SVG view nodes only.
+
+use leptos::prelude::*;
+
+use crate::chart::ChartView;
+use crate::conversation::Column;
+use crate::persona::{self, MapPoint};
+use crate::session::AppState;
+use crate::worker::protocol::WirePersonaMap;
+
+const WIDTH: f32 = 480.0;
+const HEIGHT: f32 = 340.0;
+const PAD: f32 = 28.0;
+/// Roles labelled on the map (the most extreme on each side); the rest show on hover.
+const LABELLED_PER_SIDE: usize = 2;
+
+/// Data → SVG coordinates for the rectangle `b` = [x0, x1, y0, y1] (y up).
+#[derive(Clone, Copy, PartialEq)]
+struct Scale([f32; 4]);
+
+impl Scale {
+    fn x(self, v: f32) -> f32 {
+        let [x0, x1, ..] = self.0;
+        PAD + (v - x0) / (x1 - x0) * (WIDTH - 2.0 * PAD)
+    }
+    fn y(self, v: f32) -> f32 {
+        let [_, _, y0, y1] = self.0;
+        HEIGHT - PAD - (v - y0) / (y1 - y0) * (HEIGHT - 2.0 * PAD)
+    }
+}
+
+#[component]
+pub fn PersonaMap() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let map = Memo::new(move |_| {
+        state
+            .axis
+            .with(|a| a.as_ref().and_then(|a| a.persona.clone()))
+    });
+    move || map.get().map(|m| view! { <MapView map=m /> })
+}
+
+#[component]
+fn MapView(map: WirePersonaMap) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let answers = Memo::new(move |_| {
+        let view = state.chart_view.get();
+        state.conversation.with(|c| persona::answer_points(c, view))
+    });
+    let roles = map.roles.clone();
+    let coords = map.coords.clone();
+    let default = map.default;
+    let labelled = extremes(&coords);
+    let scale = Memo::new(move |_| {
+        let fixed = coords.iter().copied().chain([default]);
+        Scale(persona::bounds(
+            fixed.chain(answers.get().into_iter().map(|p| p.xy)),
+        ))
+    });
+    let role_dots = {
+        let coords = map.coords.clone();
+        move || {
+            let s = scale.get();
+            roles
+                .iter()
+                .zip(&coords)
+                .enumerate()
+                .map(|(i, (name, xy))| role_dot(state, name.clone(), *xy, s, labelled.contains(&i)))
+                .collect_view()
+        }
+    };
+    let default_mark = move || {
+        let s = scale.get();
+        let (x, y) = (s.x(default[0]), s.y(default[1]));
+        view! {
+            <g data-testid="persona-default">
+                <path class="persona-default" d=star(x, y, 9.0)>
+                    <title>"The default Assistant (mean of its answers)"</title>
+                </path>
+                <text class="persona-default-label" x=x + 11.0 y=y + 4.0>"Assistant"</text>
+            </g>
+        }
+    };
+    let paths = move || {
+        let s = scale.get();
+        let pts = answers.get();
+        [Column::Default, Column::Capped]
+            .into_iter()
+            .map(|column| {
+                let mine: Vec<MapPoint> =
+                    pts.iter().filter(|p| p.column == column).cloned().collect();
+                let line = mine
+                    .iter()
+                    .map(|p| format!("{:.1},{:.1}", s.x(p.xy[0]), s.y(p.xy[1])))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                view! {
+                    <g class=format!("persona-path series-{}", column.key())>
+                        <polyline class="chart-line" points=line />
+                        {mine.into_iter().map(|p| answer_dot(p, s)).collect_view()}
+                    </g>
+                }
+            })
+            .collect_view()
+    };
+    let [e1, e2] = map.explained;
+    view! {
+        <section class="persona-map" data-testid="persona-map">
+            <header class="drift-header">
+                <h2>"Persona map"</h2>
+                <span class="muted">
+                    {format!("{} roles · PC1 {:.0} % × PC2 {:.0} % of their variance · ", map.roles.len(), 100.0 * e1, 100.0 * e2)}
+                    {move || match state.chart_view.get() {
+                        ChartView::Text => "answers as the uncapped model reads them",
+                        ChartView::Activations => "answers as the answering model had them",
+                    }}
+                </span>
+            </header>
+            <svg class="persona-svg" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img"
+                aria-label="Role vectors and this conversation's answers on the first two principal components">
+                <line class="chart-axis" x1=PAD x2=WIDTH - PAD y1=HEIGHT - PAD y2=HEIGHT - PAD />
+                <line class="chart-axis" x1=PAD x2=PAD y1=PAD y2=HEIGHT - PAD />
+                <text class="chart-label" x=WIDTH - PAD y=HEIGHT - 8.0 text-anchor="end">"PC1 →"</text>
+                <text class="chart-label" x=6.0 y=PAD - 8.0>"↑ PC2"</text>
+                {role_dots}
+                {default_mark}
+                {paths}
+            </svg>
+            <p class="muted persona-hint">
+                "Grey dots are the roles the axis was computed from; click one to use its system prompt. "
+                "Numbered dots are this conversation's answers, turn by turn."
+            </p>
+        </section>
+    }
+}
+
+fn role_dot(state: AppState, name: String, xy: [f32; 2], s: Scale, label: bool) -> impl IntoView {
+    let (x, y) = (s.x(xy[0]), s.y(xy[1]));
+    let prompt = persona::system_prompt_for(&name);
+    let known = prompt.is_some();
+    let tip = if known {
+        format!("{name} — click to use its system prompt")
+    } else {
+        name.clone()
+    };
+    let pick = {
+        let name = name.clone();
+        move || {
+            if let Some(p) = prompt.clone() {
+                state.system_prompt.set(p);
+                state.notice.set(Some(format!(
+                    "System prompt set to the “{name}” role (see the settings under the chat). Your next message is answered in that role."
+                )));
+            }
+        }
+    };
+    let pick_key = pick.clone();
+    let (data_role, aria) = (name.clone(), tip.clone());
+    let label =
+        label.then(|| view! { <text class="persona-role-label" x=x + 6.0 y=y - 5.0>{name}</text> });
+    view! {
+        <g class="persona-role" data-testid="persona-role" data-role=data_role
+            role="button" tabindex=if known { "0" } else { "-1" } aria-label=aria
+            on:click=move |_| pick()
+            on:keydown=move |ev| {
+                if ev.key() == "Enter" || ev.key() == " " {
+                    ev.prevent_default();
+                    pick_key();
+                }
+            }
+        >
+            <circle class="persona-role-dot" cx=x cy=y r="4"><title>{tip}</title></circle>
+            {label}
+        </g>
+    }
+}
+
+fn answer_dot(p: MapPoint, s: Scale) -> impl IntoView {
+    let (x, y) = (s.x(p.xy[0]), s.y(p.xy[1]));
+    let tip = format!(
+        "Turn {} · {} · PC1 {:+.2}, PC2 {:+.2}",
+        p.turn,
+        p.column.label(),
+        p.xy[0],
+        p.xy[1]
+    );
+    view! {
+        <g data-testid="persona-answer" data-column=p.column.key() data-turn=p.turn.to_string()>
+            <circle class="chart-point" cx=x cy=y r="7"><title>{tip}</title></circle>
+            <text class="persona-turn" x=x y=y + 3.5 text-anchor="middle">{p.turn.to_string()}</text>
+        </g>
+    }
+}
+
+/// Indices of the roles furthest out along ±PC1 and ±PC2, labelled so the map can be read.
+fn extremes(coords: &[[f32; 2]]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for axis in 0..2 {
+        let mut order: Vec<usize> = (0..coords.len()).collect();
+        order.sort_by(|&a, &b| coords[a][axis].total_cmp(&coords[b][axis]));
+        out.extend(order.iter().take(LABELLED_PER_SIDE));
+        out.extend(order.iter().rev().take(LABELLED_PER_SIDE));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// A five-pointed star centred on (x, y).
+fn star(x: f32, y: f32, r: f32) -> String {
+    let mut d = String::new();
+    for i in 0..10 {
+        let radius = if i % 2 == 0 { r } else { r * 0.45 };
+        let angle = std::f32::consts::PI * (i as f32 / 5.0 - 0.5);
+        let (px, py) = (x + radius * angle.cos(), y + radius * angle.sin());
+        d.push_str(&format!(
+            "{}{px:.1},{py:.1} ",
+            if i == 0 { "M" } else { "L" }
+        ));
+    }
+    d.push('Z');
+    d
+}

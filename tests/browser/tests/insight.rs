@@ -1,0 +1,189 @@
+//! The research views on the real model (CPU backend): the token heatmap, steering and the
+//! persona map.
+//!
+//! Steering adds α·axis at the monitor layer, where the monitor probe reads after the steer
+//! (steer → cap → probe), and layers below it never see it. So for every token of a steered,
+//! uncapped answer, the answering model's projection (Activations) minus the unsteered re-read
+//! of the same tokens (Text) is the same constant α·|axis|: the test checks exactly that through
+//! the heatmap's per-token values.
+
+use std::time::Duration;
+
+use browser_tests::browser::{Browser, BrowserOptions};
+use browser_tests::dist_dir;
+use browser_tests::page::{attrs, eval, load_model, set_capping, set_input, wait_for_count};
+use browser_tests::static_server::StaticServer;
+use fantoccini::Locator;
+
+const LOAD: Duration = Duration::from_secs(600);
+const ANSWER: Duration = Duration::from_secs(600);
+const SHORT: Duration = Duration::from_secs(30);
+const ANSWER_SEL: &str = "[data-testid=column-default] [data-testid=message-assistant]";
+
+fn numbers(values: &[String]) -> anyhow::Result<Vec<f32>> {
+    values
+        .iter()
+        .map(|v| {
+            v.parse::<f32>()
+                .map_err(|e| anyhow::anyhow!("not a number: {v:?} ({e})"))
+        })
+        .collect()
+}
+
+async fn click(browser: &Browser, css: &str) -> anyhow::Result<()> {
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// Moves the steering slider the way a pointer does (value, then the input event).
+async fn set_steering(browser: &Browser, alpha: f32) -> anyhow::Result<()> {
+    browser
+        .client
+        .execute(
+            "const el = document.querySelector('[data-testid=steering-slider]'); \
+             el.value = arguments[0]; el.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![serde_json::json!(alpha.to_string())],
+        )
+        .await?;
+    Ok(())
+}
+
+async fn send(browser: &Browser, text: &str) -> anyhow::Result<()> {
+    browser
+        .client
+        .find(Locator::Css("[data-testid=composer-input]"))
+        .await?
+        .send_keys(text)
+        .await?;
+    click(browser, "[data-testid=send]").await
+}
+
+#[tokio::test]
+async fn heatmap_steering_and_persona_map_on_the_real_model() -> anyhow::Result<()> {
+    let server = StaticServer::start(dist_dir())?;
+    let browser = Browser::launch(BrowserOptions::default()).await?;
+    browser.client.goto(&server.url("/")).await?;
+    load_model(&browser, "cpu", "quantized", LOAD).await?;
+    set_capping(&browser, false).await?;
+    set_input(&browser, "setting-max-tokens", "16").await?;
+
+    // The persona map: every role of the axis file, the default marked, no answers yet.
+    let roles = attrs(&browser, "[data-testid=persona-role]", "data-role").await?;
+    assert!(roles.len() >= 100, "{} roles on the map", roles.len());
+    assert!(
+        browser
+            .client
+            .find(Locator::Css("[data-testid=persona-default]"))
+            .await
+            .is_ok()
+    );
+
+    // Steering: α = +2 for the next answer.
+    set_steering(&browser, 2.0).await?;
+    let shown = browser.text_of("[data-testid=steering-value]").await?;
+    assert!(shown.contains("+2.00"), "{shown}");
+    send(&browser, "Tell me about the sea.").await?;
+    browser
+        .wait_for_attr(ANSWER_SEL, "data-streaming", ANSWER, |s| s == "false")
+        .await?;
+    let meta = browser
+        .text_of(&format!("{ANSWER_SEL} [data-testid=message-meta]"))
+        .await?;
+    assert!(meta.contains("steered α = +2.00"), "{meta}");
+
+    // The heatmap: one coloured span per token, values finite; both readings.
+    click(
+        &browser,
+        &format!("{ANSWER_SEL} [data-testid=heatmap-toggle]"),
+    )
+    .await?;
+    wait_for_count(&browser, "[data-testid=heatmap]", 1, SHORT).await?;
+    click(&browser, "[data-testid=view-text]").await?;
+    let text_values = numbers(&attrs(&browser, "[data-testid=heat-token]", "data-value").await?)?;
+    let legend = browser.text_of("[data-testid=heat-legend]").await?;
+    assert!(legend.contains("text re-read"), "{legend}");
+    browser.screenshot("insight-heatmap-text").await?;
+    click(&browser, "[data-testid=view-activations]").await?;
+    let act_values = numbers(&attrs(&browser, "[data-testid=heat-token]", "data-value").await?)?;
+    browser.screenshot("insight-heatmap-activations").await?;
+    assert!(!act_values.is_empty() && act_values.len() == text_values.len());
+    assert!(act_values.iter().chain(&text_values).all(|v| v.is_finite()));
+    // Steered minus unsteered, token by token: one constant, α·|axis| > 0.
+    let diffs: Vec<f32> = act_values
+        .iter()
+        .zip(&text_values)
+        .map(|(a, t)| a - t)
+        .collect();
+    eprintln!("activations − text per token (α = 2): {diffs:?}");
+    let first = diffs[0];
+    assert!(
+        first > 0.5,
+        "steering toward the Assistant raises the projection: {first}"
+    );
+    for d in &diffs {
+        assert!(
+            (d - first).abs() <= 2e-2 * first.abs(),
+            "the steer shifts every token by the same α·|axis|: {diffs:?}"
+        );
+    }
+    // The text itself is unchanged by the heatmap: the spans concatenate to the answer.
+    let joined = eval(
+        &browser,
+        "return [...document.querySelectorAll('[data-testid=heat-token]')].map(s => s.textContent).join('');",
+    )
+    .await?;
+    click(
+        &browser,
+        &format!("{ANSWER_SEL} [data-testid=heatmap-toggle]"),
+    )
+    .await?;
+    let plain = browser
+        .text_of(&format!("{ANSWER_SEL} .message-text"))
+        .await?;
+    assert_eq!(joined.as_str().unwrap_or_default().trim(), plain.trim());
+
+    // The answer is on the persona map; clicking a role sets the system prompt.
+    wait_for_count(&browser, "[data-testid=persona-answer]", 1, SHORT).await?;
+    // Dots overlap, so pick the role with the keyboard (focus, Enter), as a keyboard user does.
+    let role = roles[0].clone();
+    browser
+        .client
+        .find(Locator::Css(&format!(
+            "[data-testid=persona-role][data-role='{role}']"
+        )))
+        .await?
+        .send_keys(&fantoccini::key::Key::Enter.to_string())
+        .await?;
+    let prompt = browser
+        .client
+        .find(Locator::Css("[data-testid=system-prompt]"))
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    assert!(
+        !prompt.trim().is_empty(),
+        "clicking {role} sets a system prompt"
+    );
+    let notice = browser.text_of("[data-testid=notice]").await?;
+    assert!(notice.contains(&role), "{notice}");
+    browser.screenshot("insight-persona-map").await?;
+
+    // Reset steering; the slider and the saved state agree after a reload.
+    click(&browser, "[data-testid=steering-reset]").await?;
+    browser.client.refresh().await?;
+    wait_for_count(&browser, "[data-testid=message-assistant]", 1, SHORT).await?;
+    let meta = browser
+        .text_of(&format!("{ANSWER_SEL} [data-testid=message-meta]"))
+        .await?;
+    assert!(
+        meta.contains("steered α = +2.00"),
+        "kept after reload: {meta}"
+    );
+    browser.close().await
+}

@@ -1,0 +1,56 @@
+// The app shell for offline use. Network first: online, every file comes fresh from the host
+// (and the copy kept here is refreshed); offline, the copy kept here answers. The model and
+// axis files are not handled here: the inference worker keeps them in its own cache
+// (src/worker/model_cache.rs), which "Forget cached model" clears.
+const SHELL_CACHE = "assistant-axis-shell-v1";
+const SHELL = [
+  "./",
+  "./index.html",
+  "./csp.js",
+  "./boot.js",
+  "./style.css",
+  "./worker.js",
+  "./assistant-axis-web.js",
+  "./assistant-axis-web_bg.wasm",
+];
+
+self.addEventListener("install", (event) => {
+  // Best effort: a file missing (e.g. boot.js under `trunk serve`) must not stop the worker.
+  event.waitUntil(
+    caches.open(SHELL_CACHE).then((cache) =>
+      Promise.all(SHELL.map((url) => cache.add(url).catch(() => undefined)))
+    ).then(() => self.skipWaiting())
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(self.clients.claim());
+});
+
+function isModelFile(url) {
+  return url.pathname.endsWith(".gguf") || url.pathname.endsWith(".safetensors");
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin || isModelFile(url)) {
+    return;
+  }
+  event.respondWith(
+    fetch(request)
+      .then((response) => {
+        if (response.ok) {
+          const copy = response.clone();
+          caches.open(SHELL_CACHE).then((cache) => cache.put(request, copy)).catch(() => undefined);
+        }
+        return response;
+      })
+      .catch(() =>
+        caches
+          .match(request, { ignoreSearch: true })
+          .then((hit) => hit || (request.mode === "navigate" ? caches.match("./index.html") : undefined))
+          .then((hit) => hit || Response.error())
+      )
+  );
+});
