@@ -13,7 +13,7 @@ use crate::capping::CappingChoice;
 use crate::chart::ChartView;
 use crate::conversation::{Conversation, Reply, Turn};
 use crate::persist::sanitize;
-use crate::worker::protocol::{WireCapping, WireGenerationSettings, WireScore};
+use crate::worker::protocol::{WireCapping, WireGenerationSettings, WireScore, WireTokenScores};
 
 /// The `format` field of every shared conversation.
 pub const FORMAT: &str = "assistant-axis/conversation";
@@ -48,6 +48,11 @@ pub struct SharedScore {
     pub text: f32,
     #[serde(default)]
     pub cap_margin: Option<f32>,
+    /// The answer on the persona map (PC1, PC2), as answered and as re-read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persona_activations: Option<[f32; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persona_text: Option<[f32; 2]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +66,9 @@ pub struct SharedReply {
     /// Why the answer failed or was not written.
     #[serde(default)]
     pub error: Option<String>,
+    /// Per-token values for the heatmap (left out when any is not finite: JSON has no NaN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<WireTokenScores>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +80,9 @@ pub struct SharedTurn {
     pub default: SharedReply,
     #[serde(default)]
     pub capped: Option<SharedReply>,
+    /// The steering strength α of this turn; absent: no steering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steering: Option<f32>,
 }
 
 /// Everything needed to show a conversation again: messages, scores, settings, capping, system
@@ -134,7 +145,7 @@ impl SharedConversation {
                     default: reply(&t.default, take()),
                     capped: t.capped.as_ref().map(|r| reply(r, take())),
                     capping: t.capping,
-                    steering: None,
+                    steering: t.steering.filter(|a| a.is_finite()),
                 })
                 .collect(),
         };
@@ -169,7 +180,12 @@ fn shared_turn(t: &Turn) -> SharedTurn {
         capping: t.capping,
         default: shared_reply(&t.default),
         capped: t.capped.as_ref().map(shared_reply),
+        steering: t.steering.filter(|a| a.is_finite()),
     }
+}
+
+fn finite_pair(p: Option<[f32; 2]>) -> Option<[f32; 2]> {
+    p.filter(|v| v.iter().all(|x| x.is_finite()))
 }
 
 fn shared_reply(r: &Reply) -> SharedReply {
@@ -188,9 +204,16 @@ fn shared_reply(r: &Reply) -> SharedReply {
                 activations: s.activations,
                 text: s.text,
                 cap_margin: s.cap_margin.filter(|m| m.is_finite()),
+                persona_activations: finite_pair(s.persona_activations),
+                persona_text: finite_pair(s.persona_text),
             }),
         meta: r.meta.clone(),
         error,
+        tokens: r.tokens.clone().filter(|t| {
+            t.activations.iter().chain(&t.text).all(|v| v.is_finite())
+                && t.activations.len() == t.pieces.len()
+                && t.text.len() == t.pieces.len()
+        }),
     }
 }
 
@@ -205,10 +228,10 @@ fn reply(r: &SharedReply, id: u64) -> Reply {
             activations: s.activations,
             text: s.text,
             cap_margin: s.cap_margin,
-            persona_activations: None,
-            persona_text: None,
+            persona_activations: s.persona_activations,
+            persona_text: s.persona_text,
         }),
-        tokens: None,
+        tokens: r.tokens.clone(),
     }
 }
 
@@ -579,6 +602,35 @@ mod tests {
             crate::chart::points(&c, ChartView::Text).len()
         );
         assert_eq!(s.scored_answers(), 3);
+    }
+
+    #[test]
+    fn steering_heatmap_and_persona_data_travel_and_nan_stays_out() {
+        let mut c = conversation();
+        c.turns[0].steering = Some(1.5);
+        let tokens = WireTokenScores {
+            pieces: vec!["Hi".into(), " there".into()],
+            activations: vec![1.0, 2.0],
+            text: vec![0.5, -0.25],
+        };
+        c.turns[0].default.tokens = Some(tokens.clone());
+        c.turns[1].default.tokens = Some(WireTokenScores {
+            text: vec![f32::NAN],
+            ..tokens.clone()
+        });
+        let score = c.turns[0].default.score.as_mut().expect("score");
+        score.persona_text = Some([0.5, -1.0]);
+        score.persona_activations = Some([f32::INFINITY, 0.0]);
+        let back = from_json(&shared(&c).to_json_pretty())
+            .expect("parse")
+            .to_conversation(1);
+        assert_eq!(back.turns[0].steering, Some(1.5));
+        assert_eq!(back.turns[1].steering, None);
+        assert_eq!(back.turns[0].default.tokens, Some(tokens));
+        assert_eq!(back.turns[1].default.tokens, None, "a NaN token value: left out");
+        let score = back.turns[0].default.score.expect("score");
+        assert_eq!(score.persona_text, Some([0.5, -1.0]));
+        assert_eq!(score.persona_activations, None);
     }
 
     #[test]
