@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::app::{WORKER, axis_url, model_url};
+use crate::byo::ModelSource;
 use crate::capping::CappingChoice;
 use crate::chart::ChartView;
 use crate::conversation::{Column, Conversation, Reply, Turn};
@@ -13,7 +14,7 @@ use crate::platform::webgpu::WebGpuStatus;
 use crate::state::{EngineStatus, default_settings};
 use crate::worker::client::WorkerClient;
 use crate::worker::protocol::{
-    Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireGenerationSettings,
+    Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireGenerationSettings, WireModelInfo,
 };
 
 /// Signals shared by the components.
@@ -43,6 +44,12 @@ pub struct AppState {
     pub worker_memory: RwSignal<f64>,
     /// A load to start as soon as a (re)started worker has booted (device-loss recovery).
     pending_load: RwSignal<Option<(Backend, Precision)>>,
+    /// Where the next load takes the model from (`byo`).
+    pub source: RwSignal<ModelSource>,
+    /// The model being loaded (after its compatibility check) or loaded, as its header says.
+    pub model_info: RwSignal<Option<WireModelInfo>>,
+    /// Start loading by itself once the worker is up (`?autoload=1`, consumed at startup).
+    pub autoload: RwSignal<bool>,
 }
 
 impl AppState {
@@ -88,6 +95,12 @@ impl AppState {
             stop_requested: RwSignal::new(false),
             pending_load: RwSignal::new(None),
             worker_memory: RwSignal::new(0.0),
+            source: RwSignal::new(match crate::app::model_url_param() {
+                Some(url) => ModelSource::Url(url),
+                None => ModelSource::Default,
+            }),
+            model_info: RwSignal::new(None),
+            autoload: RwSignal::new(false),
         }
     }
 
@@ -120,7 +133,42 @@ impl AppState {
         }
     }
 
+    /// The model's name: the loaded (or checked) file's `general.name`, else what the source
+    /// calls it.
+    pub fn model_name(&self) -> String {
+        self.model_info
+            .with(|i| i.as_ref().map(|i| i.name.clone()))
+            .unwrap_or_else(|| self.source.with(ModelSource::display_name))
+    }
+
     pub fn load_model(&self, backend: Backend, precision: Precision) {
+        self.model_info.set(None);
+        if let ModelSource::Local { name, .. } = self.source.get_untracked() {
+            self.engine
+                .set(EngineStatus::Preparing(format!("Reading {name}")));
+            let state = *self;
+            leptos::task::spawn_local(async move {
+                let read = crate::byo::browser::read_local().await;
+                let sent = read.and_then(|(name, model, axis_name, axis)| {
+                    let message = ToWorker::LoadBytes {
+                        name,
+                        backend,
+                        precision,
+                        axis_name,
+                    };
+                    WORKER.with(|w| match w.borrow().as_ref() {
+                        Some(client) => client.send_bytes(&message, &model, axis.as_ref()),
+                        None => {
+                            Err("the inference worker is not running; reload the page".to_owned())
+                        }
+                    })
+                });
+                if let Err(e) = sent {
+                    state.engine.set(EngineStatus::Failed(e));
+                }
+            });
+            return;
+        }
         self.engine.set(EngineStatus::Downloading {
             loaded: 0.0,
             total: None,
@@ -240,6 +288,7 @@ impl AppState {
                 self.engine.set(EngineStatus::Downloading { loaded, total })
             }
             FromWorker::Preparing { step } => self.engine.set(EngineStatus::Preparing(step)),
+            FromWorker::Checked { info } => self.model_info.set(Some(info)),
             FromWorker::Ready {
                 backend,
                 precision,
@@ -249,8 +298,12 @@ impl AppState {
                 axis_error,
                 from_cache,
                 cache_error,
+                model,
                 ..
             } => {
+                if model.is_some() {
+                    self.model_info.set(model);
+                }
                 if let Some(e) = cache_error {
                     self.notice.set(Some(format!(
                         "The model could not be kept in this browser's cache ({e}); it will be downloaded again next time."
@@ -359,6 +412,20 @@ impl AppState {
             self.generating.set(None);
         }
         self.stop_requested.set(true);
+        // The engine may have reported the failed readback before the loss itself arrived: the
+        // last turn's failed answers then carry a technical error; say what happened instead.
+        self.conversation.update(|c| {
+            if let Some(t) = c.turns.last_mut() {
+                for r in std::iter::once(&mut t.default).chain(t.capped.as_mut()) {
+                    if r.error
+                        .as_deref()
+                        .is_some_and(|e| !e.starts_with("not answered"))
+                    {
+                        r.error = Some("cut off: the GPU device was lost".to_owned());
+                    }
+                }
+            }
+        });
         let twin_id = self.take_id();
         self.conversation.update(|c| {
             if let Some(t) = c.turns.last_mut()
