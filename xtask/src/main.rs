@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's commands. Every command is idempotent: on a warm machine it
 //! downloads nothing and skips what is already installed.
 
+mod bench;
 mod csp;
 mod model;
 mod process;
@@ -28,6 +29,11 @@ COMMANDS:
                   sha256 and place it at public/models/ (cache: $AXIS_CACHE_DIR or ~/.cache/assistant-axis)
     bench-engine  Native engine throughput on burn's CPU backend: prefill and decode tok/s and peak
                   memory per weight mode (f32, exact quantized, requantized)
+    bench         Our engine vs llama.cpp (llama-cpp-python, built from source) vs candle on the
+                  same GGUF and prompt ids: prefill/decode tok/s, peak RSS, ratios, probe and
+                  capping overhead; medians of --runs N (3); writes docs/benchmarks.md. Options:
+                  --threads N (2), --prompt-tokens N (512), --new-tokens N (128), --peers
+                  ours-f32,ours-quant,llama.cpp,candle, --no-doc. Run it on an idle machine
     setup         Only install the tools (wasm32 target, trunk, wasm-bindgen-cli, wasm-opt, Chromium)
     help          Print this text
 ";
@@ -42,6 +48,7 @@ fn main() -> ExitCode {
         "fetch-model" => model::fetch_model().map(|_| ()),
         "setup" => tools::ensure_all(tools::Needs::Everything),
         "bench-engine" => tasks::bench_engine(),
+        "bench" => bench::Options::parse(&args[1..]).and_then(|o| bench::bench(&o)),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
