@@ -18,18 +18,20 @@ use crate::worker::client::WorkerClient;
 
 pub use crate::urls::axis_url;
 
-/// The model the page ships with, relative to the page so the site works under any sub-path.
-pub const DEFAULT_MODEL_URL: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
-pub const DEFAULT_MODEL_NAME: &str = "SmolLM2-135M-Instruct (Q4_1 GGUF)";
+use crate::urls::DEFAULT_MODEL_URL;
 
 /// The model to load: `?model=<url>` in the page's address, else the shipped model.
 pub fn model_url() -> String {
+    model_url_param().unwrap_or_else(|| DEFAULT_MODEL_URL.to_owned())
+}
+
+/// `?model=<url>` in the page's address, if set (`byo` sets and clears it).
+pub fn model_url_param() -> Option<String> {
     web_sys::window()
         .and_then(|w| w.location().search().ok())
         .and_then(|q| web_sys::UrlSearchParams::new_with_str(&q).ok())
         .and_then(|p| p.get("model"))
         .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_MODEL_URL.to_owned())
 }
 
 thread_local! {
@@ -44,7 +46,11 @@ pub fn App() -> impl IntoView {
     // First visit: the welcome explainer greets the visitor until it is closed once.
     let (explainer_open, set_explainer_open) =
         signal(!crate::preferences::storage::load().welcome_seen);
+    // Before anything reads the address: which model origin the page's policy allows, and
+    // whether the visitor asked for this model to load by itself (`&autoload=1`).
+    let autoload = crate::byo::browser::init();
     let state = AppState::new(gpu);
+    state.autoload.set(autoload);
     state.persist_on_change();
     provide_context(state);
     // Presets, sharing, classroom mode, tour and shortcuts (opens a `#share=` link if any).
@@ -57,6 +63,26 @@ pub fn App() -> impl IntoView {
     register_offline_shell();
     spawn_local(async move {
         set_model_file.set(model_file::probe(&model_url()).await);
+    });
+    // A model chosen in the page is probed again (a local file needs no probe).
+    Effect::new(move |previous: Option<crate::byo::ModelSource>| {
+        let source = state.source.get();
+        if previous.is_some_and(|p| p != source) {
+            match &source {
+                crate::byo::ModelSource::Local { bytes, .. } => {
+                    set_model_file.set(ModelFileStatus::Found {
+                        bytes: Some(*bytes),
+                    })
+                }
+                _ => {
+                    set_model_file.set(ModelFileStatus::Checking);
+                    spawn_local(async move {
+                        set_model_file.set(model_file::probe(&model_url()).await);
+                    });
+                }
+            }
+        }
+        source
     });
 
     view! {

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 
-use crate::app::{DEFAULT_MODEL_NAME, model_url};
+use crate::app::model_url;
 use crate::presets::{self, Player, Preset, last_turn_failed, last_turn_settled};
 use crate::session::AppState;
 use crate::share::{self, SharedAxis, SharedConversation, SharedModel, Snapshot};
@@ -113,7 +113,7 @@ impl AppState {
         self.conversation.with_untracked(|conversation| {
             SharedConversation::from_snapshot(Snapshot {
                 model: SharedModel {
-                    name: DEFAULT_MODEL_NAME.to_owned(),
+                    name: self.model_name(),
                     url: model_url(),
                 },
                 axis,

@@ -10,6 +10,7 @@
 
 #[cfg(target_arch = "wasm32")]
 mod app;
+mod byo;
 mod capping;
 mod chart;
 #[cfg(target_arch = "wasm32")]

@@ -1,6 +1,10 @@
 //! Where the page finds its files: all relative to the page, so the site works under any
 //! sub-path of any static host.
 
+/// The model the page ships with, relative to the page so the site works under any sub-path.
+pub const DEFAULT_MODEL_URL: &str = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
+pub const DEFAULT_MODEL_NAME: &str = "SmolLM2-135M-Instruct (Q4_1 GGUF)";
+
 /// The axis file for a model URL: `axes/<model file stem>.axis.safetensors` (the shipped model
 /// `models/SmolLM2-135M-Instruct.Q4_1.gguf` has `axes/SmolLM2-135M-Instruct.Q4_1.axis.safetensors`).
 /// `None` when the URL does not name a `.gguf` file.

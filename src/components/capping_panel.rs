@@ -18,7 +18,11 @@ pub fn CappingPanel() -> impl IntoView {
                 "The Assistant Axis file loads with the model; until then answers are not scored."
                     .to_owned()
             });
-            view! { <span class="muted" data-testid="axis-status">{why}</span> }.into_any()
+            let help = state
+                .axis_error
+                .with(|e| e.is_some())
+                .then(|| axis_help(state));
+            view! { <span class="muted" data-testid="axis-status">{why}</span>{help} }.into_any()
         }
     };
     view! {
@@ -35,6 +39,28 @@ pub fn CappingPanel() -> impl IntoView {
                 <SteeringControl />
             </Show>
         </section>
+    }
+}
+
+/// What the visitor can do about a missing or unfitting axis file.
+fn axis_help(state: AppState) -> impl IntoView {
+    let source = state.source.get();
+    let stem = source.stem();
+    let place = match source {
+        crate::byo::ModelSource::Local { .. } => {
+            "then choose it as the axis file under “Use another model”, with the model file"
+                .to_owned()
+        }
+        _ => format!("then serve it beside the page as axes/{stem}.axis.safetensors"),
+    };
+    let command =
+        format!("cargo run -p axis-lab -- build --model {stem}.gguf --out {stem}.axis.safetensors");
+    view! {
+        <p class="muted axis-help" data-testid="axis-help">
+            "To score and cap this model, compute its Assistant Axis with the project's axis lab (see README): "
+            <code>{command}</code>
+            {format!(", {place}. Computing an axis in the browser is not available yet.")}
+        </p>
     }
 }
 

@@ -1,5 +1,6 @@
 //! UI components, one per file.
 
+pub mod byo_panel;
 pub mod capping_panel;
 pub mod chat_layout;
 pub mod classroom;

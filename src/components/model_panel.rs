@@ -4,7 +4,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::app::DEFAULT_MODEL_NAME;
+use crate::byo::ModelSource;
+use crate::components::byo_panel::ByoPanel;
 use crate::platform::webgpu::{WebGpuStatus, format_bytes};
 use crate::preferences;
 use crate::session::AppState;
@@ -32,7 +33,7 @@ pub fn ModelPanel() -> impl IntoView {
             view! { <span>"Starting the inference worker…"</span> }.into_any()
         }
         EngineStatus::Idle => {
-            view! { <span>{format!("{DEFAULT_MODEL_NAME} is not loaded yet.")}</span> }.into_any()
+            view! { <span>{format!("{} is not loaded yet.", state.model_name())}</span> }.into_any()
         }
         EngineStatus::Downloading { loaded, total } => {
             let text = match total {
@@ -74,7 +75,7 @@ pub fn ModelPanel() -> impl IntoView {
             } else {
                 ""
             };
-            view! { <span>{format!("Loaded on {device}, {p}, {} resident{source}.", format_bytes(resident_bytes))}</span> }.into_any()
+            view! { <span>{format!("{} loaded on {device}, {p}, {} resident{source}.", state.model_name(), format_bytes(resident_bytes))}</span> }.into_any()
         }
         EngineStatus::Failed(message) => view! {
             <span class="error" role="alert" data-testid="engine-error">{message}</span>
@@ -82,9 +83,26 @@ pub fn ModelPanel() -> impl IntoView {
         .into_any(),
     };
 
+    // `?autoload=1`: the visitor chose this model before the page reloaded to allow its origin.
+    Effect::new(move |_| {
+        if state.autoload.get()
+            && state.engine.get() == EngineStatus::Idle
+            && state.gpu.get() != WebGpuStatus::Checking
+        {
+            state.autoload.set(false);
+            start_load(state, chosen_backend(), precision.get_untracked());
+        }
+    });
+    let choice = Signal::derive(move || (chosen_backend(), precision.get()));
+
     view! {
         <section class="model-panel" data-testid="model-panel" data-state=move || state.engine.get().state_name()>
             <div class="model-status" data-testid="engine-status">{status_view}</div>
+            <Show when=move || state.model_info.with(|i| i.is_some())>
+                <div class="muted model-info" data-testid="model-info">
+                    {move || state.model_info.get().map(|i| format!("{}: {}", i.name, i.summary())).unwrap_or_default()}
+                </div>
+            </Show>
             <div class="model-controls">
                 <label>
                     "Run on "
@@ -116,16 +134,13 @@ pub fn ModelPanel() -> impl IntoView {
                     class="button"
                     data-testid="load-model"
                     disabled=move || !state.engine.get().can_load() || state.generating.get().is_some()
-                    on:click=move |_| {
-                        let (b, p) = (chosen_backend(), precision.get_untracked());
-                        preferences::storage::update(|prefs| {
-                            prefs.backend = Some(b);
-                            prefs.precision = Some(p);
-                        });
-                        state.load_model(b, p);
-                    }
+                    on:click=move |_| start_load(state, chosen_backend(), precision.get_untracked())
                 >
-                    {move || if state.engine.get().is_ready() { "Reload model" } else { "Load model (98 MB)" }}
+                    {move || match (state.engine.get().is_ready(), state.source.get()) {
+                        (true, _) => "Reload model",
+                        (false, ModelSource::Default) => "Load model (98 MB)",
+                        (false, _) => "Load model",
+                    }}
                 </button>
                 <button
                     class="button ghost"
@@ -140,8 +155,19 @@ pub fn ModelPanel() -> impl IntoView {
                     "Forget cached model"
                 </button>
             </div>
+            <ByoPanel choice=choice />
         </section>
     }
+}
+
+/// Remembers the backend and precision (a visitor who found WebGPU slow keeps the CPU) and
+/// loads the chosen model.
+pub fn start_load(state: AppState, backend: Backend, precision: Precision) {
+    preferences::storage::update(|prefs| {
+        prefs.backend = Some(backend);
+        prefs.precision = Some(precision);
+    });
+    state.load_model(backend, precision);
 }
 
 /// Deletes the worker's model cache (`worker::model_cache`); the sentence says what happened.

@@ -2,7 +2,6 @@
 
 use leptos::prelude::*;
 
-use crate::app::DEFAULT_MODEL_NAME;
 use crate::platform::model_file::ModelFileStatus;
 use crate::platform::webgpu::WebGpuStatus;
 use crate::session::AppState;
@@ -19,9 +18,9 @@ pub fn StatusBar(
     // Once the worker has loaded the model, say so rather than repeating the file check.
     let model_text = move || match state.engine.get() {
         EngineStatus::Ready { device, .. } => {
-            format!("Model {DEFAULT_MODEL_NAME}: loaded on {device}")
+            format!("Model {}: loaded on {device}", state.model_name())
         }
-        _ => model.get().describe(DEFAULT_MODEL_NAME),
+        _ => model.get().describe(&state.model_name()),
     };
     let model_state = move || model.get().state_name();
     view! {

@@ -70,6 +70,40 @@ impl WorkerClient {
     }
 }
 
+impl WorkerClient {
+    /// Sends a message that carries file contents (`ToWorker::LoadBytes`): a JS object with the
+    /// message as JSON and the buffers, which are transferred, not copied (protocol doc).
+    pub fn send_bytes(
+        &self,
+        message: &ToWorker,
+        model: &js_sys::ArrayBuffer,
+        axis: Option<&js_sys::ArrayBuffer>,
+    ) -> Result<(), String> {
+        use super::protocol::{BYTES_AXIS, BYTES_MESSAGE, BYTES_MODEL};
+        let envelope = js_sys::Object::new();
+        let transfer = js_sys::Array::new();
+        let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&envelope, &key.into(), value);
+        let built = set(BYTES_MESSAGE, &JsValue::from_str(&message.to_json()))
+            .and_then(|_| set(BYTES_MODEL, model));
+        transfer.push(model);
+        let built = match axis {
+            Some(a) => {
+                transfer.push(a);
+                built.and_then(|_| set(BYTES_AXIS, a))
+            }
+            None => built,
+        };
+        built
+            .and_then(|_| self.worker.post_message_with_transfer(&envelope, &transfer))
+            .map_err(|e| {
+                format!(
+                    "could not hand the file to the worker: {}",
+                    crate::platform::webgpu::js_error_text(&e)
+                )
+            })
+    }
+}
+
 impl Drop for WorkerClient {
     fn drop(&mut self) {
         self.worker.terminate();

@@ -14,15 +14,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, Response};
 
+use super::compat::{self, MAX_MODEL_BYTES};
 use super::model_cache;
 use super::protocol::{
-    Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireCapping, WireGenerationSettings,
-    WireMessage, WireScore, WireTokenScores,
+    BYTES_AXIS, BYTES_MESSAGE, BYTES_MODEL, Backend, FromWorker, Precision, ToWorker, WireAxisInfo,
+    WireCapping, WireGenerationSettings, WireMessage, WireScore, WireTokenScores,
 };
 use super::scoring::{self, AxisPlan};
-
-/// Larger files are refused before downloading: they would not fit in a tab anyway.
-const MAX_MODEL_BYTES: f64 = 2.0 * 1024.0 * 1024.0 * 1024.0;
 
 #[derive(Default)]
 struct HostState {
@@ -43,11 +41,9 @@ thread_local! {
 pub fn worker_main() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let Some(text) = event.data().as_string() else {
-            post(&FromWorker::Failed {
-                id: None,
-                message: "the worker received a non-text message".into(),
-            });
+        let data = event.data();
+        let Some(text) = data.as_string() else {
+            handle_bytes(&data);
             return;
         };
         match serde_json::from_str::<ToWorker>(&text) {
@@ -64,8 +60,66 @@ pub fn worker_main() {
     post(&FromWorker::Booted);
 }
 
+/// A `LoadBytes` message: `{ message, model, axis }` with transferred buffers (protocol doc).
+fn handle_bytes(data: &JsValue) {
+    let field = |key: &str| js_sys::Reflect::get(data, &key.into()).ok();
+    let message = field(BYTES_MESSAGE)
+        .and_then(|m| m.as_string())
+        .and_then(|m| serde_json::from_str::<ToWorker>(&m).ok());
+    let model = field(BYTES_MODEL).and_then(|b| b.dyn_into::<js_sys::ArrayBuffer>().ok());
+    let axis = field(BYTES_AXIS).and_then(|b| b.dyn_into::<js_sys::ArrayBuffer>().ok());
+    let (
+        Some(ToWorker::LoadBytes {
+            name,
+            backend,
+            precision,
+            axis_name,
+        }),
+        Some(model),
+    ) = (message, model)
+    else {
+        post(&FromWorker::Failed {
+            id: None,
+            message: "the worker received a message it cannot read".into(),
+        });
+        return;
+    };
+    if !try_begin() {
+        post(&FromWorker::Failed {
+            id: None,
+            message: "the worker is busy; wait for it to finish".into(),
+        });
+        return;
+    }
+    let bytes = Uint8Array::new(&model).to_vec();
+    let axis = match (axis, axis_name) {
+        (Some(buffer), name) => AxisSource::Bytes {
+            name: name.unwrap_or_else(|| "the chosen axis file".to_owned()),
+            bytes: Uint8Array::new(&buffer).to_vec(),
+        },
+        (None, _) => AxisSource::Missing(format!(
+            "no axis file was chosen with {name}, so answers are not scored and capping is off"
+        )),
+    };
+    spawn_local(async move {
+        let source = ModelSource {
+            name,
+            cache_url: None,
+            from_cache: false,
+        };
+        if let Err(message) = load_from_bytes(bytes, source, axis, backend, precision).await {
+            post(&FromWorker::Failed { id: None, message });
+        }
+        end();
+    });
+}
+
 fn handle(message: ToWorker) {
     match message {
+        ToWorker::LoadBytes { .. } => post(&FromWorker::Failed {
+            id: None,
+            message: "a model file arrived without its contents".into(),
+        }),
         ToWorker::Stop => STOP.with(|s| s.set(true)),
         ToWorker::SimulateDeviceLoss => {
             let lost = js_sys::Reflect::get(&js_sys::global(), &"axisLoseDevice".into())
@@ -180,6 +234,70 @@ async fn load(
         }
         None => download(url).await?,
     };
+    let source = ModelSource {
+        name: file_name(url),
+        cache_url: Some(url.to_owned()),
+        from_cache,
+    };
+    let axis = match axis_url {
+        Some(u) => AxisSource::Url(u.to_owned()),
+        None => AxisSource::Missing("no axis file is known for this model".to_owned()),
+    };
+    load_from_bytes(bytes, source, axis, backend, precision).await
+}
+
+/// Where the model bytes came from.
+struct ModelSource {
+    /// The file's name, for messages.
+    name: String,
+    /// The URL it is cached under (`None` for a file from the visitor's computer: not cached).
+    cache_url: Option<String>,
+    from_cache: bool,
+}
+
+/// Where the model's axis file comes from.
+enum AxisSource {
+    Url(String),
+    Bytes {
+        name: String,
+        bytes: Vec<u8>,
+    },
+    /// None: why.
+    Missing(String),
+}
+
+/// `tiny.gguf` from `https://host/x/tiny.gguf?download=1`.
+fn file_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.rsplit('/')
+        .find(|p| !p.is_empty())
+        .unwrap_or(path)
+        .to_owned()
+}
+
+/// The compatibility check, then the heavy load: the check refuses a file before the loaded
+/// model (if any) is dropped.
+async fn load_from_bytes(
+    bytes: Vec<u8>,
+    source: ModelSource,
+    axis_source: AxisSource,
+    backend: Backend,
+    precision: Precision,
+) -> Result<(), String> {
+    let from_cache = source.from_cache;
+    let info = match compat::check(&bytes, &source.name) {
+        Ok(info) => info,
+        Err(e) => {
+            if let (true, Some(url)) = (from_cache, &source.cache_url) {
+                model_cache::forget(url).await;
+                return Err(format!(
+                    "the copy of the model cached in this browser is not usable ({e}); it has been removed: load again to download it"
+                ));
+            }
+            return Err(e);
+        }
+    };
+    post(&FromWorker::Checked { info: info.clone() });
     post(&FromWorker::Preparing {
         step: "Starting the compute device".into(),
     });
@@ -217,20 +335,23 @@ async fn load(
         Err(e) if from_cache => {
             // A cached copy that no longer loads (e.g. written by an older page) is dropped,
             // so that the next attempt downloads a fresh one.
-            model_cache::forget(url).await;
+            if let Some(url) = &source.cache_url {
+                model_cache::forget(url).await;
+            }
             return Err(format!(
                 "the copy of the model cached in this browser could not be loaded ({e}); it has been removed: load again to download it"
             ));
         }
         Err(e) => return Err(format!("the model could not be loaded: {e}")),
     };
-    let cache_note = if from_cache {
-        None
-    } else {
-        post(&FromWorker::Preparing {
-            step: "Keeping a copy in this browser's cache for next time".into(),
-        });
-        model_cache::store(url, &bytes).await.err()
+    let cache_note = match (&source.cache_url, from_cache) {
+        (Some(url), false) => {
+            post(&FromWorker::Preparing {
+                step: "Keeping a copy in this browser's cache for next time".into(),
+            });
+            model_cache::store(url, &bytes).await.err()
+        }
+        _ => None,
     };
     drop(bytes);
     post(&FromWorker::Preparing {
@@ -248,20 +369,19 @@ async fn load(
     let resident = (bytes.host + device_bytes) as f64;
     let n_layers = model.model().config().n_layers;
     let hidden = model.model().config().hidden_size;
-    let (axis, axis_error) = match axis_url {
-        Some(axis_url) => {
+    let axis = match axis_source {
+        AxisSource::Url(axis_url) => {
             post(&FromWorker::Preparing {
                 step: "Reading the Assistant Axis file".into(),
             });
-            match load_axis(axis_url, n_layers, hidden).await {
-                Ok(a) => (Some(Rc::new(a)), None),
-                Err(e) => (None, Some(e)),
-            }
+            load_axis(&axis_url, n_layers, hidden).await
         }
-        None => (
-            None,
-            Some("no axis file is known for this model".to_owned()),
-        ),
+        AxisSource::Bytes { name, bytes } => parse_axis(&name, &bytes, n_layers, hidden),
+        AxisSource::Missing(why) => Err(why),
+    };
+    let (axis, axis_error) = match axis {
+        Ok(a) => (Some(Rc::new(a)), None),
+        Err(e) => (None, Some(e)),
     };
     let axis_info: Option<WireAxisInfo> = axis.as_deref().map(scoring::axis_info);
     STATE.with(|s| {
@@ -279,6 +399,7 @@ async fn load(
         axis_error,
         from_cache,
         cache_error: cache_note,
+        model: Some(info),
     });
     Ok(())
 }
@@ -563,10 +684,7 @@ async fn download(url: &str) -> Result<Vec<u8>, String> {
     if let Some(t) = total
         && t > MAX_MODEL_BYTES
     {
-        return Err(format!(
-            "the model file is {:.1} GB; this page handles files up to 2 GB",
-            t / 1e9
-        ));
+        return Err(compat::too_large(&file_name(url), t));
     }
     let body = response.body().ok_or("the model response has no body")?;
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
@@ -589,8 +707,15 @@ async fn download(url: &str) -> Result<Vec<u8>, String> {
         let offset = bytes.len();
         bytes.resize(offset + value.length() as usize, 0);
         value.copy_to(&mut bytes[offset..]);
+        // Not a GGUF (an HTML page instead of the file…): say so now, not after the download.
+        if offset < 8
+            && let Some(refusal) = compat::refuse_early(&bytes, &file_name(url))
+        {
+            let _ = JsFuture::from(reader.cancel()).await;
+            return Err(refusal);
+        }
         if bytes.len() as f64 > MAX_MODEL_BYTES {
-            return Err("the model file is larger than 2 GB; this page cannot hold it".into());
+            return Err(compat::too_large(&file_name(url), bytes.len() as f64));
         }
         let loaded = bytes.len() as f64;
         if loaded - last_report > 1_000_000.0 {

@@ -5,6 +5,7 @@
 
 #[cfg(target_arch = "wasm32")]
 pub mod client;
+pub mod compat;
 #[cfg(target_arch = "wasm32")]
 pub mod host;
 #[cfg(target_arch = "wasm32")]

@@ -1,9 +1,36 @@
-//! Messages between the page and the inference worker, sent as JSON strings.
+//! Messages between the page and the inference worker, sent as JSON strings — except
+//! [`ToWorker::LoadBytes`], which carries a model file the visitor chose on their computer: the
+//! page posts it as a JS object `{ message: <the LoadBytes message as a JSON string>, model:
+//! ArrayBuffer, axis: ArrayBuffer | undefined }` ([`BYTES_MESSAGE`], [`BYTES_MODEL`],
+//! [`BYTES_AXIS`]) and transfers the buffers, so the file is never copied through JSON.
 //!
 //! The page never sees tensors and the worker never touches the DOM; this file is the whole
 //! contract between them.
 
 use serde::{Deserialize, Serialize};
+
+/// Keys of the object that carries [`ToWorker::LoadBytes`] and its file contents.
+pub const BYTES_MESSAGE: &str = "message";
+pub const BYTES_MODEL: &str = "model";
+pub const BYTES_AXIS: &str = "axis";
+
+/// What the compatibility check read from a model file's GGUF header (`worker::compat`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireModelInfo {
+    /// `general.name`, else the file name.
+    pub name: String,
+    pub file_name: String,
+    /// `general.architecture` (`llama`, `qwen2`).
+    pub architecture: String,
+    /// Values in all tensors.
+    pub parameters: u64,
+    pub n_layers: usize,
+    pub hidden_size: usize,
+    pub context_length: usize,
+    /// llama.cpp's file type (`Q4_1`, `Q4_K_M` …), else the tensor type holding most bytes.
+    pub file_type: String,
+    pub file_bytes: f64,
+}
 
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +151,15 @@ pub enum ToWorker {
         #[serde(default)]
         axis_url: Option<String>,
     },
+    /// Load a model from a file the visitor chose (not sent as a string: see the module doc).
+    /// `name` is the file's name; `axis_name` names the optional axis file sent beside it.
+    LoadBytes {
+        name: String,
+        backend: Backend,
+        precision: Precision,
+        #[serde(default)]
+        axis_name: Option<String>,
+    },
     /// Answer the conversation; `id` tags every event of this answer.
     Generate {
         id: u64,
@@ -154,6 +190,10 @@ pub enum FromWorker {
         loaded: f64,
         total: Option<f64>,
     },
+    /// The file passed the compatibility check (`worker::compat`); loading goes on.
+    Checked {
+        info: WireModelInfo,
+    },
     /// After the download: parsing, uploading weights, compiling shaders.
     Preparing {
         step: String,
@@ -174,6 +214,9 @@ pub enum FromWorker {
         /// Why a downloaded model could not be cached (quota…); it then downloads next time.
         #[serde(default)]
         cache_error: Option<String>,
+        /// The loaded model, as the compatibility check read it.
+        #[serde(default)]
+        model: Option<WireModelInfo>,
     },
     /// New text of answer `id` (complete UTF-8; may be empty for a partial character).
     Token {

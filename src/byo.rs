@@ -1,0 +1,281 @@
+//! Bring your own model: which model the page loads (the shipped one, one at a URL, or a file
+//! from the visitor's computer), the checks on a typed URL, and the page's address.
+//!
+//! A URL model lives in the address as `?model=<url>`, so a reload and a shared link keep it.
+//! `www/csp.js` allows connections to that URL's origin only when the page loads, so a model on
+//! a new origin is loaded by navigating to `?model=<url>&autoload=1`: the fresh page consumes
+//! `autoload` (removes it from the address) and starts the load by itself.
+
+use crate::urls::{DEFAULT_MODEL_NAME, DEFAULT_MODEL_URL};
+
+/// Where the next load takes the model from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelSource {
+    /// The model shipped with the page (`urls::DEFAULT_MODEL_URL`).
+    Default,
+    /// `?model=<url>` (absolute, or relative to the page).
+    Url(String),
+    /// A file from the visitor's computer (kept as a `File` in `browser::LOCAL`), with the
+    /// optional axis file chosen beside it.
+    Local {
+        name: String,
+        bytes: f64,
+        axis_name: Option<String>,
+    },
+}
+
+impl ModelSource {
+    /// What the page calls the model before it has read the file's own name.
+    pub fn display_name(&self) -> String {
+        match self {
+            ModelSource::Default => DEFAULT_MODEL_NAME.to_owned(),
+            ModelSource::Url(url) => file_name(url),
+            ModelSource::Local { name, .. } => name.clone(),
+        }
+    }
+
+    /// The model file's name without `.gguf` (what its axis file is named after).
+    pub fn stem(&self) -> String {
+        let name = match self {
+            ModelSource::Default => file_name(DEFAULT_MODEL_URL),
+            ModelSource::Url(url) => file_name(url),
+            ModelSource::Local { name, .. } => name.clone(),
+        };
+        name.strip_suffix(".gguf").unwrap_or(&name).to_owned()
+    }
+}
+
+/// `tiny.gguf` from `https://host/x/tiny.gguf?download=1`.
+pub fn file_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.rsplit('/')
+        .find(|p| !p.is_empty())
+        .unwrap_or(path)
+        .to_owned()
+}
+
+/// Checks an address typed into the "model URL" field: http(s) only, with a host, no spaces.
+/// A Hugging Face `blob` page address is turned into its `resolve` (file) address. Returns the
+/// URL to load, or a sentence saying what is wrong.
+pub fn check_model_url(input: &str) -> Result<String, String> {
+    let url = input.trim();
+    if url.is_empty() {
+        return Err(
+            "Enter the address of a .gguf file, e.g. https://huggingface.co/<user>/<repo>/resolve/main/<file>.gguf"
+                .to_owned(),
+        );
+    }
+    let lower = url.to_ascii_lowercase();
+    let rest = if let Some(r) = lower.strip_prefix("https://") {
+        r
+    } else if let Some(r) = lower.strip_prefix("http://") {
+        r
+    } else {
+        return Err(format!(
+            "“{url}” is not an http:// or https:// address; only those can be loaded (for a file on your computer, choose or drop it below)."
+        ));
+    };
+    if url.chars().any(char::is_whitespace) {
+        return Err("The address contains spaces; paste it again without them.".to_owned());
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return Err(format!("“{url}” names no host."));
+    }
+    let scheme_len = url.len() - rest.len();
+    let host_name = host.rsplit('@').next().unwrap_or(host);
+    let host_name = host_name.split(':').next().unwrap_or(host_name);
+    if host_name == "huggingface.co" || host_name == "hf.co" {
+        let path_start = scheme_len + host.len();
+        let (head, path) = url.split_at(path_start);
+        if let Some(i) = path.find("/blob/") {
+            return Ok(format!(
+                "{head}{}/resolve/{}",
+                &path[..i],
+                &path[i + "/blob/".len()..]
+            ));
+        }
+    }
+    Ok(url.to_owned())
+}
+
+#[cfg(target_arch = "wasm32")]
+pub mod browser {
+    //! The page's address, the local files, and sending a local file to the worker.
+
+    use std::cell::RefCell;
+
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{File, UrlSearchParams};
+
+    use crate::platform::webgpu::js_error_text;
+
+    thread_local! {
+        /// The chosen local model file and its optional axis file.
+        static LOCAL: RefCell<Option<(File, Option<File>)>> = const { RefCell::new(None) };
+        /// The origin of `?model=` when the page loaded: the one `csp.js` allowed.
+        static ALLOWED_ORIGIN: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// At startup: remembers which model origin the page's policy allows, and consumes
+    /// `autoload=1` (true: the visitor asked for this model before the page reloaded).
+    pub fn init() -> bool {
+        let origin = crate::app::model_url_param().and_then(|u| origin_of(&u));
+        ALLOWED_ORIGIN.with(|o| *o.borrow_mut() = origin);
+        let autoload = params().is_some_and(|p| p.get("autoload").as_deref() == Some("1"));
+        if autoload {
+            set_params(|p| p.delete("autoload"));
+        }
+        autoload
+    }
+
+    fn params() -> Option<UrlSearchParams> {
+        let search = web_sys::window()?.location().search().ok()?;
+        UrlSearchParams::new_with_str(&search).ok()
+    }
+
+    fn page_origin() -> Option<String> {
+        web_sys::window()?.location().origin().ok()
+    }
+
+    fn origin_of(url: &str) -> Option<String> {
+        let base = web_sys::window()?.location().href().ok()?;
+        web_sys::Url::new_with_base(url, &base)
+            .ok()
+            .map(|u| u.origin())
+    }
+
+    /// The address with its query changed by `f`, fragment kept.
+    fn address_with(f: impl FnOnce(&UrlSearchParams)) -> Option<String> {
+        let location = web_sys::window()?.location();
+        let params = params()?;
+        f(&params);
+        let query = String::from(params.to_string());
+        let path = location.pathname().ok()?;
+        let hash = location.hash().ok().unwrap_or_default();
+        Some(if query.is_empty() {
+            format!("{path}{hash}")
+        } else {
+            format!("{path}?{query}{hash}")
+        })
+    }
+
+    /// Changes the query without reloading or adding a history entry.
+    pub fn set_params(f: impl FnOnce(&UrlSearchParams)) {
+        let Some(address) = address_with(f) else {
+            return;
+        };
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let _ =
+                history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
+        }
+    }
+
+    /// Whether the page may connect to `url` now (its origin is the page's or the one allowed
+    /// at load time); otherwise the page must reload with `?model=` to allow it.
+    pub fn allowed_now(url: &str) -> bool {
+        let Some(origin) = origin_of(url) else {
+            return false;
+        };
+        page_origin().as_deref() == Some(origin.as_str())
+            || ALLOWED_ORIGIN.with(|o| o.borrow().as_deref() == Some(origin.as_str()))
+    }
+
+    /// Reloads the page on `?model=<url>&autoload=1`.
+    pub fn navigate_to_model(url: &str) {
+        let Some(address) = address_with(|p| {
+            p.set("model", url);
+            p.set("autoload", "1");
+        }) else {
+            return;
+        };
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().assign(&address);
+        }
+    }
+
+    /// The chosen local model file, if any.
+    pub fn local_model() -> Option<File> {
+        LOCAL.with(|l| l.borrow().as_ref().map(|(m, _)| m.clone()))
+    }
+
+    pub fn set_local(model: File, axis: Option<File>) {
+        LOCAL.with(|l| *l.borrow_mut() = Some((model, axis)));
+    }
+
+    /// Reads the chosen local files; `(name, model bytes, axis name, axis bytes)`.
+    pub async fn read_local() -> Result<
+        (
+            String,
+            js_sys::ArrayBuffer,
+            Option<String>,
+            Option<js_sys::ArrayBuffer>,
+        ),
+        String,
+    > {
+        let (model, axis) = LOCAL
+            .with(|l| l.borrow().clone())
+            .ok_or("no model file is chosen; choose it again")?;
+        let read = |file: File| async move {
+            let buffer = JsFuture::from(file.array_buffer())
+                .await
+                .map_err(|e| format!("{} could not be read: {}", file.name(), js_error_text(&e)))?;
+            buffer
+                .dyn_into::<js_sys::ArrayBuffer>()
+                .map_err(|_| format!("{} could not be read", file.name()))
+        };
+        let name = model.name();
+        let model_bytes = read(model).await?;
+        let (axis_name, axis_bytes) = match axis {
+            Some(a) => (Some(a.name()), Some(read(a).await?)),
+            None => (None, None),
+        };
+        Ok((name, model_bytes, axis_name, axis_bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_urls_are_checked_and_hugging_face_pages_become_file_links() {
+        assert_eq!(
+            check_model_url("  https://example.org/m/tiny.gguf ").as_deref(),
+            Ok("https://example.org/m/tiny.gguf")
+        );
+        assert_eq!(
+            check_model_url("https://huggingface.co/u/r/blob/main/x.Q4_K_M.gguf").as_deref(),
+            Ok("https://huggingface.co/u/r/resolve/main/x.Q4_K_M.gguf")
+        );
+        assert!(check_model_url("").is_err());
+        assert!(
+            check_model_url("ftp://example.org/x.gguf")
+                .unwrap_err()
+                .contains("not an http")
+        );
+        assert!(check_model_url("javascript:alert(1)").is_err());
+        assert!(check_model_url("file:///home/x.gguf").is_err());
+        assert!(check_model_url("https:///x.gguf").is_err());
+        assert!(check_model_url("https://a b/x.gguf").is_err());
+        assert_eq!(
+            check_model_url("HTTP://127.0.0.1:8080/models/a.gguf").as_deref(),
+            Ok("HTTP://127.0.0.1:8080/models/a.gguf")
+        );
+    }
+
+    #[test]
+    fn sources_name_the_model_and_its_axis_file() {
+        assert_eq!(ModelSource::Default.stem(), "SmolLM2-135M-Instruct.Q4_1");
+        let url = ModelSource::Url("https://h/x/tiny.gguf?download=1".into());
+        assert_eq!(url.display_name(), "tiny.gguf");
+        assert_eq!(url.stem(), "tiny");
+        let local = ModelSource::Local {
+            name: "mine.gguf".into(),
+            bytes: 1.0,
+            axis_name: None,
+        };
+        assert_eq!(local.stem(), "mine");
+    }
+}
