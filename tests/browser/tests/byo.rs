@@ -115,6 +115,12 @@ async fn a_model_typed_as_a_url_loads_and_the_page_says_it_has_no_axis_file() ->
         "the page says what to do without an axis: {help}"
     );
     browser.screenshot("byo-url-no-axis").await?;
+    eval(
+        &browser,
+        "document.querySelector('[data-testid=byo]').scrollIntoView(); return null",
+    )
+    .await?;
+    browser.screenshot("byo-panel").await?;
     browser.close().await
 }
 
@@ -220,5 +226,58 @@ async fn a_local_file_is_checked_a_non_gguf_refused_and_a_gguf_answers() -> anyh
         "the way back to the shipped model is offered"
     );
     browser.screenshot("byo-local-file").await?;
+    browser.close().await
+}
+
+#[tokio::test]
+async fn a_url_on_another_origin_reloads_the_page_which_then_loads_it_by_itself()
+-> anyhow::Result<()> {
+    let page = StaticServer::start(dist_dir())?;
+    // Another port is another origin: the page's policy allows it only after a reload.
+    let host = StaticServer::start_with_aliases(
+        dist_dir(),
+        vec![(
+            "/elsewhere/other-origin.gguf".to_owned(),
+            dist_dir().join(SHIPPED),
+        )],
+    )?;
+    let browser = Browser::launch(BrowserOptions {
+        webgpu: false,
+        ..BrowserOptions::default()
+    })
+    .await?;
+    browser.client.goto(&page.url("/")).await?;
+    choose_cpu(&browser).await?;
+    let url = host.url("/elsewhere/other-origin.gguf");
+    browser
+        .client
+        .find(Locator::Css("[data-testid=model-url-input]"))
+        .await?
+        .send_keys(&url)
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=load-url]"))
+        .await?
+        .click()
+        .await?;
+    // No click after the reload: `autoload` starts the load.
+    wait_loaded(&browser).await?;
+    let search = eval(&browser, "return location.search").await?;
+    let search = search.as_str().unwrap_or_default().to_owned();
+    assert!(
+        search.contains("other-origin.gguf") && !search.contains("autoload"),
+        "the page keeps the model and consumes autoload: {search}"
+    );
+    let info = browser.text_of("[data-testid=model-info]").await?;
+    assert!(info.contains("llama"), "{info}");
+    assert!(
+        host.requests()
+            .iter()
+            .any(|r| r.contains("/elsewhere/other-origin.gguf")),
+        "the model came from the other origin: {:?}",
+        host.requests()
+    );
+    browser.screenshot("byo-other-origin").await?;
     browser.close().await
 }
