@@ -50,6 +50,8 @@ pub struct AppState {
     pub model_info: RwSignal<Option<WireModelInfo>>,
     /// Start loading by itself once the worker is up (`?autoload=1`, consumed at startup).
     pub autoload: RwSignal<bool>,
+    /// Where the loaded model came from (the source goes back to it when a load is refused).
+    loaded_source: RwSignal<Option<ModelSource>>,
 }
 
 impl AppState {
@@ -101,6 +103,7 @@ impl AppState {
             }),
             model_info: RwSignal::new(None),
             autoload: RwSignal::new(false),
+            loaded_source: RwSignal::new(None),
         }
     }
 
@@ -301,6 +304,17 @@ impl AppState {
                 model,
                 ..
             } => {
+                // Ready right after a failed load: the worker kept the model loaded before.
+                if let EngineStatus::Failed(message) = self.engine.get_untracked() {
+                    self.notice.set(Some(format!(
+                        "{message} The model loaded before is still in use."
+                    )));
+                    if let Some(source) = self.loaded_source.get_untracked() {
+                        self.source.set(source);
+                    }
+                } else {
+                    self.loaded_source.set(Some(self.source.get_untracked()));
+                }
                 if model.is_some() {
                     self.model_info.set(model);
                 }

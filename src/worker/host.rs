@@ -29,6 +29,9 @@ struct HostState {
     axis: Option<Rc<AxisFile>>,
     webgpu: Option<Device>,
     busy: bool,
+    /// The `Ready` message of the loaded model, said again when a later load fails before it
+    /// was dropped (e.g. a file refused by the compatibility check): that model stays usable.
+    ready: Option<FromWorker>,
 }
 
 thread_local! {
@@ -108,7 +111,7 @@ fn handle_bytes(data: &JsValue) {
             from_cache: false,
         };
         if let Err(message) = load_from_bytes(bytes, source, axis, backend, precision).await {
-            post(&FromWorker::Failed { id: None, message });
+            load_failed(message);
         }
         end();
     });
@@ -153,7 +156,7 @@ fn handle(message: ToWorker) {
                 if let Err(message) =
                     load(&model_url, axis_url.as_deref(), backend, precision).await
                 {
-                    post(&FromWorker::Failed { id: None, message });
+                    load_failed(message);
                 }
                 end();
             });
@@ -197,6 +200,18 @@ fn handle(message: ToWorker) {
                 end();
             });
         }
+    }
+}
+
+/// A load failed: say why, then, if the model loaded before is still held, that it is ready.
+fn load_failed(message: String) {
+    post(&FromWorker::Failed { id: None, message });
+    let kept = STATE.with(|s| {
+        let s = s.borrow();
+        s.model.as_ref().and(s.ready.clone())
+    });
+    if let Some(ready) = kept {
+        post(&ready);
     }
 }
 
@@ -329,6 +344,7 @@ async fn load_from_bytes(
         let mut s = s.borrow_mut();
         s.model = None;
         s.axis = None;
+        s.ready = None;
     });
     let model = match ChatModel::load(&bytes, mode, &device) {
         Ok(model) => model,
@@ -389,7 +405,7 @@ async fn load_from_bytes(
         s.model = Some(Rc::new(model));
         s.axis = axis;
     });
-    post(&FromWorker::Ready {
+    let ready = FromWorker::Ready {
         backend,
         precision,
         device: device_name,
@@ -400,7 +416,14 @@ async fn load_from_bytes(
         from_cache,
         cache_error: cache_note,
         model: Some(info),
-    });
+    };
+    post(&ready);
+    // Said again after a failed load: without the one-off cache notice.
+    let mut kept = ready;
+    if let FromWorker::Ready { cache_error, .. } = &mut kept {
+        *cache_error = None;
+    }
+    STATE.with(|s| s.borrow_mut().ready = Some(kept));
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use browser_tests::browser::{Browser, BrowserOptions};
 use browser_tests::dist_dir;
-use browser_tests::page::{eval, set_input};
+use browser_tests::page::{eval, set_input, wait_for_count};
 use browser_tests::static_server::StaticServer;
 use fantoccini::Locator;
 
@@ -34,6 +34,22 @@ async fn choose_cpu(browser: &Browser) -> anyhow::Result<()> {
         .click()
         .await?;
     Ok(())
+}
+
+/// Waits until `css` exists and its text contains `needle`; returns the text.
+async fn wait_text(browser: &Browser, css: &str, needle: &str) -> anyhow::Result<String> {
+    let start = std::time::Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < LOAD {
+        if let Ok(text) = browser.text_of(css).await {
+            if text.contains(needle) {
+                return Ok(text);
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    anyhow::bail!("timed out waiting for {needle:?} in {css} (last: {last:?})")
 }
 
 async fn wait_loaded(browser: &Browser) -> anyhow::Result<String> {
@@ -159,7 +175,6 @@ async fn a_local_file_is_checked_a_non_gguf_refused_and_a_gguf_answers() -> anyh
         })
         .await?;
     let message = browser.text_of("[data-testid=engine-status]").await?;
-    let _ = std::fs::remove_file(&junk);
     assert_eq!(state, "failed", "{message}");
     assert!(
         message.contains("is not a GGUF model file") && message.contains("Llama-family"),
@@ -226,6 +241,42 @@ async fn a_local_file_is_checked_a_non_gguf_refused_and_a_gguf_answers() -> anyh
         "the way back to the shipped model is offered"
     );
     browser.screenshot("byo-local-file").await?;
+
+    // A refused file after that leaves the loaded model in use, and says why it was refused.
+    browser
+        .client
+        .find(Locator::Css(file_input))
+        .await?
+        .send_keys(&junk.display().to_string())
+        .await?;
+    let notice = wait_text(&browser, "[data-testid=notice]", "still in use").await?;
+    let _ = std::fs::remove_file(&junk);
+    assert!(notice.contains("is not a GGUF model file"), "{notice}");
+    let state = browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
+            s == "ready"
+        })
+        .await?;
+    assert_eq!(state, "ready");
+    let help = browser.text_of("[data-testid=axis-help]").await?;
+    assert!(
+        help.contains("SmolLM2-135M-Instruct.Q4_1.gguf"),
+        "the page is back on the loaded model: {help}"
+    );
+    browser
+        .client
+        .find(Locator::Css("[data-testid=composer-input]"))
+        .await?
+        .send_keys("Thanks!")
+        .await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=send]"))
+        .await?
+        .click()
+        .await?;
+    wait_for_count(&browser, "[data-testid=message-meta]", 2, LOAD).await?;
+    browser.screenshot("byo-refused-after-load").await?;
     browser.close().await
 }
 
