@@ -80,9 +80,18 @@ pub fn test() -> Result<()> {
         run(cargo().args(["test", "--workspace", "--exclude", "browser-tests"]))
     })?;
     timings.step("release wasm build (dist/)", build_dist)?;
+    // `--nocapture`: the tests print what they measured (load times, scores, memory), which
+    // belongs in the CI log.
     timings.step("browser tests", || {
         run(cargo()
-            .args(["test", "-p", "browser-tests", "--", "--test-threads=1"])
+            .args([
+                "test",
+                "-p",
+                "browser-tests",
+                "--",
+                "--test-threads=1",
+                "--nocapture",
+            ])
             .env("AXIS_DIST", repo_root().join("dist")))
     })?;
     timings.print();
