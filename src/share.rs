@@ -627,7 +627,10 @@ mod tests {
         assert_eq!(back.turns[0].steering, Some(1.5));
         assert_eq!(back.turns[1].steering, None);
         assert_eq!(back.turns[0].default.tokens, Some(tokens));
-        assert_eq!(back.turns[1].default.tokens, None, "a NaN token value: left out");
+        assert_eq!(
+            back.turns[1].default.tokens, None,
+            "a NaN token value: left out"
+        );
         let score = back.turns[0].default.score.expect("score");
         assert_eq!(score.persona_text, Some([0.5, -1.0]));
         assert_eq!(score.persona_activations, None);
