@@ -136,9 +136,13 @@ impl AppState {
         }
     }
 
-    /// The model's name: the loaded (or checked) file's `general.name`, else what the source
-    /// calls it.
+    /// The model's name: for the shipped model our own name (its `general.name` is a training
+    /// run's id, "Smollm2 135M 8k Lc100K Mix1 Ep2"); otherwise the loaded (or checked) file's
+    /// `general.name`, else what the source calls it.
     pub fn model_name(&self) -> String {
+        if self.source.with(|s| matches!(s, ModelSource::Default)) {
+            return ModelSource::Default.display_name();
+        }
         self.model_info
             .with(|i| i.as_ref().map(|i| i.name.clone()))
             .unwrap_or_else(|| self.source.with(ModelSource::display_name))
