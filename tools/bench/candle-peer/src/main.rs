@@ -26,6 +26,20 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds (user + system, all threads) this process has used so far: `/proc/self/stat`
+/// fields 14 and 15, in clock ticks of 1/100 s (Linux's USER_HZ).
+fn cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+            Some(ticks as f64 / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
@@ -76,21 +90,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for run in 0..runs {
         model.clear_kv_cache();
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_s());
         let x = Tensor::new(ids.as_slice(), &device)?.unsqueeze(0)?;
         let logits = model.forward(&x, 0)?;
         let mut next = argmax(&logits)?;
-        let prefill_s = t.elapsed().as_secs_f64();
+        let (prefill_s, prefill_cpu_s) = (t.elapsed().as_secs_f64(), cpu_s() - c);
 
         let mut generated = Vec::with_capacity(new_tokens);
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_s());
         for i in 0..new_tokens {
             generated.push(next);
             let x = Tensor::new(&[next], &device)?.unsqueeze(0)?;
             let logits = model.forward(&x, ids.len() + i)?;
             next = argmax(&logits)?;
         }
-        let decode_s = t.elapsed().as_secs_f64();
+        let (decode_s, decode_cpu_s) = (t.elapsed().as_secs_f64(), cpu_s() - c);
         let out = serde_json::json!({
             "peer": "candle",
             "run": run,
@@ -99,6 +113,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "new_tokens": new_tokens,
             "prefill_s": prefill_s,
             "decode_s": decode_s,
+            "prefill_cpu_s": prefill_cpu_s,
+            "decode_cpu_s": decode_cpu_s,
             "prefill_tok_s": ids.len() as f64 / prefill_s,
             "decode_tok_s": new_tokens as f64 / decode_s,
             "peak_rss_kib": vm_hwm_kib(),
