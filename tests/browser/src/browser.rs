@@ -154,7 +154,7 @@ impl Browser {
     }
 
     pub async fn close(self) -> Result<()> {
-        self.client.close().await?;
+        self.client.clone().close().await?;
         Ok(())
     }
 }
@@ -199,6 +199,20 @@ impl TempDir {
         let path = std::env::temp_dir().join(unique);
         std::fs::create_dir_all(&path)?;
         Ok(TempDir { path })
+    }
+}
+
+/// A test that fails before `close()` drops the browser: chromedriver is killed with it, but
+/// Chromium's processes would outlive it (and keep a WebGPU page busy on the CPU). Kill every
+/// process started with this session's profile directory (best effort: `pkill` from procps).
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("pkill")
+            .arg("-f")
+            .arg(self._profile.path.as_os_str())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
