@@ -392,9 +392,13 @@ impl AppState {
                 id: Some(id),
                 message,
             } => {
+                // An answer already ended (e.g. cut off by a device loss, whose message can
+                // arrive before the engine's own failure) keeps what it says.
                 self.update_reply(id, |r| {
-                    r.streaming = false;
-                    r.error = Some(message);
+                    if r.streaming {
+                        r.streaming = false;
+                        r.error = Some(message);
+                    }
                 });
                 self.finish(id);
             }
@@ -466,7 +470,10 @@ impl AppState {
         )));
         self.engine.set(EngineStatus::Starting);
         self.pending_load.set(Some((Backend::Cpu, precision)));
-        self.start_worker();
+        // Restart after this event's handler has returned: the old worker's message handler is
+        // what is running now, and replacing the worker drops it.
+        let state = *self;
+        leptos::task::spawn_local(async move { state.start_worker() });
     }
 
     fn update_reply(&self, id: u64, f: impl FnOnce(&mut Reply)) {

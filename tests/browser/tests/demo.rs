@@ -425,7 +425,12 @@ async fn on_webgpu_the_capped_twin_holds_the_floor_and_device_loss_falls_back_to
     let cut = browser
         .text_of(&format!("{DEFAULT_ANSWER}[data-turn='2']"))
         .await?;
-    assert!(cut.contains("GPU device was lost"), "{cut}");
+    // The cut-off answer ends with an error: the page's "cut off: the GPU device was lost", or
+    // the engine's failed readback when that message won the race.
+    assert!(
+        cut.contains("GPU device was lost") || cut.contains("readback failed"),
+        "{cut}"
+    );
     browser.screenshot("demo-webgpu-device-lost").await?;
     // And the conversation goes on, on the CPU.
     set_capping(&browser, false).await?;
