@@ -17,6 +17,9 @@ use crate::worker::protocol::{
     Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireGenerationSettings, WireModelInfo,
 };
 
+/// The error an answer shows when the WebGPU device died while (or after) it was written.
+const CUT_OFF_BY_DEVICE_LOSS: &str = "cut off: the GPU device was lost";
+
 /// Signals shared by the components.
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -426,34 +429,31 @@ impl AppState {
             EngineStatus::Ready { precision, .. } => precision,
             _ => Precision::Quantized,
         };
-        if let Some(id) = self.generating.get_untracked() {
-            self.update_reply(id, |r| {
-                r.streaming = false;
-                r.error = Some("cut off: the GPU device was lost".to_owned());
-            });
-            self.generating.set(None);
-        }
+        // One update of the conversation (one re-render, one save): the answer being written
+        // is cut off; the last turn's failed answers — the engine may have reported its failed
+        // readback before the loss itself arrived — say what happened instead of a technical
+        // error; a twin that will not be written says so.
+        let writing = self.generating.get_untracked();
+        self.generating.set(None);
         self.stop_requested.set(true);
-        // The engine may have reported the failed readback before the loss itself arrived: the
-        // last turn's failed answers then carry a technical error; say what happened instead.
-        self.conversation.update(|c| {
-            if let Some(t) = c.turns.last_mut() {
-                for r in std::iter::once(&mut t.default).chain(t.capped.as_mut()) {
-                    if r.error
-                        .as_deref()
-                        .is_some_and(|e| !e.starts_with("not answered"))
-                    {
-                        r.error = Some("cut off: the GPU device was lost".to_owned());
-                    }
-                }
-            }
-        });
         let twin_id = self.take_id();
         self.conversation.update(|c| {
-            if let Some(t) = c.turns.last_mut()
-                && t.capping.is_some()
-                && t.capped.is_none()
-            {
+            if let Some(r) = writing.and_then(|id| c.reply_mut(id)) {
+                r.streaming = false;
+                r.error = Some(CUT_OFF_BY_DEVICE_LOSS.to_owned());
+            }
+            let Some(t) = c.turns.last_mut() else {
+                return;
+            };
+            for r in std::iter::once(&mut t.default).chain(t.capped.as_mut()) {
+                if r.error
+                    .as_deref()
+                    .is_some_and(|e| !e.starts_with("not answered"))
+                {
+                    r.error = Some(CUT_OFF_BY_DEVICE_LOSS.to_owned());
+                }
+            }
+            if t.capping.is_some() && t.capped.is_none() {
                 t.capped = Some(Reply::not_answered(
                     twin_id,
                     "not answered: the GPU device was lost",
