@@ -19,6 +19,7 @@ mod conversation;
 #[cfg(target_arch = "wasm32")]
 mod extras;
 mod heatmap;
+mod lab_data;
 mod persist;
 mod persona;
 #[cfg(target_arch = "wasm32")]

@@ -2,28 +2,16 @@
 //! and the conversation's answers placed in the same frame, turn by turn. Pure logic;
 //! `components::persona_map` draws it.
 
-use serde::Deserialize;
-
 use crate::chart::ChartView;
 use crate::conversation::{Column, Conversation};
 
-/// The lab's role catalogue (name, system prompts), so that clicking a role on the map can put
-/// one of the prompts its vector was computed from into the system-prompt field.
-const ROLES_JSONL: &str = include_str!("../crates/axis-lab/data/roles.jsonl");
-
-#[derive(Debug, Clone, Deserialize)]
-struct RoleEntry {
-    id: String,
-    name: String,
-    system_prompts: Vec<String>,
-}
-
-/// The first system prompt of the role named `role` (the axis file stores role names); `None`
-/// for a role the catalogue does not know (an axis file made with other data).
+/// The first system prompt of the role named `role` (the axis file stores role names), so that
+/// clicking a role on the map puts one of the prompts its vector was computed from into the
+/// system-prompt field; `None` for a role the lab's catalogue does not know (an axis file made
+/// with other data).
 pub fn system_prompt_for(role: &str) -> Option<String> {
-    ROLES_JSONL
-        .lines()
-        .filter_map(|line| serde_json::from_str::<RoleEntry>(line).ok())
+    crate::lab_data::roles()
+        .into_iter()
         .find(|r| r.name == role || r.id == role)
         .and_then(|r| r.system_prompts.into_iter().next())
 }

@@ -11,11 +11,12 @@ use crate::chart::ChartView;
 use crate::conversation::{Column, Conversation, Reply, Turn};
 use crate::persist::{self, Saved};
 use crate::platform::webgpu::WebGpuStatus;
-use crate::state::{EngineStatus, default_settings};
+use crate::state::{AxisBuild, EngineStatus, default_settings};
 use crate::worker::client::WorkerClient;
 use crate::worker::protocol::{
     Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireGenerationSettings, WireModelInfo,
 };
+use crate::worker::quick_axis::QuickAxisSize;
 
 /// The error an answer shows when the WebGPU device died while (or after) it was written.
 const CUT_OFF_BY_DEVICE_LOSS: &str = "cut off: the GPU device was lost";
@@ -55,6 +56,8 @@ pub struct AppState {
     pub autoload: RwSignal<bool>,
     /// Where the loaded model came from (the source goes back to it when a load is refused).
     loaded_source: RwSignal<Option<ModelSource>>,
+    /// Computing an axis in the browser for a model without one.
+    pub axis_build: RwSignal<AxisBuild>,
 }
 
 impl AppState {
@@ -107,6 +110,7 @@ impl AppState {
             model_info: RwSignal::new(None),
             autoload: RwSignal::new(false),
             loaded_source: RwSignal::new(None),
+            axis_build: RwSignal::new(AxisBuild::Idle),
         }
     }
 
@@ -200,7 +204,50 @@ impl AppState {
     }
 
     pub fn can_send(&self) -> bool {
-        self.engine.with(|e| e.is_ready()) && self.generating.with(|g| g.is_none())
+        self.engine.with(|e| e.is_ready()) && !self.busy()
+    }
+
+    /// The worker is writing an answer or computing an axis: nothing else can start.
+    pub fn busy(&self) -> bool {
+        self.generating.with(|g| g.is_some()) || self.axis_build.with(AxisBuild::is_running)
+    }
+
+    /// Starts computing an axis for the loaded model in the worker.
+    pub fn start_axis_build(&self, size: QuickAxisSize, seed: u64) {
+        if let Err(e) = size.validate() {
+            self.axis_build.set(AxisBuild::Failed(e));
+            return;
+        }
+        if !self.engine.with(|e| e.is_ready()) || self.busy() {
+            return;
+        }
+        self.axis_build.set(AxisBuild::Running {
+            answers_done: 0,
+            answers_total: 0,
+            tokens: 0,
+            seconds: 0.0,
+        });
+        let sent = WORKER.with(|w| match w.borrow().as_ref() {
+            Some(worker) => worker.send(&ToWorker::BuildAxis {
+                roles: size.roles,
+                questions: size.questions,
+                max_new_tokens: size.max_new_tokens,
+                seed,
+            }),
+            None => Err("the inference worker is not running".to_owned()),
+        });
+        if let Err(e) = sent {
+            self.axis_build.set(AxisBuild::Failed(e));
+        }
+    }
+
+    /// Asks the worker to stop the axis build after its current step.
+    pub fn cancel_axis_build(&self) {
+        WORKER.with(|w| {
+            if let Some(worker) = w.borrow().as_ref() {
+                let _ = worker.send(&ToWorker::Stop);
+            }
+        });
     }
 
     /// Appends a turn and asks the worker for the default answer (the capped one follows).
@@ -321,6 +368,8 @@ impl AppState {
                     }
                 } else {
                     self.loaded_source.set(Some(self.source.get_untracked()));
+                    // A newly loaded model: an axis computed for the previous one is gone.
+                    self.axis_build.set(AxisBuild::Idle);
                 }
                 if model.is_some() {
                     self.model_info.set(model);
@@ -405,7 +454,51 @@ impl AppState {
                 });
                 self.finish(id);
             }
+            FromWorker::AxisProgress {
+                answers_done,
+                answers_total,
+                tokens,
+                seconds,
+            } => {
+                if self.axis_build.with_untracked(AxisBuild::is_running) {
+                    self.axis_build.set(AxisBuild::Running {
+                        answers_done,
+                        answers_total,
+                        tokens,
+                        seconds,
+                    });
+                }
+            }
+            FromWorker::AxisBuilt {
+                axis,
+                file_name,
+                answers,
+                tokens,
+                seconds,
+                bytes,
+            } => {
+                self.capping.update(|c| c.fit(&axis));
+                self.axis.set(Some(axis));
+                self.axis_error.set(None);
+                self.axis_build.set(AxisBuild::Built {
+                    file_name,
+                    bytes: std::sync::Arc::new(bytes),
+                    answers,
+                    tokens,
+                    seconds,
+                });
+            }
+            FromWorker::AxisBuildFailed { message, cancelled } => {
+                self.axis_build.set(if cancelled {
+                    AxisBuild::Cancelled
+                } else {
+                    AxisBuild::Failed(message)
+                });
+            }
             FromWorker::Failed { id: None, message } => {
+                if self.axis_build.with_untracked(AxisBuild::is_running) {
+                    self.axis_build.set(AxisBuild::Failed(message.clone()));
+                }
                 self.engine.set(EngineStatus::Failed(message))
             }
         }
@@ -436,6 +529,13 @@ impl AppState {
         let writing = self.generating.get_untracked();
         self.generating.set(None);
         self.stop_requested.set(true);
+        // An axis being computed dies with the worker; a finished one is not in the new worker.
+        self.axis_build
+            .set(if self.axis_build.with_untracked(AxisBuild::is_running) {
+                AxisBuild::Failed(format!("{CUT_OFF_BY_DEVICE_LOSS}; compute it again"))
+            } else {
+                AxisBuild::Idle
+            });
         let twin_id = self.take_id();
         self.conversation.update(|c| {
             if let Some(r) = writing.and_then(|id| c.reply_mut(id)) {

@@ -379,15 +379,32 @@ pub mod browser {
     /// Offers `text` as a file download named `file_name` (through a hidden link whose `href`
     /// stays valid until the next download).
     pub fn download(file_name: &str, text: &str) -> Result<(), String> {
-        let fail = |what: &str| format!("the browser refused to {what}");
-        let window = web_sys::window().ok_or("no window")?;
-        let document = window.document().ok_or("no document")?;
         let parts = js_sys::Array::of1(&JsValue::from_str(text));
         let options = web_sys::BlobPropertyBag::new();
         options.set_type("application/json");
         let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
             .map_err(|_| fail("make the file"))?;
-        let url = web_sys::Url::create_object_url_with_blob(&blob)
+        offer(file_name, &blob)
+    }
+
+    /// Offers `bytes` as a binary file download named `file_name`.
+    pub fn download_bytes(file_name: &str, bytes: &[u8]) -> Result<(), String> {
+        let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type("application/octet-stream");
+        let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+            .map_err(|_| fail("make the file"))?;
+        offer(file_name, &blob)
+    }
+
+    fn fail(what: &str) -> String {
+        format!("the browser refused to {what}")
+    }
+
+    fn offer(file_name: &str, blob: &web_sys::Blob) -> Result<(), String> {
+        let window = web_sys::window().ok_or("no window")?;
+        let document = window.document().ok_or("no document")?;
+        let url = web_sys::Url::create_object_url_with_blob(blob)
             .map_err(|_| fail("make a link to the file"))?;
         let link: web_sys::HtmlAnchorElement = match document
             .query_selector("[data-testid=export-link]")

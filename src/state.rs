@@ -26,6 +26,36 @@ pub enum EngineStatus {
     Failed(String),
 }
 
+/// The in-browser axis build (`worker::quick_axis`), as the page sees it.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum AxisBuild {
+    #[default]
+    Idle,
+    /// `answers_total` is 0 until the worker's first report.
+    Running {
+        answers_done: usize,
+        answers_total: usize,
+        tokens: usize,
+        seconds: f64,
+    },
+    /// Finished and in use; `bytes` is the axis file, for the download button.
+    Built {
+        file_name: String,
+        bytes: std::sync::Arc<Vec<u8>>,
+        answers: usize,
+        tokens: usize,
+        seconds: f64,
+    },
+    Failed(String),
+    Cancelled,
+}
+
+impl AxisBuild {
+    pub fn is_running(&self) -> bool {
+        matches!(self, AxisBuild::Running { .. })
+    }
+}
+
 impl EngineStatus {
     pub fn state_name(&self) -> &'static str {
         match self {

@@ -22,7 +22,7 @@ pub fn ByoPanel(choice: Signal<(Backend, Precision)>) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let dragging = RwSignal::new(false);
     let axis_input = NodeRef::<leptos::html::Input>::new();
-    let busy = move || !state.engine.get().can_load() || state.generating.get().is_some();
+    let busy = move || !state.engine.get().can_load() || state.busy();
     let load = move || {
         let (b, p) = choice.get_untracked();
         start_load(state, b, p);

@@ -4,8 +4,10 @@
 use leptos::prelude::*;
 
 use crate::capping::monitor_in_band;
+use crate::components::axis_build_panel::AxisBuildPanel;
 use crate::persist::{MAX_STEERING, sanitize_steering};
 use crate::session::AppState;
+use crate::state::AxisBuild;
 use crate::worker::protocol::{WireAxisInfo, WireCapping};
 
 #[component]
@@ -38,6 +40,13 @@ pub fn CappingPanel() -> impl IntoView {
             <Show when=move || state.axis.with(|a| a.is_some())>
                 <SteeringControl />
             </Show>
+            <Show when=move || {
+                state.engine.with(|e| e.is_ready())
+                    && (state.axis.with(|a| a.is_none())
+                        || state.axis_build.with(|b| *b != AxisBuild::Idle))
+            }>
+                <AxisBuildPanel />
+            </Show>
         </section>
     }
 }
@@ -59,7 +68,7 @@ fn axis_help(state: AppState) -> impl IntoView {
         <p class="muted axis-help" data-testid="axis-help">
             "To score and cap this model, compute its Assistant Axis with the project's axis lab (see README): "
             <code>{command}</code>
-            {format!(", {place}. Computing an axis in the browser is not available yet.")}
+            {format!(", {place}. Or compute a first one right here, below.")}
         </p>
     }
 }

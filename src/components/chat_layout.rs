@@ -23,7 +23,7 @@ pub fn ChatLayout() -> impl IntoView {
         draft.set(String::new());
         state.submit(text);
     };
-    let idle = move || state.generating.get().is_none();
+    let idle = move || !state.busy();
     let has_turns = move || state.conversation.with(|c| !c.turns.is_empty());
 
     view! {

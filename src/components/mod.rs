@@ -1,5 +1,6 @@
 //! UI components, one per file.
 
+pub mod axis_build_panel;
 pub mod byo_panel;
 pub mod capping_panel;
 pub mod chat_layout;

@@ -133,7 +133,7 @@ pub fn ModelPanel() -> impl IntoView {
                 <button
                     class="button"
                     data-testid="load-model"
-                    disabled=move || !state.engine.get().can_load() || state.generating.get().is_some()
+                    disabled=move || !state.engine.get().can_load() || state.busy()
                     on:click=move |_| start_load(state, chosen_backend(), precision.get_untracked())
                 >
                     {move || match (state.engine.get().is_ready(), state.source.get()) {

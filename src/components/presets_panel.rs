@@ -19,7 +19,7 @@ pub fn PresetsPanel() -> impl IntoView {
             .preset
             .and_then(|i| presets.with_value(|p| p.get(i).cloned()))
     };
-    let idle = move || state.generating.get().is_none();
+    let idle = move || !state.busy();
     let ready = move || state.engine.get().is_ready();
     let has_next = move || {
         let p = player.get();

@@ -16,7 +16,7 @@ pub fn ShareMenu() -> impl IntoView {
     let extras = expect_context::<Extras>();
     let link = RwSignal::new(None::<String>);
     let copied = RwSignal::new(None::<Result<(), String>>);
-    let idle = move || state.generating.get().is_none();
+    let idle = move || !state.busy();
     let has_turns = move || state.conversation.with(|c| !c.turns.is_empty());
     let input_ref = NodeRef::<leptos::html::Input>::new();
 
@@ -162,7 +162,7 @@ pub fn SetAsideBanner() -> impl IntoView {
                     <span>{format!("{what} set aside {}.", s.why)}</span>
                     <span class="set-aside-actions">
                         <button type="button" class="button ghost" data-testid="bring-back"
-                            disabled=move || state.generating.get().is_some()
+                            disabled=move || state.busy()
                             on:click=move |_| extras.bring_back(state)
                         >"Bring it back"</button>
                         <button type="button" class="button ghost" data-testid="discard-set-aside"

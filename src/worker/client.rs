@@ -29,11 +29,23 @@ impl WorkerClient {
         let on_event = std::rc::Rc::new(on_event);
         let handler = on_event.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(text) = event.data().as_string() else {
-                return;
+            let data = event.data();
+            let (text, bytes) = match data.as_string() {
+                Some(text) => (text, None),
+                None => match unpack_envelope(&data) {
+                    Some(unpacked) => unpacked,
+                    None => return,
+                },
             };
             match serde_json::from_str::<FromWorker>(&text) {
-                Ok(message) => handler(message),
+                Ok(mut message) => {
+                    if let (FromWorker::AxisBuilt { bytes: into, .. }, Some(b)) =
+                        (&mut message, bytes)
+                    {
+                        *into = b;
+                    }
+                    handler(message)
+                }
                 Err(e) => handler(FromWorker::Failed {
                     id: None,
                     message: format!("unreadable message from the worker: {e}"),
@@ -102,6 +114,19 @@ impl WorkerClient {
                 )
             })
     }
+}
+
+/// A message that carries a file (`FromWorker::AxisBuilt`): `{ message: JSON, axis: ArrayBuffer }`.
+fn unpack_envelope(data: &JsValue) -> Option<(String, Option<Vec<u8>>)> {
+    use super::protocol::{BYTES_AXIS, BYTES_MESSAGE};
+    let text = js_sys::Reflect::get(data, &BYTES_MESSAGE.into())
+        .ok()?
+        .as_string()?;
+    let bytes = js_sys::Reflect::get(data, &BYTES_AXIS.into())
+        .ok()
+        .and_then(|b| b.dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map(|b| js_sys::Uint8Array::new(&b).to_vec());
+    Some((text, bytes))
 }
 
 impl Drop for WorkerClient {

@@ -20,7 +20,9 @@ use super::protocol::{
     BYTES_AXIS, BYTES_MESSAGE, BYTES_MODEL, Backend, FromWorker, Precision, ToWorker, WireAxisInfo,
     WireCapping, WireGenerationSettings, WireMessage, WireScore, WireTokenScores,
 };
+use super::quick_axis::{self, QuickAxisError, QuickAxisSize, QuickModel};
 use super::scoring::{self, AxisPlan};
+use sha2::{Digest, Sha256};
 
 #[derive(Default)]
 struct HostState {
@@ -32,6 +34,18 @@ struct HostState {
     /// The `Ready` message of the loaded model, said again when a later load fails before it
     /// was dropped (e.g. a file refused by the compatibility check): that model stays usable.
     ready: Option<FromWorker>,
+    /// Who the loaded model is, for axis files computed here.
+    identity: Option<ModelIdentity>,
+}
+
+/// How an axis file computed in the browser names its model.
+#[derive(Clone)]
+struct ModelIdentity {
+    /// The file name without `.gguf` (what the lab stores as `model_id`).
+    id: String,
+    /// What the model is told it is in the default prompt "You are {name}.".
+    name: String,
+    sha256: String,
 }
 
 thread_local! {
@@ -124,6 +138,41 @@ fn handle(message: ToWorker) {
             message: "a model file arrived without its contents".into(),
         }),
         ToWorker::Stop => STOP.with(|s| s.set(true)),
+        ToWorker::BuildAxis {
+            roles,
+            questions,
+            max_new_tokens,
+            seed,
+        } => {
+            let size = QuickAxisSize {
+                roles,
+                questions,
+                max_new_tokens,
+            };
+            let (model, identity) = STATE.with(|s| {
+                let s = s.borrow();
+                (s.model.clone(), s.identity.clone())
+            });
+            let (Some(model), Some(identity)) = (model, identity) else {
+                post(&FromWorker::AxisBuildFailed {
+                    message: "no model is loaded yet".into(),
+                    cancelled: false,
+                });
+                return;
+            };
+            if !try_begin() {
+                post(&FromWorker::AxisBuildFailed {
+                    message: "the worker is busy; wait for the answer to finish".into(),
+                    cancelled: false,
+                });
+                return;
+            }
+            STOP.with(|s| s.set(false));
+            spawn_local(async move {
+                build_axis(&model, &identity, size, seed).await;
+                end();
+            });
+        }
         ToWorker::SimulateDeviceLoss => {
             let lost = js_sys::Reflect::get(&js_sys::global(), &"axisLoseDevice".into())
                 .ok()
@@ -345,7 +394,13 @@ async fn load_from_bytes(
         s.model = None;
         s.axis = None;
         s.ready = None;
+        s.identity = None;
     });
+    let identity = ModelIdentity {
+        id: source.name.trim_end_matches(".gguf").to_owned(),
+        name: info.name.clone(),
+        sha256: format!("{:x}", Sha256::digest(&bytes)),
+    };
     let model = match ChatModel::load(&bytes, mode, &device) {
         Ok(model) => model,
         Err(e) if from_cache => {
@@ -404,6 +459,7 @@ async fn load_from_bytes(
         let mut s = s.borrow_mut();
         s.model = Some(Rc::new(model));
         s.axis = axis;
+        s.identity = Some(identity);
     });
     let ready = FromWorker::Ready {
         backend,
@@ -425,6 +481,109 @@ async fn load_from_bytes(
     }
     STATE.with(|s| s.borrow_mut().ready = Some(kept));
     Ok(())
+}
+
+/// Runs the quick axis build; on success the worker uses the new axis at once and the page gets
+/// the file (transferred, not copied) to offer as a download.
+async fn build_axis(model: &ChatModel, identity: &ModelIdentity, size: QuickAxisSize, seed: u64) {
+    let started = now_seconds();
+    let plan = quick_axis::plan(size, &identity.name);
+    let result = quick_axis::run(
+        QuickModel {
+            chat: model,
+            id: &identity.id,
+            sha256: &identity.sha256,
+        },
+        &plan,
+        size,
+        seed,
+        |p| {
+            post(&FromWorker::AxisProgress {
+                answers_done: p.answers_done,
+                answers_total: p.answers_total,
+                tokens: p.tokens,
+                seconds: now_seconds() - started,
+            })
+        },
+        || async {
+            yield_now().await;
+            !STOP.with(|s| s.get())
+        },
+    )
+    .await;
+    let file = match result {
+        Ok(file) => file,
+        Err(e) => {
+            post(&FromWorker::AxisBuildFailed {
+                cancelled: matches!(e, QuickAxisError::Cancelled),
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    let bytes = match file.to_bytes() {
+        Ok(b) => b,
+        Err(e) => {
+            post(&FromWorker::AxisBuildFailed {
+                message: format!("the axis could not be written: {e}"),
+                cancelled: false,
+            });
+            return;
+        }
+    };
+    let info = scoring::axis_info(&file);
+    let tokens = file
+        .meta
+        .build
+        .get("tokens")
+        .and_then(|t| t.as_u64())
+        .unwrap_or(0) as usize;
+    let answers = plan.jobs.len();
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.axis = Some(Rc::new(file));
+        // Said again after a failed load: the model kept then has this axis now.
+        if let Some(FromWorker::Ready {
+            axis, axis_error, ..
+        }) = s.ready.as_mut()
+        {
+            *axis = Some(info.clone());
+            *axis_error = None;
+        }
+    });
+    let message = FromWorker::AxisBuilt {
+        axis: info,
+        file_name: format!("{}.axis.safetensors", identity.id),
+        answers,
+        tokens,
+        seconds: now_seconds() - started,
+        bytes: Vec::new(),
+    };
+    post_with_axis(&message, &bytes);
+}
+
+/// Posts `message` with a file beside it, transferred (protocol: `FromWorker::AxisBuilt`).
+fn post_with_axis(message: &FromWorker, bytes: &[u8]) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let buffer = Uint8Array::from(bytes).buffer();
+    let envelope = js_sys::Object::new();
+    let sent = js_sys::Reflect::set(
+        &envelope,
+        &BYTES_MESSAGE.into(),
+        &JsValue::from_str(&message.to_json()),
+    )
+    .and_then(|_| js_sys::Reflect::set(&envelope, &BYTES_AXIS.into(), &buffer))
+    .and_then(|_| scope.post_message_with_transfer(&envelope, &js_sys::Array::of1(&buffer)));
+    if let Err(e) = sent {
+        post(&FromWorker::AxisBuildFailed {
+            message: format!("the axis could not be handed to the page: {}", js_text(&e)),
+            cancelled: false,
+        });
+    }
+}
+
+fn now_seconds() -> f64 {
+    js_sys::Date::now() / 1000.0
 }
 
 /// Downloads and validates the axis file; every failure becomes a sentence for the page.

@@ -11,4 +11,5 @@ pub mod host;
 #[cfg(target_arch = "wasm32")]
 pub mod model_cache;
 pub mod protocol;
+pub mod quick_axis;
 pub mod scoring;

@@ -174,7 +174,16 @@ pub enum ToWorker {
         #[serde(default)]
         steering: Option<f32>,
     },
-    /// Stop the answer in progress (its text so far is kept).
+    /// Compute an axis for the loaded model in the browser (`worker::quick_axis`): progress
+    /// comes as `AxisProgress`, the result as `AxisBuilt` (then in use at once) or
+    /// `AxisBuildFailed`. `Stop` cancels it.
+    BuildAxis {
+        roles: usize,
+        questions: usize,
+        max_new_tokens: usize,
+        seed: u64,
+    },
+    /// Stop the answer in progress (its text so far is kept), or cancel an axis build.
     Stop,
     /// Destroy the WebGPU device as a driver reset would (diagnostics and the browser test of
     /// the recovery path).
@@ -250,6 +259,32 @@ pub enum FromWorker {
     DeviceLost {
         reason: String,
         message: String,
+    },
+    /// How far the axis build has come.
+    AxisProgress {
+        answers_done: usize,
+        answers_total: usize,
+        tokens: usize,
+        seconds: f64,
+    },
+    /// The axis build finished; the worker scores and caps with it from now on. The file's
+    /// bytes do not travel as JSON: the worker posts `{ message, axis: ArrayBuffer }` (the
+    /// `BYTES_*` keys) and the page puts the buffer into `bytes`.
+    AxisBuilt {
+        axis: WireAxisInfo,
+        /// A name to download it under (`<model>.axis.safetensors`).
+        file_name: String,
+        answers: usize,
+        tokens: usize,
+        seconds: f64,
+        #[serde(skip)]
+        bytes: Vec<u8>,
+    },
+    /// The axis build ended without an axis (`cancelled`: the visitor asked for it); the model
+    /// and any axis it had stay as they were.
+    AxisBuildFailed {
+        message: String,
+        cancelled: bool,
     },
     /// Something went wrong; `id` is set when it concerns one answer.
     Failed {

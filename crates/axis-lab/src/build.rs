@@ -19,16 +19,10 @@ use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch};
 use crate::store::{RolloutStore, StoredAnswer};
 use crate::sweep::{self, CapCandidate, SweepInputs};
 
-/// Rollout sampling (DESIGN.md §1: the paper samples at T = 0.7, top-p 0.9).
+/// Rollout sampling: the engine's [`SamplingParams::axis_rollout`] (shared with the browser's
+/// quick build).
 pub fn rollout_sampling() -> SamplingParams {
-    SamplingParams {
-        temperature: 0.7,
-        top_k: 0,
-        top_p: 0.9,
-        // SmolLM2-135M loops without a penalty; a mild one keeps answers readable.
-        frequency_penalty: 0.5,
-        seed: 0,
-    }
+    SamplingParams::axis_rollout()
 }
 
 pub struct BuildOptions {

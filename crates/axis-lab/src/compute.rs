@@ -6,11 +6,11 @@ use serde::Serialize;
 use crate::data::LabData;
 use crate::judge::{Judge, Verdict};
 use crate::plan::{Plan, Speaker, Split};
-use crate::stats::{auroc, cosine, dot, mean_of, pca, percentile};
+use crate::stats::{auroc, cosine, dot, mean_of};
 use crate::store::RolloutStore;
+use engine::axis::build::LayerAxis;
 
-pub const PERCENTILE_LEVELS: [f32; 9] = [1.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0];
-pub const PCA_COMPONENTS: usize = 10;
+pub use engine::axis::build::{PCA_COMPONENTS, PERCENTILE_LEVELS};
 
 /// Everything computed from the rollouts; `[layer][hidden]` vectors.
 #[derive(Debug, Clone)]
@@ -156,49 +156,34 @@ pub fn compute(
         .collect();
 
     for l in 0..n_layers {
-        let d: Vec<&[f32]> = default_train
-            .iter()
-            .map(|&i| layer_slice(&store.activations[i], l, hidden))
-            .collect();
-        let d_mean = mean_of(&d).unwrap_or_default();
+        let at = |idx: &[usize]| -> Vec<&[f32]> {
+            idx.iter()
+                .map(|&i| layer_slice(&store.activations[i], l, hidden))
+                .collect()
+        };
         let rv: Vec<&[f32]> = role_vectors.iter().map(|v| v[l].as_slice()).collect();
-        let r_mean = mean_of(&rv).unwrap_or_default();
-        let a: Vec<f32> = d_mean.iter().zip(&r_mean).map(|(x, y)| x - y).collect();
-        let norm = dot(&a, &a).sqrt();
-        if !(norm > 0.0 && norm.is_finite()) {
-            anyhow::bail!("the axis at layer {l} is zero or not finite");
-        }
-        let v: Vec<f32> = a.iter().map(|x| x / norm).collect();
-
+        let layer = LayerAxis::compute(&at(&default_train), &rv, &at(&role_train), PCA_COMPONENTS)
+            .ok_or_else(|| anyhow::anyhow!("the axis at layer {l} is zero or not finite"))?;
+        let v = &layer.unit_axis;
         let project = |idx: &[usize]| -> Vec<f32> {
             idx.iter()
-                .map(|&i| dot(layer_slice(&store.activations[i], l, hidden), &v))
+                .map(|&i| dot(layer_slice(&store.activations[i], l, hidden), v))
                 .collect()
         };
-        let levels = |values: &[f32]| -> Vec<f32> {
-            PERCENTILE_LEVELS
-                .iter()
-                .map(|&q| percentile(values, q).unwrap_or(f32::NAN))
-                .collect()
-        };
-        default_percentiles.push(levels(&project(&default_train)));
-        role_percentiles.push(levels(&project(&role_train)));
-
-        let mut p = pca(&rv, PCA_COMPONENTS)
-            .ok_or_else(|| anyhow::anyhow!("no role vectors at layer {l}"))?;
-        p.orient(0, &v);
-        cos_pc1_axis.push(cosine(&p.components[0], &v));
-        pc1_explained.push(p.explained[0]);
-        pcas.push(p);
+        default_percentiles.push(layer.default_percentiles);
+        role_percentiles.push(layer.role_percentiles);
+        cos_pc1_axis.push(cosine(&layer.pca.components[0], v));
+        pc1_explained.push(layer.pca.explained[0]);
+        pcas.push(layer.pca);
 
         let hd = project(&held_default);
         held_out_auroc.push(auroc(&hd, &project(&held_role)).unwrap_or(f64::NAN));
         held_out_auroc_all.push(auroc(&hd, &project(&held_role_all)).unwrap_or(f64::NAN));
 
-        axis.push(a);
-        unit_axis.push(v);
-        default_mean.push(d_mean);
-        role_mean.push(r_mean);
+        axis.push(layer.axis);
+        unit_axis.push(layer.unit_axis);
+        default_mean.push(layer.default_mean);
+        role_mean.push(layer.role_mean);
     }
 
     let all: Vec<usize> = (0..n).collect();

@@ -1,39 +1,13 @@
-//! Batched generation that also returns each answer's mean residual stream per layer.
-//!
-//! All rows of a batch advance together, one token per forward pass (the engine left-pads
-//! ragged prompts). A row that has finished keeps being fed a filler token until the whole
-//! batch is done; its outputs are ignored. On a CPU, a batch of 16 costs little more per step
-//! than a single row because decode is bound by reading the weights, which is why the lab
-//! batches at all.
-//!
-//! The activation of an answer is the decoder-block output (after any interventions) at the
-//! positions of its content tokens: every generated token that is fed back into the model,
-//! i.e. not the end-of-turn token. The first of them is computed in the step that feeds the
-//! first sampled token; the template's `<|im_start|>assistant\n` header is never included.
+//! Batched generation that also returns each answer's mean residual stream per layer (the
+//! engine's [`AnswerBatch`], driven to the end), and re-reads of finished answers.
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use engine::chat::ChatModel;
-use engine::generation::{Sampler, SamplingParams};
+use engine::generation::{AnswerBatch, BatchRequest, BatchSettings, SamplingParams};
 use engine::model::{ForwardOptions, ForwardReadout, KvCache, LogitsMode, PreparedInterventions};
 
-/// One prompt to answer.
-#[derive(Debug, Clone)]
-pub struct RolloutRequest {
-    pub prompt: Vec<u32>,
-    pub seed: u64,
-}
-
-/// One finished answer.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    /// Generated ids without the stop token.
-    pub tokens: Vec<u32>,
-    /// Whether the model ended the answer itself (rather than hitting the length limit).
-    pub stopped: bool,
-    /// Mean decoder-block output per layer over the content tokens, `[n_layers * hidden]`
-    /// (empty when the answer has no content token).
-    pub mean_activation: Vec<f32>,
-}
+pub use engine::generation::BatchAnswer as Answer;
+pub use engine::generation::BatchRequest as RolloutRequest;
 
 /// Settings shared by every row.
 #[derive(Debug, Clone)]
@@ -49,99 +23,18 @@ pub fn generate_batch(
     requests: &[RolloutRequest],
     settings: &RolloutSettings,
 ) -> Result<Vec<Answer>> {
-    let model = chat.model();
-    let cfg = model.config();
-    let (n_layers, hidden) = (cfg.n_layers, cfg.hidden_size);
-    let stops = chat.stop_tokens();
-    let filler = stops.first().copied().unwrap_or(0);
-    let rows = requests.len();
-    if rows == 0 {
-        return Ok(Vec::new());
-    }
-    let all_layers: Vec<usize> = (0..n_layers).collect();
-
-    let mut cache = model.new_cache(rows);
-    let prompts: Vec<&[u32]> = requests.iter().map(|r| r.prompt.as_slice()).collect();
-    let prefill = forward(
-        chat,
-        &mut cache,
-        &prompts,
-        interventions,
-        LogitsMode::Last,
-        &[],
-    )?;
-    let mut samplers: Vec<Sampler> = requests
-        .iter()
-        .map(|r| {
-            let params = SamplingParams {
-                seed: r.seed,
-                ..settings.sampling.clone()
-            };
-            Sampler::new(params, cfg.vocab_size)
-        })
-        .collect();
-    let mut pending: Vec<Option<u32>> = Vec::with_capacity(rows);
-    for (r, sampler) in samplers.iter_mut().enumerate() {
-        pending.push(Some(sampler.sample(row_logits(&prefill, r)?)));
-    }
-    let mut answers: Vec<Answer> = (0..rows)
-        .map(|_| Answer {
-            tokens: Vec::new(),
-            stopped: false,
-            mean_activation: vec![0.0; n_layers * hidden],
-        })
-        .collect();
-
-    loop {
-        // Decide what each row feeds this step.
-        let mut feeds = vec![filler; rows];
-        let mut live = vec![false; rows];
-        for r in 0..rows {
-            if let Some(t) = pending[r].take() {
-                if stops.contains(&t) {
-                    answers[r].stopped = true;
-                } else {
-                    answers[r].tokens.push(t);
-                    feeds[r] = t;
-                    live[r] = true;
-                }
-            }
-        }
-        if !live.iter().any(|&l| l) {
-            break;
-        }
-        let feed_slices: Vec<&[u32]> = feeds.iter().map(std::slice::from_ref).collect();
-        let out = forward(
-            chat,
-            &mut cache,
-            &feed_slices,
-            interventions,
-            LogitsMode::Last,
-            &all_layers,
-        )?;
-        for r in (0..rows).filter(|&r| live[r]) {
-            for (layer, values, [_, seq, h]) in &out.captures {
-                let at = (r * seq + (seq - 1)) * h;
-                let dst = &mut answers[r].mean_activation[layer * hidden..(layer + 1) * hidden];
-                for (d, v) in dst.iter_mut().zip(&values[at..at + h]) {
-                    *d += v;
-                }
-            }
-            if answers[r].tokens.len() < settings.max_new_tokens {
-                let logits = row_logits(&out, r)?;
-                pending[r] = Some(samplers[r].sample(logits));
-            }
-        }
-    }
-    for a in &mut answers {
-        let n = a.tokens.len();
-        if n == 0 {
-            a.mean_activation.clear();
-        } else {
-            a.mean_activation.iter_mut().for_each(|v| *v /= n as f32);
-        }
-    }
-    Ok(answers)
+    let settings = BatchSettings {
+        max_new_tokens: settings.max_new_tokens,
+        sampling: settings.sampling.clone(),
+        stop_tokens: chat.stop_tokens(),
+    };
+    let requests: Vec<BatchRequest> = requests.to_vec();
+    pollster::block_on(async {
+        let mut batch =
+            AnswerBatch::start(chat.model(), interventions, &requests, settings).await?;
+        while batch.step().await? {}
+        Ok::<_, anyhow::Error>(batch.finish())
+    })
 }
 
 /// Mean decoder-block output over the last `answer_len[r]` tokens of each sequence at
@@ -201,12 +94,6 @@ fn forward(
         .model()
         .forward(cache, rows, Some(interventions), &options)?;
     Ok(out.read_blocking()?)
-}
-
-fn row_logits(readout: &ForwardReadout, row: usize) -> Result<&[f32]> {
-    readout
-        .row_logits(row, 0)
-        .ok_or_else(|| anyhow!("the model returned no logits for row {row}"))
 }
 
 #[cfg(test)]

@@ -112,3 +112,48 @@ pub async fn wait_for_count(
     }
     bail!("timed out after {timeout:?} waiting for {n} × {css} (last count: {last})")
 }
+
+/// Types `question` into the composer, sends it and waits until the last assistant message
+/// has finished streaming; returns that message's text.
+pub async fn ask(browser: &Browser, question: &str, timeout: Duration) -> Result<String> {
+    let input = browser
+        .client
+        .find(Locator::Css("[data-testid=composer-input]"))
+        .await?;
+    input.send_keys(question).await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=send]"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .wait_for_attr(
+            "[data-testid=message-assistant]:last-of-type",
+            "data-streaming",
+            timeout,
+            |s| s == "false",
+        )
+        .await?;
+    let answers = browser
+        .client
+        .find_all(Locator::Css(
+            "[data-testid=message-assistant] .message-text",
+        ))
+        .await?;
+    let last = answers
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("no assistant message"))?;
+    Ok(last.text().await?)
+}
+
+/// Clicks the element with this `data-testid`.
+pub async fn click(browser: &Browser, testid: &str) -> Result<()> {
+    browser
+        .client
+        .find(Locator::Css(&format!("[data-testid={testid}]")))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}

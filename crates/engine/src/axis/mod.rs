@@ -18,8 +18,10 @@
 //!
 //! The safetensors metadata holds one key, `axis`, whose value is [`AxisMeta`] as JSON.
 
+pub mod build;
 mod file;
 mod math;
+pub mod stats;
 
 pub use file::{AxisError, AxisFile, AxisMeta, CapSetting, FORMAT_VERSION};
 pub use math::{dot, norm, unit};

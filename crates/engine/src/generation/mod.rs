@@ -5,10 +5,12 @@
 //! browser worker can yield to its event loop between tokens (to hear "stop") and the native lab
 //! can run it in a plain loop. One forward pass and one async readback per token.
 
+mod batch;
 mod rng;
 mod sampler;
 mod score;
 
+pub use batch::{AnswerBatch, BatchAnswer, BatchRequest, BatchSettings};
 pub use rng::SeededRng;
 pub use sampler::{Sampler, SamplingParams, argmax};
 pub use score::{ScoredTokens, score_tokens};

@@ -47,6 +47,18 @@ impl SamplingParams {
         }
     }
 
+    /// How answers that build an axis are sampled (DESIGN.md §1: the paper samples at T = 0.7,
+    /// top-p 0.9). SmolLM2-135M loops without a penalty; a mild one keeps answers readable.
+    pub fn axis_rollout() -> Self {
+        SamplingParams {
+            temperature: 0.7,
+            top_k: 0,
+            top_p: 0.9,
+            frequency_penalty: 0.5,
+            seed: 0,
+        }
+    }
+
     /// Rejects values that would make sampling meaningless (NaN, negative temperature…).
     pub fn validate(&self) -> Result<(), String> {
         if !self.temperature.is_finite() || self.temperature < 0.0 {
