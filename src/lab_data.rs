@@ -20,7 +20,6 @@ pub struct LabRole {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct LabQuestion {
-    pub id: String,
     pub category: String,
     pub text: String,
 }
