@@ -192,9 +192,37 @@ fn message(role: &str, content: &str) -> WireMessage {
     }
 }
 
+/// How long an answer took, for its metadata line: total, time to the first token (which holds
+/// the prompt's prefill) and the decode rate after it.
+pub fn answer_timing(
+    tokens: usize,
+    prompt_tokens: usize,
+    seconds: f64,
+    first_token_seconds: Option<f64>,
+) -> String {
+    match first_token_seconds {
+        Some(first) if tokens > 1 && seconds > first => format!(
+            "{seconds:.1} s · first token after {first:.1} s ({prompt_tokens}-token prompt) · {:.1} tok/s",
+            (tokens - 1) as f64 / (seconds - first)
+        ),
+        _ if seconds > 0.0 => format!("{seconds:.1} s · {:.1} tok/s", tokens as f64 / seconds),
+        _ => format!("{seconds:.1} s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answer_timing_separates_the_first_token_from_decode() {
+        assert_eq!(
+            answer_timing(11, 40, 3.0, Some(1.0)),
+            "3.0 s · first token after 1.0 s (40-token prompt) · 5.0 tok/s"
+        );
+        assert_eq!(answer_timing(1, 40, 2.0, Some(2.0)), "2.0 s · 0.5 tok/s");
+        assert_eq!(answer_timing(0, 40, 0.0, None), "0.0 s");
+    }
 
     fn reply(id: u64, text: &str) -> Reply {
         Reply {

@@ -399,7 +399,9 @@ impl AppState {
                 id,
                 stop,
                 tokens,
+                prompt_tokens,
                 seconds,
+                first_token_seconds,
                 score,
                 token_scores,
                 dropped_messages,
@@ -415,11 +417,12 @@ impl AppState {
                         })
                         .and_then(|t| t.steering)
                 });
-                let rate = if seconds > 0.0 {
-                    tokens as f64 / seconds
-                } else {
-                    0.0
-                };
+                let timing = crate::conversation::answer_timing(
+                    tokens,
+                    prompt_tokens,
+                    seconds,
+                    first_token_seconds,
+                );
                 self.update_reply(id, |r| {
                     r.streaming = false;
                     r.score = score;
@@ -435,7 +438,7 @@ impl AppState {
                         .map(|a| format!(" · steered α = {a:+.2}"))
                         .unwrap_or_default();
                     r.meta = Some(format!(
-                        "{tokens} tokens · {stop} · {seconds:.1} s · {rate:.1} tok/s{steering}{dropped}"
+                        "{tokens} tokens · {stop} · {timing}{steering}{dropped}"
                     ));
                 });
                 self.finish(id);

@@ -55,8 +55,10 @@ pub fn ChatLayout() -> impl IntoView {
                 }
             ></textarea>
             <div class="composer-actions">
+                // Stop is for an answer being written; an axis build has its own Cancel, and
+                // meanwhile Send stays in place, disabled.
                 <Show
-                    when=move || !idle()
+                    when=move || state.generating.with(|g| g.is_some())
                     fallback=move || view! { <button class="button" type="submit" data-testid="send" disabled=move || !state.can_send()>"Send"</button> }
                 >
                     <button class="button danger" type="button" data-testid="stop" on:click=move |_| state.stop()>"Stop"</button>

@@ -724,7 +724,11 @@ async fn generate(
     let mut answer_probes: Vec<Vec<f32>> = Vec::new();
     // The text each answer token added, for the heatmap.
     let mut pieces: Vec<String> = Vec::new();
+    // Time to the first token: prompt rendering, prefill and the first sample (what a visitor
+    // waits before text appears); the rest is decode.
+    let mut first_token_seconds = None;
     while let Some(token) = generation.next().await.map_err(|e| e.to_string())? {
+        first_token_seconds.get_or_insert_with(|| (js_sys::Date::now() - started) / 1000.0);
         if let Some(StopReason::StopToken(_)) = token.stop {
             stop = "end of turn".into();
             break;
@@ -799,6 +803,7 @@ async fn generate(
         prompt_tokens,
         dropped_messages,
         seconds,
+        first_token_seconds,
         score,
         token_scores,
         worker_memory_bytes: wasm_memory_bytes(),

@@ -244,6 +244,10 @@ pub enum FromWorker {
         #[serde(default)]
         dropped_messages: usize,
         seconds: f64,
+        /// From the request to the first generated token (prefill included); `None` when no
+        /// token came.
+        #[serde(default)]
+        first_token_seconds: Option<f64>,
         /// `None` without an axis file, or when no token was generated.
         score: Option<WireScore>,
         /// Per-token projections (the heatmap); `None` without an axis file.

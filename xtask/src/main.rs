@@ -30,10 +30,12 @@ COMMANDS:
     bench-engine  Native engine throughput on burn's CPU backend: prefill and decode tok/s and peak
                   memory per weight mode (f32, exact quantized, requantized)
     bench         Our engine vs llama.cpp (llama-cpp-python, built from source) vs candle on the
-                  same GGUF and prompt ids: prefill/decode tok/s, peak RSS, ratios, probe and
-                  capping overhead; medians of --runs N (3); writes docs/benchmarks.md. Options:
-                  --threads N (2), --prompt-tokens N (512), --new-tokens N (128), --peers
-                  ours-f32,ours-quant,llama.cpp,candle, --no-doc. Run it on an idle machine
+                  same GGUF and prompt ids, and wllama (llama.cpp in wasm, headless Chromium,
+                  1 and --threads threads): prefill/decode tok/s, peak RSS, TTFT, cold load,
+                  ratios, probe and capping overhead; medians of --runs N (3); writes
+                  docs/benchmarks.md. Options: --threads N (2), --prompt-tokens N (512),
+                  --new-tokens N (128), --peers ours-f32,ours-quant,llama.cpp,candle,
+                  wllama-1t,wllama-mt, --no-doc. Run it on an idle machine
     setup         Only install the tools (wasm32 target, trunk, wasm-bindgen-cli, wasm-opt, Chromium)
     help          Print this text
 ";

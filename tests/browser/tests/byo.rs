@@ -127,8 +127,17 @@ async fn a_model_typed_as_a_url_loads_and_the_page_says_it_has_no_axis_file() ->
     );
     let help = browser.text_of("[data-testid=axis-help]").await?;
     assert!(
-        help.contains("cargo run -p axis-lab -- build") && help.contains("not available yet"),
+        help.contains("cargo run -p axis-lab -- build")
+            && help.contains("compute a first one right here"),
         "the page says what to do without an axis: {help}"
+    );
+    assert!(
+        browser
+            .client
+            .find(Locator::Css("[data-testid=axis-build-start]"))
+            .await
+            .is_ok(),
+        "the panel offers to compute an axis in the browser"
     );
     browser.screenshot("byo-url-no-axis").await?;
     eval(
