@@ -79,6 +79,7 @@ mod tests {
             percentile_levels: vec![10.0, 25.0, 50.0],
             monitor_thresholds: vec![-0.5, 0.25, f32::NAN],
             persona: None,
+            other_model: None,
         }
     }
 

@@ -107,7 +107,11 @@ fn band_controls(state: AppState, axis: WireAxisInfo) -> impl IntoView {
             }
         })
     };
+    let other_model = axis.other_model.clone().map(|warning| {
+        view! { <p class="notice" data-testid="axis-other-model">{warning}</p> }
+    });
     view! {
+        {other_model}
         <label>
             "Layers "
             <input type="number" min="0" max=top step="1" data-testid="cap-first-layer"

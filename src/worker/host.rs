@@ -454,7 +454,10 @@ async fn load_from_bytes(
         Ok(a) => (Some(Rc::new(a)), None),
         Err(e) => (None, Some(e)),
     };
-    let axis_info: Option<WireAxisInfo> = axis.as_deref().map(scoring::axis_info);
+    let axis_info: Option<WireAxisInfo> = axis.as_deref().map(|a| WireAxisInfo {
+        other_model: scoring::other_model_warning(a, &identity.sha256),
+        ..scoring::axis_info(a)
+    });
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         s.model = Some(Rc::new(model));

@@ -83,6 +83,10 @@ pub struct WireAxisInfo {
     /// has fewer than two components.
     #[serde(default)]
     pub persona: Option<WirePersonaMap>,
+    /// Set when the file says it was computed for another GGUF than the one loaded (its
+    /// `model_sha256` differs): the axis is used, but the page says its numbers may not hold.
+    #[serde(default)]
+    pub other_model: Option<String>,
 }
 
 /// The axis file's PCA of role vectors (monitor layer), in PC1 × PC2 coordinates centred on the

@@ -51,7 +51,24 @@ pub fn axis_info(axis: &AxisFile) -> WireAxisInfo {
         percentile_levels: m.percentile_levels.clone(),
         monitor_thresholds,
         persona: persona_map(axis),
+        other_model: None,
     }
+}
+
+/// A sentence when `axis` names another model file than the one whose sha256 is `model_sha256`
+/// (files without a recorded sha256 are taken at their word).
+pub fn other_model_warning(axis: &AxisFile, model_sha256: &str) -> Option<String> {
+    let recorded = axis.meta.model_sha256.trim();
+    if recorded.is_empty() || recorded.eq_ignore_ascii_case(model_sha256) {
+        return None;
+    }
+    let short = |h: &str| h.chars().take(12).collect::<String>();
+    Some(format!(
+        "This axis file was computed for another model file (\"{}\", sha256 {}…), not the one loaded (sha256 {}…): it is used, but its scores and caps may not mean what they say.",
+        axis.meta.model_id,
+        short(recorded),
+        short(model_sha256)
+    ))
 }
 
 /// Unit PC `k` at layer `layer`, if the file has it.
@@ -353,6 +370,19 @@ mod tests {
         assert_eq!(p.cap_margin(&rows), Some(0.0));
         let below = [vec![0.0, 1.0, 3.0]];
         assert_eq!(p.cap_margin(&below), Some(-0.25));
+    }
+
+    #[test]
+    fn an_axis_for_another_model_file_is_named_as_such() {
+        let axis = axis();
+        let own = axis.meta.model_sha256.clone();
+        assert_eq!(other_model_warning(&axis, &own), None);
+        assert_eq!(other_model_warning(&axis, &own.to_uppercase()), None);
+        let warning = other_model_warning(&axis, &"ab".repeat(32)).expect("a warning");
+        assert!(warning.contains("another model file"), "{warning}");
+        let mut unrecorded = axis.clone();
+        unrecorded.meta.model_sha256 = String::new();
+        assert_eq!(other_model_warning(&unrecorded, &"ab".repeat(32)), None);
     }
 
     #[test]

@@ -157,3 +157,44 @@ pub async fn click(browser: &Browser, testid: &str) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// Keeps every Blob the page turns into an object URL, so that a test can read a download.
+/// (Fetching the download link's `blob:` URL from the page is blocked by the page's own
+/// `connect-src 'self'`, which is as it should be.) Call before the click that downloads.
+pub async fn capture_downloads(browser: &Browser) -> Result<()> {
+    eval(
+        browser,
+        "if (!window.__axisBlobs) { window.__axisBlobs = []; \
+           const make = URL.createObjectURL.bind(URL); \
+           URL.createObjectURL = (b) => { window.__axisBlobs.push(b); return make(b); }; } \
+         return true;",
+    )
+    .await?;
+    Ok(())
+}
+
+/// The bytes of the last Blob the page offered as a download (see [`capture_downloads`]).
+pub async fn last_download(browser: &Browser) -> Result<Vec<u8>> {
+    let read = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             const blobs = window.__axisBlobs || []; \
+             if (!blobs.length) { done('no download captured'); } else { \
+               blobs[blobs.length - 1].arrayBuffer() \
+                 .then(b => done(Array.from(new Uint8Array(b))), e => done('failed: ' + e)); }",
+            vec![],
+        )
+        .await?;
+    let Some(values) = read.as_array() else {
+        bail!("the download could not be read back: {read}");
+    };
+    values
+        .iter()
+        .map(|v| {
+            v.as_u64()
+                .and_then(|b| u8::try_from(b).ok())
+                .ok_or_else(|| anyhow::anyhow!("not a byte: {v}"))
+        })
+        .collect()
+}

@@ -144,6 +144,11 @@ fn handle(
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
+    // Chromium opens spare connections ahead of time and may close them unused: no request
+    // line, no request (recording one would read as a request for "/").
+    if request_line.trim().is_empty() {
+        return Ok(());
+    }
     // Drain the headers; we answer every request with `Connection: close`.
     loop {
         let mut line = String::new();

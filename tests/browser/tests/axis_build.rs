@@ -8,7 +8,8 @@ use anyhow::{bail, ensure};
 use browser_tests::browser::{Browser, BrowserOptions};
 use browser_tests::dist_dir;
 use browser_tests::page::{
-    ask, attrs, click, eval, load_model, set_capping, set_input, wait_for_count,
+    ask, attrs, capture_downloads, click, eval, last_download, load_model, set_capping, set_input,
+    wait_for_count,
 };
 use browser_tests::static_server::StaticServer;
 use engine::axis::AxisFile;
@@ -51,32 +52,6 @@ async fn wait_for_any(
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     bail!("timed out after {timeout:?} waiting for one of {testids:?}")
-}
-
-/// The downloaded axis file, read back through the download link's blob URL.
-async fn downloaded_bytes(browser: &Browser) -> anyhow::Result<Vec<u8>> {
-    for _ in 0..5 {
-        let read = browser
-            .client
-            .execute_async(
-                "const done = arguments[arguments.length - 1]; \
-                 const a = document.querySelector('[data-testid=export-link]'); \
-                 if (!a) { done('failed: no download link'); } else { \
-                   fetch(a.href).then(r => r.arrayBuffer()) \
-                     .then(b => done(Array.from(new Uint8Array(b))), e => done('failed: ' + e)); }",
-                vec![],
-            )
-            .await?;
-        if let Some(values) = read.as_array() {
-            return Ok(values
-                .iter()
-                .map(|v| v.as_u64().unwrap_or(0) as u8)
-                .collect());
-        }
-        eprintln!("reading the download back: {read}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    bail!("the downloaded axis file could not be read back")
 }
 
 #[tokio::test]
@@ -171,8 +146,9 @@ async fn a_model_without_an_axis_gets_one_computed_in_the_browser() -> anyhow::R
 
     // The file: valid, for this model (same bytes as the shipped GGUF), and pointing the way
     // the lab's axis does at the monitor layer.
+    capture_downloads(&browser).await?;
     click(&browser, "axis-build-download").await?;
-    let bytes = downloaded_bytes(&browser).await?;
+    let bytes = last_download(&browser).await?;
     let file = AxisFile::from_bytes(&bytes)?;
     let shipped = AxisFile::from_bytes(&std::fs::read(
         dist_dir().join("axes/SmolLM2-135M-Instruct.Q4_1.axis.safetensors"),

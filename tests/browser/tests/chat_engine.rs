@@ -161,3 +161,69 @@ async fn a_model_without_an_axis_file_chats_unscored_and_says_why() -> anyhow::R
     browser.screenshot("chat-no-axis-file").await?;
     browser.close().await
 }
+
+/// An axis file records the sha256 of the GGUF it was computed for. Loaded beside another file
+/// (here the shipped model with 64 bytes appended: same weights, different sha256) it is used,
+/// and the capping panel says that it belongs to another model file; beside its own model the
+/// notice is absent.
+#[tokio::test]
+async fn an_axis_file_for_another_model_file_is_used_with_a_notice() -> anyhow::Result<()> {
+    let mut bytes = std::fs::read(dist_dir().join("models/SmolLM2-135M-Instruct.Q4_1.gguf"))?;
+    bytes.extend([0u8; 64]);
+    let dir = std::env::temp_dir().join(format!("axis-other-model-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let altered = dir.join("altered-copy.gguf");
+    std::fs::write(&altered, &bytes)?;
+    let server = StaticServer::start_with_aliases(
+        dist_dir(),
+        vec![
+            ("/models/altered-copy.gguf".to_owned(), altered),
+            (
+                "/axes/altered-copy.axis.safetensors".to_owned(),
+                dist_dir().join("axes/SmolLM2-135M-Instruct.Q4_1.axis.safetensors"),
+            ),
+        ],
+    )?;
+    let browser = Browser::launch(BrowserOptions::default()).await?;
+    browser
+        .client
+        .goto(&server.url("/?model=models/altered-copy.gguf"))
+        .await?;
+    load_model(&browser, "cpu", "quantized", LOAD).await?;
+    let notice = browser.text_of("[data-testid=axis-other-model]").await?;
+    eprintln!("other-model notice: {notice}");
+    assert!(
+        notice.contains("another model file") && notice.contains("SmolLM2-135M-Instruct"),
+        "{notice}"
+    );
+    assert!(
+        browser
+            .client
+            .find(Locator::Css("[data-testid=cap-first-layer]"))
+            .await
+            .is_ok(),
+        "the axis is still used"
+    );
+    browser.screenshot("chat-axis-other-model").await?;
+    browser.close().await?;
+    std::fs::remove_dir_all(&dir)?;
+
+    // The shipped pair: no notice.
+    let server = StaticServer::start(dist_dir())?;
+    let browser = Browser::launch(BrowserOptions::default()).await?;
+    browser.client.goto(&server.url("/")).await?;
+    load_model(&browser, "cpu", "quantized", LOAD).await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=cap-first-layer]"))
+        .await?;
+    assert!(
+        browser
+            .client
+            .find(Locator::Css("[data-testid=axis-other-model]"))
+            .await
+            .is_err(),
+        "the shipped axis names the shipped model"
+    );
+    browser.close().await
+}

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, ensure};
 use browser_tests::browser::{Browser, BrowserOptions};
 use browser_tests::dist_dir;
-use browser_tests::page::{attrs, eval, load_model, set_capping, set_input, wait_for_count};
+use browser_tests::page::{
+    attrs, capture_downloads, eval, last_download, load_model, set_capping, set_input,
+    wait_for_count,
+};
 use browser_tests::static_server::StaticServer;
 use fantoccini::Locator;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
@@ -322,31 +325,12 @@ async fn presets_step_play_pause_and_a_file_round_trip() -> Result<()> {
     let scores = attrs(&browser, "[data-testid=message-score]", "data-score").await?;
     let points = attrs(&browser, "[data-testid=chart-point]", "data-score").await?;
     open_share_menu(&browser).await?;
+    capture_downloads(&browser).await?;
     click(&browser, "export-json").await?;
-    // Read the file back through the download link's blob URL (retried: a fetch of a blob
-    // URL right after the download started has failed once in headless Chromium).
-    let mut file = String::new();
-    for _ in 0..5 {
-        let read = browser
-            .client
-            .execute_async(
-                "const done = arguments[arguments.length - 1]; \
-                 const a = document.querySelector('[data-testid=export-link]'); \
-                 if (!a) { done('failed: no download link'); } else { \
-                   fetch(a.href).then(r => r.text()).then(done, e => done('failed: ' + e)); }",
-                vec![],
-            )
-            .await?;
-        file = read.as_str().unwrap_or_default().to_owned();
-        if file.starts_with('{') {
-            break;
-        }
-        eprintln!("reading the download back: {file}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let file = String::from_utf8(last_download(&browser).await?)?;
     ensure!(
         file.starts_with('{'),
-        "the download could not be read back: {file}"
+        "the download is not a JSON file: {file}"
     );
     assert_eq!(
         eval(
