@@ -1,0 +1,489 @@
+#!/usr/bin/env node
+// Our app as a bench peer (see README.md): serves the built app (`cargo xtask dist` -> dist/),
+// opens it in headless Chromium and uses it the way a person does, through its data-testids:
+// pick the backend and precision, load the model (timed, cold), set greedy settings, then per run
+// clear the conversation, send the prompt file's user message and read the answer's meta line
+// ("37 tokens · max tokens · 12.3 s · first token after 4.1 s (512-token prompt) · 3.0 tok/s").
+// Prints one JSON object per run on stdout; everything else goes to stderr.
+//
+//   node ours-page.mjs --dist dist --prompt prompt.json --backend cpu --precision f32 \
+//       --new-tokens 128 --runs 3
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  UsageError,
+  makeLog,
+  firstLine,
+  parseCliValues,
+  posIntOption,
+  readPromptIds,
+  checkModelFile,
+  checkChromium,
+  readGgufVocab,
+  detokenizer,
+  resolveUnder,
+  startStaticServer,
+  startBrowser,
+  watchPage,
+  treeCpuSeconds,
+  cpuDelta,
+  runSession,
+  runMain,
+} from './common.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..', '..');
+/** The app's default model (what "Load model" loads), relative to the dist directory. */
+const DEFAULT_MODEL = path.join('models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+/** The app's "Max new tokens" field accepts 1..=1024 (src/components/settings.rs). */
+const MAX_NEW_TOKENS = 1024;
+/** SmolLM2's chat template default, used if the GGUF's template cannot be read for it. */
+const FALLBACK_SYSTEM = 'You are a helpful AI assistant named SmolLM, trained by Hugging Face';
+
+const USAGE = `usage: node ours-page.mjs --prompt PROMPT.json [options]
+
+  --dist DIR           the built app, from \`cargo xtask dist\` (default <repo>/dist)
+  --prompt PATH        JSON file with {"ids": [token ids]} of a ChatML conversation: the default
+                       system prompt, one user message, the assistant header (required)
+  --backend B          cpu | webgpu (default cpu)
+  --precision P        f32 | quantized (default f32)
+  --new-tokens N       the app's "Max new tokens" (1..${MAX_NEW_TOKENS}, default 128)
+  --runs N             timed answers (default 1; one model load for all)
+  --model PATH         GGUF whose vocabulary detokenizes the ids (default DIST/${DEFAULT_MODEL})
+  --chromium PATH      Chromium binary (default $CHROMIUM or /usr/bin/chromium)
+  --timeout S          give up after S seconds in all (default 3600)
+  --verbose            Chromium's stderr, HTTP requests and the page's console to stderr
+  -h, --help           this text`;
+
+const NAME = 'ours-page-bench';
+const log = makeLog(NAME);
+
+function parseCli(argv) {
+  const values = parseCliValues(
+    argv,
+    {
+      dist: { type: 'string', default: path.join(REPO, 'dist') },
+      prompt: { type: 'string' },
+      backend: { type: 'string', default: 'cpu' },
+      precision: { type: 'string', default: 'f32' },
+      'new-tokens': { type: 'string', default: '128' },
+      runs: { type: 'string', default: '1' },
+      model: { type: 'string' },
+      chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
+      timeout: { type: 'string', default: '3600' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    USAGE
+  );
+  const posInt = (name, min = 1) => posIntOption(values, name, min);
+  if (!values.prompt) throw new UsageError('--prompt is required');
+  if (!['cpu', 'webgpu'].includes(values.backend)) throw new UsageError(`--backend must be cpu or webgpu, got ${values.backend}`);
+  if (!['f32', 'quantized'].includes(values.precision)) throw new UsageError(`--precision must be f32 or quantized, got ${values.precision}`);
+  const newTokens = posInt('new-tokens');
+  if (newTokens > MAX_NEW_TOKENS) throw new UsageError(`--new-tokens must be <= ${MAX_NEW_TOKENS} (the app's limit), got ${newTokens}`);
+  const dist = path.resolve(values.dist);
+  return {
+    dist,
+    prompt: path.resolve(values.prompt),
+    backend: values.backend,
+    precision: values.precision,
+    newTokens,
+    runs: posInt('runs'),
+    model: path.resolve(values.model ?? path.join(dist, DEFAULT_MODEL)),
+    chromium: values.chromium,
+    timeoutS: posInt('timeout'),
+    verbose: values.verbose,
+  };
+}
+
+function checkInputs(opts) {
+  if (!fs.existsSync(path.join(opts.dist, 'index.html'))) {
+    throw new Error(`${opts.dist} has no index.html: build the app first (\`cargo xtask dist\`) or pass --dist DIR`);
+  }
+  checkModelFile(opts.model);
+  checkChromium(opts.chromium);
+}
+
+/**
+ * Which meta line the built app writes: "new" if its wasm has the "first token after … (N-token
+ * prompt)" part, else "old" ("37 tokens · max tokens · 12.3 s · 3.0 tok/s").
+ */
+function distMetaFormat(dist) {
+  const wasm = fs.readdirSync(dist).filter((f) => f.endsWith('.wasm'));
+  if (wasm.length === 0) throw new Error(`${dist} has no .wasm file: not a built app?`);
+  const needle = Buffer.from('first token after');
+  return wasm.some((f) => fs.readFileSync(path.join(dist, f)).includes(needle)) ? 'new' : 'old';
+}
+
+// ---------------------------------------------------------------------------------------------
+// The prompt: the ids must be `<|im_start|>system\n{default system prompt}<|im_end|>\n
+// <|im_start|>user\n{USER}<|im_end|>\n<|im_start|>assistant\n`; the page gets USER as the message
+// (the app renders the same frame from its chat template when the system prompt field is empty).
+
+function defaultSystemPrompt(vocab) {
+  const m = /'<\|im_start\|>system\n([^']*?)<\|im_end\|>/.exec(vocab.chatTemplate ?? '');
+  return m ? m[1] : FALLBACK_SYSTEM;
+}
+
+function userMessage(modelPath, ids) {
+  const vocab = readGgufVocab(modelPath);
+  const text = detokenizer(vocab)(ids);
+  if (text === null) throw new Error('the prompt ids do not decode to valid UTF-8 text, so they cannot be typed into the page');
+  const system = defaultSystemPrompt(vocab);
+  const head = `<|im_start|>system\n${system}<|im_end|>\n<|im_start|>user\n`;
+  const tail = '<|im_end|>\n<|im_start|>assistant\n';
+  if (!text.startsWith(head)) {
+    const got = JSON.stringify(text.slice(0, head.length + 20));
+    throw new Error(`the prompt does not start with the default system prompt and a user turn (${JSON.stringify(head)}); it starts ${got}`);
+  }
+  if (!text.endsWith(tail) || text.length < head.length + tail.length) {
+    throw new Error(`the prompt does not end with the assistant header ${JSON.stringify(tail)}`);
+  }
+  const user = text.slice(head.length, text.length - tail.length);
+  if (/<\|im_(start|end)\|>/.test(user)) throw new Error('the prompt has more than one user turn (or another role); the page can only send one message');
+  if (!user.trim()) throw new Error('the prompt\'s user message is empty (the page sends no empty message)');
+  return { user, system };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The answer's meta line (src/session.rs, src/conversation.rs `answer_timing`):
+//   "{tokens} tokens · {stop} · {total:.1} s · first token after {ttft:.1} s ({n}-token prompt)
+//    · {rate:.1} tok/s[ · steered α = …][ · N earliest messages left out to fit the context]"
+// with rate = (tokens - 1) / (total - ttft); an answer of one token (or an older build) has only
+// "{total:.1} s · {rate:.1} tok/s" with rate = tokens / total.
+
+const NUM = String.raw`(\d+(?:\.\d+)?)`;
+
+export function parseMeta(meta) {
+  const parts = meta.trim().split(' · ');
+  const fail = (why) => {
+    throw new Error(`cannot read the answer's meta line (${why}): ${JSON.stringify(meta)}`);
+  };
+  const tokens = /^(\d+) tokens?$/.exec(parts[0] ?? '');
+  if (!tokens) fail('no token count');
+  const stop = parts[1];
+  if (!stop) fail('no stop reason');
+  const total = new RegExp(`^${NUM} s$`).exec(parts[2] ?? '');
+  if (!total) fail('no total seconds');
+  const out = { tokens: Number(tokens[1]), stop, total_s: Number(total[1]), ttft_s: null, prompt_tokens: null, rate: null, format: null, extras: [] };
+  let i = 3;
+  const first = new RegExp(`^first token after ${NUM} s \\((\\d+)-token prompt\\)$`).exec(parts[i] ?? '');
+  if (first) {
+    out.ttft_s = Number(first[1]);
+    out.prompt_tokens = Number(first[2]);
+    out.format = 'new';
+    i++;
+  } else {
+    out.format = 'short';
+  }
+  const rate = new RegExp(`^${NUM} tok/s$`).exec(parts[i] ?? '');
+  if (rate) {
+    out.rate = Number(rate[1]);
+    i++;
+  } else if (first) {
+    fail('no tok/s after the first-token part');
+  }
+  out.extras = parts.slice(i);
+  return out;
+}
+
+const round3 = (x) => (x == null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
+
+// ---------------------------------------------------------------------------------------------
+// The static server: the dist directory as it is (no COOP/COEP needed: the app is single-page,
+// single-threaded wasm; it brings its own CSP and service worker).
+
+function startServer(dist, verbose) {
+  const root = fs.realpathSync(dist);
+  const route = (urlPath) => {
+    let file = urlPath === '/' ? path.join(root, 'index.html') : resolveUnder(root, urlPath.slice(1));
+    if (file && fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
+    if (urlPath === '/favicon.ico' && !(file && fs.existsSync(file))) return 'favicon';
+    return file;
+  };
+  const headers = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
+  return startStaticServer({ route, headers, verbose, log });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const opts = parseCli(process.argv.slice(2));
+  checkInputs(opts);
+  const ids = readPromptIds(opts.prompt);
+  const { user } = userMessage(opts.model, ids);
+  const metaFormat = distMetaFormat(opts.dist);
+  const peer = `ours-page-${opts.backend}-${opts.precision}`;
+  if (metaFormat === 'old') {
+    log(`warning: ${opts.dist} is an older build whose meta line has no time to first token and no prompt token count: ttft / prefill are null and the prompt length is not checked`);
+  }
+
+  const { chromium } = await import('playwright-core');
+  const started = Date.now();
+  const remainingMs = () => Math.max(1000, opts.timeoutS * 1000 - (Date.now() - started) - 2000);
+
+  await runSession({ name: NAME, log, timeoutS: opts.timeoutS }, async (session) => {
+    session.server = await startServer(opts.dist, opts.verbose);
+    const origin = `http://127.0.0.1:${session.server.address().port}`;
+    log(`serving ${opts.dist} on ${origin}`);
+
+    const { context, chromiumVersion } = await startBrowser(session, {
+      chromium,
+      binary: opts.chromium,
+      verbose: opts.verbose,
+      log,
+      profilePrefix: 'ours-page-bench-chromium-',
+      extraFlags: ['--enable-unsafe-webgpu'],
+    });
+    const chromePid = session.chrome.child.pid;
+    const page = await context.newPage();
+    const watch = watchPage(page, { verbose: opts.verbose, log });
+    const guard = (what, promise) =>
+      Promise.race([promise, watch.died]).catch((e) => {
+        const pageErr = watch.failure() ? ` (page error: ${watch.failure().message})` : '';
+        throw new Error(`${what}: ${firstLine(e).replace(/^page\.\w+: /, '')}${pageErr}`);
+      });
+    // Waits until `css`'s attribute `attr` is one of `values`; returns it.
+    const waitAttr = (what, css, attr, values, timeout = remainingMs()) =>
+      guard(
+        what,
+        page
+          .waitForFunction(
+            ([css, attr, values]) => {
+              const v = document.querySelector(css)?.getAttribute(attr);
+              return values.includes(v) ? v : false;
+            },
+            [css, attr, values],
+            { timeout, polling: 100 }
+          )
+          .then((h) => h.jsonValue())
+      );
+    const text = (css) => page.evaluate((css) => document.querySelector(css)?.textContent?.trim() ?? null, css);
+
+    // CPU seconds of Chromium's process tree at the page's marks (run -> name -> s).
+    const marks = new Map();
+    await page.exposeBinding('__oursMark', (_src, run, name) => {
+      if (!marks.has(run)) marks.set(run, {});
+      marks.get(run)[name] = treeCpuSeconds(chromePid);
+    });
+
+    // 1. Open the app; close the welcome dialog (shown on a first visit).
+    await guard('the app did not open', page.goto(`${origin}/`, { waitUntil: 'load', timeout: 120000 }));
+    await guard('the app did not start', page.waitForSelector('[data-testid=model-panel]', { timeout: 120000 }));
+    const closeWelcome = page.locator('[data-testid=close-explainer]');
+    if (await closeWelcome.count()) await guard('cannot close the welcome dialog', closeWelcome.click());
+
+    // 2. Backend and precision, then the timed cold load.
+    const idle = await waitAttr('the model panel did not become idle', '[data-testid=model-panel]', 'data-state', ['idle', 'failed'], 120000);
+    if (idle !== 'idle') throw new Error(`the engine failed to start: ${await text('[data-testid=engine-status]')}`);
+    const gpuState = await waitAttr('the WebGPU check did not finish', '[data-testid=webgpu-status]', 'data-state', ['available', 'unavailable'], 120000);
+    const adapter = await text('[data-testid=webgpu-status]');
+    if (opts.backend === 'webgpu' && gpuState !== 'available') throw new Error(`WebGPU is not available in this Chromium: ${adapter}`);
+    for (const [testid, value] of [['backend-select', opts.backend], ['precision-select', opts.precision]]) {
+      await guard(`cannot choose ${value}`, page.selectOption(`[data-testid=${testid}]`, value));
+      const now = await page.inputValue(`[data-testid=${testid}]`);
+      if (now !== value) throw new Error(`[data-testid=${testid}] shows ${now} after choosing ${value}`);
+    }
+    await page.evaluate(() => {
+      const rec = (window.__oursLoad = { click: null, end: null, state: null, firstSeen: {} });
+      document.querySelector('[data-testid=load-model]').addEventListener('click', () => (rec.click ??= performance.now()), { capture: true, once: true });
+      const panel = document.querySelector('[data-testid=model-panel]');
+      const obs = new MutationObserver(() => {
+        const s = panel.getAttribute('data-state');
+        if (rec.click != null) rec.firstSeen[s] ??= performance.now();
+        if ((s === 'ready' || s === 'failed') && rec.click != null && rec.end == null) {
+          rec.end = performance.now();
+          rec.state = s;
+          obs.disconnect();
+        }
+      });
+      obs.observe(panel, { attributes: true, attributeFilter: ['data-state'] });
+    });
+    log(`${peer}: loading the model (${opts.backend}, ${opts.precision}); Chromium ${chromiumVersion}; ${adapter}`);
+    await guard('cannot click Load model', page.click('[data-testid=load-model]'));
+    const loaded = await waitAttr('the model did not load', '[data-testid=model-panel]', 'data-state', ['ready', 'failed']);
+    const engineStatus = await text('[data-testid=engine-status]');
+    if (loaded !== 'ready') throw new Error(`the model did not load: ${engineStatus}`);
+    await guard('the load timing was not recorded', page.waitForFunction(() => window.__oursLoad.end != null, null, { timeout: 10000, polling: 50 }));
+    const loadRec = await page.evaluate(() => window.__oursLoad);
+    const loadS = round3((loadRec.end - loadRec.click) / 1000);
+    const fetchS = loadRec.firstSeen.preparing != null ? round3((loadRec.firstSeen.preparing - loadRec.click) / 1000) : null;
+    const device = /loaded on (.+?), (?:f32|quantized) weights/.exec(engineStatus ?? '')?.[1] ?? null;
+    const wantWeights = opts.precision === 'f32' ? 'f32 weights' : 'quantized weights';
+    const wantDevice = opts.backend === 'webgpu' ? 'WebGPU' : 'CPU';
+    if (!engineStatus.includes(wantWeights) || !device?.startsWith(wantDevice)) {
+      throw new Error(`the model loaded with other settings than asked (${opts.backend}, ${opts.precision}): ${engineStatus}`);
+    }
+    const axisLoaded = (await page.locator('[data-testid=cap-first-layer]').count()) > 0;
+    if (!axisLoaded) log(`warning: no Assistant Axis loaded (${await text('[data-testid=axis-status]')}): answers are not scored, so the timings lack the probes`);
+    log(`${peer}: ${engineStatus} (load ${loadS} s)`);
+
+    // 3. Settings: one answer per message (capping off), greedy, no penalty, no steering, the
+    //    template's default system prompt.
+    const capping = page.locator('[data-testid=capping-toggle]');
+    if (await capping.isChecked()) await guard('cannot turn capping off', capping.click());
+    if (await capping.isChecked()) throw new Error('capping is still on after unticking it');
+    const settings = [
+      ['setting-temperature', '0'],
+      ['setting-frequency-penalty', '0'],
+      ['setting-max-tokens', String(opts.newTokens)],
+    ];
+    for (const [testid, value] of settings) {
+      // As the browser tests' `set_input`: the value, then the change event the app listens to.
+      await page.evaluate(([testid, value]) => {
+        const el = document.querySelector(`[data-testid=${testid}]`);
+        if (!el) throw new Error(`no [data-testid=${testid}]`);
+        el.value = value;
+        el.dispatchEvent(new Event('change', { bubbles: true }));
+      }, [testid, value]);
+      const now = await page.inputValue(`[data-testid=${testid}]`);
+      if (Number(now) !== Number(value)) throw new Error(`[data-testid=${testid}] reads ${now} after setting ${value}`);
+    }
+    const system = await page.inputValue('[data-testid=system-prompt]');
+    if (system.trim()) throw new Error(`the system prompt field is not empty (${JSON.stringify(system)}), so the page would not use the template's default`);
+    const steering = await text('[data-testid=steering-value]');
+    if (steering != null && steering !== 'off') throw new Error(`steering is on (${steering})`);
+
+    // 4. The runs: clear, send, wait for the end of the answer, read its meta line.
+    const userAgent = await page.evaluate(() => navigator.userAgent);
+    log(`${peer}: ${ids.length} prompt ids (user message ${user.length} chars), ${opts.newTokens} new tokens, ${opts.runs} run(s)`);
+    let firstAnswer = null;
+    for (let run = 0; run < opts.runs; run++) {
+      const clear = page.locator('[data-testid=clear]');
+      if (await clear.isEnabled()) await guard('cannot clear the conversation', clear.click());
+      await guard(
+        'the conversation did not clear',
+        page.waitForFunction(() => document.querySelectorAll('[data-testid=message-assistant], [data-testid=message-user]').length === 0, null, { timeout: 30000, polling: 100 })
+      );
+      await guard('cannot type the message', page.fill('[data-testid=composer-input]', user));
+      if ((await page.inputValue('[data-testid=composer-input]')) !== user) throw new Error('the composer does not hold the message as typed');
+      await guard('Send did not become enabled', page.waitForSelector('[data-testid=send]:not([disabled])', { timeout: 30000 }));
+      await page.evaluate((run) => {
+        const col = document.querySelector('[data-testid=column-default]');
+        const rec = (window.__oursRun = { send: null, first: null, last: null, done: null, chunks: 0, len: 0 });
+        const onClick = (e) => {
+          if (e.target.closest?.('[data-testid=send]')) {
+            rec.send ??= performance.now();
+            document.removeEventListener('click', onClick, true);
+          }
+        };
+        document.addEventListener('click', onClick, true);
+        const obs = new MutationObserver(() => {
+          if (rec.send == null) return;
+          const all = col.querySelectorAll('[data-testid=message-assistant]');
+          const m = all[all.length - 1];
+          if (!m) return;
+          const now = performance.now();
+          const len = (m.querySelector('.message-text')?.textContent ?? '').length;
+          if (len !== rec.len) {
+            rec.len = len;
+            rec.chunks++;
+            rec.last = now;
+            if (rec.first == null && len > 0) {
+              rec.first = now;
+              window.__oursMark(run, 'first');
+            }
+            window.__oursMark(run, 'last');
+          }
+          if (m.getAttribute('data-streaming') === 'false' && rec.done == null) {
+            rec.done = now;
+            obs.disconnect();
+          }
+        });
+        obs.observe(col, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['data-streaming'] });
+      }, run);
+      if (!marks.has(run)) marks.set(run, {});
+      marks.get(run).start = treeCpuSeconds(chromePid);
+      await guard('cannot click Send', page.click('[data-testid=send]'));
+      await guard(`run ${run}: the answer did not finish`, page.waitForFunction(() => window.__oursRun.done != null, null, { timeout: remainingMs(), polling: 250 }));
+      const r = await page.evaluate(() => {
+        const all = document.querySelectorAll('[data-testid=column-default] [data-testid=message-assistant]');
+        const m = all[all.length - 1];
+        return {
+          rec: window.__oursRun,
+          meta: m?.querySelector('[data-testid=message-meta]')?.textContent ?? null,
+          error: m?.querySelector('.error')?.textContent ?? null,
+          answer: m?.querySelector('.message-text')?.textContent ?? '',
+          users: document.querySelectorAll('[data-testid=message-user]').length,
+          answers: all.length,
+        };
+      });
+      if (r.error) throw new Error(`run ${run}: the answer failed: ${r.error}`);
+      if (r.users !== 1 || r.answers !== 1) throw new Error(`run ${run}: expected one message and one answer, the page shows ${r.users} and ${r.answers}`);
+      if (!r.meta) throw new Error(`run ${run}: the answer has no meta line`);
+      const meta = parseMeta(r.meta);
+      if (meta.extras.length) throw new Error(`run ${run}: the answer was not a plain one (${meta.extras.join('; ')})`);
+      if (meta.prompt_tokens != null && meta.prompt_tokens !== ids.length) {
+        throw new Error(`run ${run}: the app's prompt has ${meta.prompt_tokens} tokens, the prompt file ${ids.length} ids (the ids are not the app's tokenization of their text)`);
+      }
+      if (meta.format !== 'new' && metaFormat === 'new') {
+        throw new Error(`run ${run}: the meta line has no first-token time and prompt count (an answer of ${meta.tokens} token(s)?): ${JSON.stringify(r.meta)}`);
+      }
+      if (!['max tokens', 'end of turn'].includes(meta.stop)) throw new Error(`run ${run}: the answer ended with "${meta.stop}"`);
+      if (meta.tokens > opts.newTokens || (meta.stop === 'max tokens' && meta.tokens !== opts.newTokens)) {
+        throw new Error(`run ${run}: ${meta.tokens} tokens with max tokens ${opts.newTokens}`);
+      }
+      const m = marks.get(run) || {};
+      const ttft = meta.ttft_s;
+      const decodeS = ttft == null ? null : round3(meta.total_s - ttft);
+      // The decode rate: the app's own (from unrounded times, shown to 0.1 tok/s) or the one from
+      // the seconds (each shown to 0.1 s), whichever is the less uncertain after rounding.
+      let decodeTokS = null;
+      if (decodeS > 0 && meta.tokens > 1) {
+        const fromSeconds = (meta.tokens - 1) / decodeS;
+        const rateErr = meta.rate > 0 ? 0.05 / meta.rate : Infinity;
+        decodeTokS = round3(rateErr < 0.1 / decodeS ? meta.rate : fromSeconds);
+      }
+      const rec = r.rec;
+      const sincSend = (t) => (t == null || rec.send == null ? null : round3((t - rec.send) / 1000));
+      const line = {
+        peer,
+        run,
+        backend: opts.backend,
+        precision: opts.precision,
+        adapter,
+        device,
+        load_s: loadS,
+        prompt_tokens: meta.prompt_tokens,
+        new_tokens: meta.tokens,
+        ttft_s: ttft,
+        prefill_s: ttft,
+        decode_s: decodeS,
+        prefill_tok_s: ttft ? round3(meta.prompt_tokens / ttft) : null,
+        decode_tok_s: decodeTokS,
+        total_s: meta.total_s,
+        stop: meta.stop,
+        user_agent: userAgent,
+        prefill_cpu_s: cpuDelta(m.start, m.first),
+        decode_cpu_s: cpuDelta(m.first, m.last),
+        chromium_version: chromiumVersion,
+        engine_status: engineStatus,
+        axis_loaded: axisLoaded,
+        meta: r.meta,
+        meta_format: meta.format === 'new' ? 'new' : 'old',
+        meta_tok_s: meta.rate,
+        prompt_ids: ids.length,
+        page_ttft_s: sincSend(rec.first),
+        page_last_token_s: sincSend(rec.last),
+        page_done_s: sincSend(rec.done),
+        fetch_s: fetchS,
+        answer_chars: r.answer.length,
+        answer_head: r.answer.slice(0, 80),
+        host_cpus: os.cpus().length,
+        host_loadavg_1m: Math.round(os.loadavg()[0] * 100) / 100,
+      };
+      process.stdout.write(JSON.stringify(line) + '\n');
+      if (firstAnswer === null) firstAnswer = r.answer;
+      else if (r.answer !== firstAnswer) log(`warning: run ${run}'s answer differs from run 0's (greedy decoding should repeat itself)`);
+      const f = (x, d = 2) => (x == null ? 'n/a' : x.toFixed(d));
+      log(`${peer} run ${run}: ${meta.tokens} tokens (${meta.stop}), ttft ${ttft == null ? "n/a" : `${f(ttft, 1)} s`} (prefill ${f(line.prefill_tok_s)} tok/s), decode ${f(line.decode_tok_s)} tok/s, total ${f(meta.total_s, 1)} s, load ${f(loadS)} s`);
+    }
+  });
+}
+
+// Run as a script (importing the module, e.g. for `parseMeta`, runs nothing).
+if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) runMain(main, { name: NAME, log });
