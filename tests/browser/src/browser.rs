@@ -146,8 +146,21 @@ impl Browser {
     }
 
     /// Saves a PNG under `target/screenshots/<name>.png` and returns its path.
+    /// Retried: on a loaded machine the renderer can miss WebDriver's 10 s deadline for a
+    /// frame (seen once right after a WebGPU device loss, while the worker reloads the model).
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
-        let png = self.client.screenshot().await?;
+        let mut attempt = 0;
+        let png = loop {
+            attempt += 1;
+            match self.client.screenshot().await {
+                Ok(png) => break png,
+                Err(e) if attempt < 4 => {
+                    eprintln!("screenshot {name}: attempt {attempt} failed ({e}); retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let path = crate::screenshot_dir().join(format!("{name}.png"));
         std::fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(path)
