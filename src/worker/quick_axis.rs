@@ -317,27 +317,33 @@ mod tests {
         }
     }
 
-    /// The whole quick build on the shipped model (f32 weights, natively): the file it makes is
-    /// a valid axis file, and its axis points the way the lab's full build does.
-    #[test]
-    fn a_quick_build_of_the_shipped_model_agrees_with_the_lab_axis() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let gguf = root.join("public/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    /// The shipped model with f32 weights on the CPU backend.
+    fn shipped_model() -> ChatModel {
+        let gguf = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("public/models/SmolLM2-135M-Instruct.Q4_1.gguf");
         let bytes = std::fs::read(&gguf).unwrap_or_else(|e| {
             panic!(
                 "model missing: run `cargo xtask fetch-model` ({}: {e})",
                 gguf.display()
             )
         });
-        let shipped_path = root.join("public/axes/SmolLM2-135M-Instruct.Q4_1.axis.safetensors");
-        let shipped = AxisFile::from_bytes(&std::fs::read(&shipped_path).expect("shipped axis"))
-            .expect("shipped axis parses");
-        let chat = ChatModel::load(
+        ChatModel::load(
             &bytes,
             engine::model::WeightMode::F32,
             &engine::device::cpu(),
         )
-        .expect("model loads");
+        .expect("model loads")
+    }
+
+    /// The whole quick build on the shipped model (f32 weights, natively): the file it makes is
+    /// a valid axis file, and its axis points the way the lab's full build does.
+    #[test]
+    fn a_quick_build_of_the_shipped_model_agrees_with_the_lab_axis() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let shipped_path = root.join("public/axes/SmolLM2-135M-Instruct.Q4_1.axis.safetensors");
+        let shipped = AxisFile::from_bytes(&std::fs::read(&shipped_path).expect("shipped axis"))
+            .expect("shipped axis parses");
+        let chat = shipped_model();
         let size = QuickAxisSize {
             roles: 8,
             questions: 2,
@@ -379,15 +385,7 @@ mod tests {
 
     #[test]
     fn a_cancelled_quick_build_stops_at_once() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let bytes = std::fs::read(root.join("public/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
-            .expect("model missing: run `cargo xtask fetch-model`");
-        let chat = ChatModel::load(
-            &bytes,
-            engine::model::WeightMode::F32,
-            &engine::device::cpu(),
-        )
-        .expect("model loads");
+        let chat = shipped_model();
         let size = QuickAxisSize {
             roles: 2,
             questions: 1,
