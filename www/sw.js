@@ -7,6 +7,7 @@ const SHELL = [
   "./",
   "./index.html",
   "./csp.js",
+  "./boot-check.js",
   "./boot.js",
   "./style.css",
   "./worker.js",

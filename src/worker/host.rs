@@ -384,9 +384,13 @@ async fn load_from_bytes(
         step: "Reading the model file and uploading the weights".into(),
     });
     yield_now().await;
-    let mode = match precision {
-        Precision::F32 => WeightMode::F32,
-        Precision::Quantized => WeightMode::Quantized,
+    // Quantized weights on the CPU go through our kernel on the 4-bit blocks (flex itself
+    // would unpack them to bytes and dequantize every matrix on every product); on WebGPU
+    // through burn's packed quantized matmul.
+    let mode = match (precision, backend) {
+        (Precision::F32, _) => WeightMode::F32,
+        (Precision::Quantized, Backend::Cpu) => WeightMode::HostBlocks,
+        (Precision::Quantized, Backend::WebGpu) => WeightMode::Quantized,
     };
     // Drop any previous model first so two never sit in memory at once.
     STATE.with(|s| {

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! bench_peer --write-prompt target/bench/prompt.json [--prompt-tokens 512]
-//! bench_peer --prompt target/bench/prompt.json --mode f32|quant [--new-tokens 128] [--runs 3]
+//! bench_peer --prompt target/bench/prompt.json --mode f32|quant|blocks [--new-tokens 128] [--runs 3]
 //!            [--variants plain,probes,caps,probes+caps]
 //! ```
 //!
@@ -84,25 +84,60 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 }
 
 /// A ChatML conversation whose user message is `FILLER` repeated, exactly `n` tokens long.
+///
+/// The prompt is one text, cut at a word boundary, and its ids are the tokenisation of that
+/// whole text: peers that can only take text (wllama, our page) re-tokenise it to the same ids.
+/// (Encoding the filler once per repetition and cutting ids does not have that property: BPE
+/// merges across the joins differ, and 512 such ids re-tokenised to 509.)
 fn write_prompt(path: &str, n: usize) -> Res<()> {
     let bytes = std::fs::read(env_path("AXIS_MODEL_PATH", DEFAULT_MODEL))?;
     let gguf = Gguf::parse(&bytes)?;
     let tok = ChatTokenizer::from_gguf(&gguf)?;
-    let head = tok.encode(
-        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging \
-         Face<|im_end|>\n<|im_start|>user\nSummarise this text in one paragraph.\n\n",
-    )?;
-    let tail = tok.encode("<|im_end|>\n<|im_start|>assistant\n")?;
-    let body_len = n
-        .checked_sub(head.len() + tail.len())
-        .ok_or("prompt too short for the chat frame")?;
-    let mut body = Vec::new();
-    while body.len() < body_len {
-        body.extend(tok.encode(FILLER)?);
+    let head = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging \
+                Face<|im_end|>\n<|im_start|>user\nSummarise this text in one paragraph.\n\n";
+    let tail = "<|im_end|>\n<|im_start|>assistant\n";
+    let frame = |body: &str| format!("{head}{}{tail}", body.trim_end());
+    // Enough filler for `n` tokens (every word is at least one token).
+    let mut filler = String::new();
+    while tok.encode(&frame(&filler))?.len() <= n {
+        filler.push_str(FILLER);
     }
-    body.truncate(body_len);
-    let ids: Vec<u32> = head.into_iter().chain(body).chain(tail).collect();
-    assert_eq!(ids.len(), n);
+    // The longest word-boundary prefix whose whole prompt is at most `n` tokens; then it must
+    // be exactly `n` (a word that is several tokens can jump past it: say so, never pad).
+    let cuts: Vec<usize> = filler.match_indices(' ').map(|(i, _)| i).collect();
+    let mut best: Option<(Vec<u32>, String)> = None;
+    let (mut lo, mut hi) = (0usize, cuts.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let text = frame(&filler[..cuts[mid - 1]]);
+        let ids = tok.encode(&text)?;
+        if ids.len() <= n {
+            lo = mid;
+            best = Some((ids, text));
+        } else {
+            hi = mid - 1;
+        }
+    }
+    let (ids, text) = best.ok_or("prompt too short for the chat frame")?;
+    if ids.len() != n {
+        return Err(format!(
+            "no word-boundary cut of the filler gives exactly {n} tokens (closest: {})",
+            ids.len()
+        )
+        .into());
+    }
+    // What the text-only peers do: ids -> the bytes their tokens stand for (control tokens as
+    // their literal text) -> text; that must be the text these ids are the tokenisation of.
+    let mut spelled = Vec::new();
+    for &id in &ids {
+        spelled.extend_from_slice(
+            tok.token_bytes(id)
+                .ok_or("prompt id outside the vocabulary")?,
+        );
+    }
+    if spelled != text.as_bytes() {
+        return Err("the prompt's ids do not spell the text they were made from".into());
+    }
     let json = serde_json::json!({
         "about": "ChatML prompt: system + user message (a fixed text repeated) + assistant header, \
                   tokenized by assistant-axis-engine from the GGUF's vocabulary; every peer \
@@ -246,7 +281,8 @@ fn bench(args: &[String]) -> Res<()> {
     let mode = match mode_name.as_str() {
         "f32" => WeightMode::F32,
         "quant" => WeightMode::Quantized,
-        other => return Err(format!("unknown mode `{other}` (f32, quant)").into()),
+        "blocks" => WeightMode::HostBlocks,
+        other => return Err(format!("unknown mode `{other}` (f32, quant, blocks)").into()),
     };
     let new_tokens: usize = arg(args, "--new-tokens").map_or(Ok(128), |s| s.parse())?;
     let runs: usize = arg(args, "--runs").map_or(Ok(1), |s| s.parse())?;

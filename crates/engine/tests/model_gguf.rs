@@ -94,9 +94,11 @@ fn model(mode: WeightMode) -> &'static LlamaModel {
     static EXACT: OnceLock<LlamaModel> = OnceLock::new();
     static Q8S: OnceLock<LlamaModel> = OnceLock::new();
     static Q4S: OnceLock<LlamaModel> = OnceLock::new();
+    static HOST: OnceLock<LlamaModel> = OnceLock::new();
     let cell = match mode {
         WeightMode::F32 => &F32,
         WeightMode::Quantized => &EXACT,
+        WeightMode::HostBlocks => &HOST,
         m if m == WeightMode::Q8S => &Q8S,
         _ => &Q4S,
     };
@@ -350,6 +352,12 @@ fn quantized_paths_accuracy_against_f32() {
             1e-6,
             0.99,
         ),
+        (
+            "Host blocks (our CPU kernel on the Q4_1/Q8_0 blocks)",
+            WeightMode::HostBlocks,
+            1e-6,
+            0.99,
+        ),
         ("Requantized Q8S", WeightMode::Q8S, 0.01, 0.97),
         ("Requantized Q4S", WeightMode::Q4S, 2.0, 0.4),
     ] {
@@ -389,8 +397,14 @@ fn quantized_greedy_france() {
         .find(|p| p["name"] == "france")
         .expect("france prompt");
     let ids = ids_of(&france["token_ids"]);
-    let got = greedy(model(WeightMode::Quantized), &ids, 16);
-    assert_eq!(got, vec![504, 3575, 282, 4649, 314, 7042, 30, 2]);
+    for mode in [WeightMode::Quantized, WeightMode::HostBlocks] {
+        let got = greedy(model(mode), &ids, 16);
+        assert_eq!(
+            got,
+            vec![504, 3575, 282, 4649, 314, 7042, 30, 2],
+            "{mode:?}"
+        );
+    }
 }
 
 #[test]

@@ -44,6 +44,22 @@ async fn boots_and_reports_the_webgpu_adapter() -> anyhow::Result<()> {
         "status line says: {model_text}"
     );
 
+    // www/boot-check.js found WebAssembly SIMD (which the app's wasm needs) and stayed silent;
+    // the check itself ran: its file was requested.
+    let unsupported = browser
+        .client
+        .find_all(Locator::Css("[data-testid=boot-unsupported]"))
+        .await?;
+    assert!(unsupported.is_empty(), "the SIMD check misfired");
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.contains("/boot-check.js")),
+        "{:?}",
+        server.requests()
+    );
+
     let path = browser.screenshot("app-shell-webgpu").await?;
     eprintln!("screenshot: {}", path.display());
     browser.close().await?;

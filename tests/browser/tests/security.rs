@@ -127,6 +127,7 @@ async fn loading_and_chatting_never_leave_the_origin_and_the_policy_blocks_escap
         "/",
         "/index.html",
         "/csp.js",
+        "/boot-check.js",
         "/boot.js",
         "/style.css",
         "/worker.js",

@@ -12,26 +12,30 @@ use burn::tensor::{Bool, Device, Tensor, TensorData};
 
 use super::{KvCache, LayerWeights, LlamaConfig, RopeAngles};
 
-/// The attention mask of one forward, `true` = masked out, `[b, 1, group·seq, slots]`.
+/// The attention mask of one forward, `true` = masked out, `[b, 1, group·seq, slots]`, where
+/// `slots` is the cache's capacity (at least `start + seq`): attention runs over the whole
+/// cache buffer, whose unused tail is masked, so the keys and values are never copied out of it
+/// (a narrowed view of the buffer is not contiguous, and attention would copy it every step).
 ///
 /// Query slot `t` of row `r` may see key slot `k` iff `k ≤ t` and (`k` is a real token of `r`
 /// or `k = t`). The `k = t` escape keeps padding rows finite (a row with nothing to attend to
-/// would be 0/0); no real token ever sees a padding slot.
+/// would be 0/0); no real token ever sees a padding slot, and no query sees a slot after it.
 pub fn build_mask(
     validity: &[Vec<bool>],
     start: usize,
     seq: usize,
+    slots: usize,
     group: usize,
     device: &Device,
 ) -> Tensor<4, Bool> {
-    let slots = start + seq;
+    let slots = slots.max(start + seq);
     let batch = validity.len();
     let mut mask = Vec::with_capacity(batch * group * seq * slots);
     for row in validity {
         let mut block = Vec::with_capacity(seq * slots);
         for i in 0..seq {
             let t = start + i;
-            block.extend((0..slots).map(|k| !(k <= t && (row[k] || k == t))));
+            block.extend((0..slots).map(|k| !(k <= t && (row.get(k) == Some(&true) || k == t))));
         }
         for _ in 0..group {
             mask.extend_from_slice(&block);

@@ -283,7 +283,14 @@ impl LlamaModel {
         let positions = cache.plan_append(&slots);
         cache.reserve(seq);
         let rope = RopeAngles::new(&self.inv_freq, &positions, batch, seq, &self.device);
-        let mask = build_mask(cache.validity(), start, seq, cfg.group_size(), &self.device);
+        let mask = build_mask(
+            cache.validity(),
+            start,
+            seq,
+            cache.capacity(),
+            cfg.group_size(),
+            &self.device,
+        );
 
         let hidden = cfg.hidden_size;
         let mut h: Tensor<3> = Tensor::from_data(

@@ -12,7 +12,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::LlamaConfig;
 
-/// Slots allocated the first time, and the minimum growth step.
+/// Slots allocated the first time, and the growth step.
 const MIN_CAPACITY: usize = 64;
 
 /// Keys and values of every layer, plus the bookkeeping that turns slots into positions.
@@ -35,7 +35,7 @@ pub struct KvCache {
 
 impl KvCache {
     /// An empty cache for `batch` rows on `device`. Memory is allocated on first use and grows
-    /// by doubling.
+    /// in steps of 64 slots.
     pub fn new(config: &LlamaConfig, batch: usize, device: &Device) -> Self {
         Self {
             batch,
@@ -106,7 +106,10 @@ impl KvCache {
         if needed <= self.capacity {
             return;
         }
-        let capacity = needed.max(2 * self.capacity).max(MIN_CAPACITY);
+        // Grow in steps of MIN_CAPACITY slots, not by doubling: attention reads the whole
+        // buffer (its unused tail masked), so spare slots cost every step, while a regrowth
+        // (one copy of the cache) comes only once per MIN_CAPACITY tokens.
+        let capacity = needed.div_ceil(MIN_CAPACITY).max(1) * MIN_CAPACITY;
         let shape = [self.batch, self.n_kv_heads, capacity, self.head_dim];
         for layer in &mut self.layers {
             let grown = |old: Option<Tensor<4>>| {
@@ -131,8 +134,14 @@ impl KvCache {
         self.capacity = capacity;
     }
 
+    /// Slots allocated in every layer (the attention mask's width).
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Write this forward's keys and values (`[batch, n_kv_heads, seq, head_dim]`) for `layer`
-    /// at slots `len..len+seq`, and return views of all keys and values so far.
+    /// at slots `len..len+seq`, and return the whole buffers (`capacity` slots; slots from
+    /// `len + seq` on are zeros or stale, and masked: see `build_mask`).
     ///
     /// The stored tensors are taken out of the cache while written so they are uniquely owned,
     /// which lets flex's `slice_assign` write in place instead of copying the cache.
@@ -150,10 +159,8 @@ impl KvCache {
             .expect("reserve() allocates every layer before write()");
         let k_all = k_all.slice_assign(ranges.clone(), keys);
         let v_all = v_all.slice_assign(ranges, values);
-        let k_view = k_all.clone().narrow(2, 0, start + s);
-        let v_view = v_all.clone().narrow(2, 0, start + s);
-        self.layers[layer] = Some((k_all, v_all));
-        (k_view, v_view)
+        self.layers[layer] = Some((k_all.clone(), v_all.clone()));
+        (k_all, v_all)
     }
 
     /// Close a forward that appended `seq` slots.

@@ -4,7 +4,9 @@
 //! - [`Weights`] moves tensors from the GGUF onto a burn [`Device`](burn::tensor::Device):
 //!   [`WeightMode::F32`] (dequantized; the reference, within ~1e-4 of HF transformers) or
 //!   [`WeightMode::Quantized`] (GGUF Q4_1/Q8_0 blocks carried over exactly into burn's
-//!   symmetric block format plus an offset term — see [`WeightMode`]).
+//!   symmetric block format plus an offset term — see [`WeightMode`]) or
+//!   [`WeightMode::HostBlocks`] (the same blocks in host memory, multiplied by our own CPU
+//!   kernel: the fast quantized path on flex).
 //! - [`LlamaModel::forward`] runs one pass over a batch with a [`KvCache`] and applies
 //!   [`Interventions`] inside that same pass. It returns device tensors ([`ForwardOutput`]):
 //!   logits (last position, all, or none), probe values per position, and optional captured
@@ -36,6 +38,7 @@
 //!   exact (the cache makes it equal to one pass).
 
 mod attention;
+mod block_matmul;
 mod config;
 mod error;
 mod forward;
@@ -47,6 +50,7 @@ mod rope;
 mod weights;
 
 pub use attention::build_mask;
+pub use block_matmul::{BlockKind, BlockMatrix};
 pub use config::{Architecture, LlamaConfig, RopeStyle};
 pub use error::ModelError;
 pub use forward::{ForwardOptions, ForwardOutput, ForwardReadout, LlamaModel, LogitsMode};
@@ -55,6 +59,6 @@ pub use kv_cache::KvCache;
 pub use norm::rms_norm;
 pub use rope::{RopeAngles, inverse_frequencies};
 pub use weights::{
-    GgufSource, HostEmbedding, LayerWeights, Linear, MemorySource, QUANT_BLOCK, ResidentBytes,
-    WeightMode, WeightSource, Weights,
+    GgufSource, HOST_KERNEL_MAX_ROWS, HostEmbedding, LayerWeights, Linear, MemorySource,
+    QUANT_BLOCK, ResidentBytes, WeightMode, WeightSource, Weights,
 };

@@ -15,8 +15,11 @@
 use burn::tensor::quantization::{QuantScheme, QuantValue, ScaleDtype};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
+use std::sync::Arc;
+
 use crate::gguf::{GgmlType, Gguf, dequantize};
 
+use super::block_matmul::{BlockKind, BlockMatrix};
 use super::{LlamaConfig, ModelError};
 
 /// Values per block, along a matrix's input dimension (GGUF's block length and direction).
@@ -52,6 +55,11 @@ pub enum WeightMode {
     /// Dequantize, then requantize to a symmetric block scheme (`Q8S` or `Q4S`, blocks of 32
     /// along the input). Lossy; kept to measure what exactness buys.
     Requantized(QuantValue),
+    /// GGUF Q4_1 / Q8_0 blocks kept in host memory as they are and multiplied by our own CPU
+    /// kernel (`block_matmul`), which reads the 4/8-bit values directly: the fast quantized
+    /// path on burn's CPU backend (flex), the only device it loads on. Weights equal
+    /// [`WeightMode::F32`]'s exactly; other tensor types load as f32.
+    HostBlocks,
 }
 
 impl WeightMode {
@@ -70,7 +78,8 @@ fn block_scheme(value: QuantValue) -> QuantScheme {
 /// Byte counts of the loaded weights, for the memory budget.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ResidentBytes {
-    /// Host copy of the token-embedding table (GGUF encoding).
+    /// Host memory: the token-embedding table (GGUF encoding) and, with
+    /// [`WeightMode::HostBlocks`], the block matrices.
     pub host: usize,
     /// Device bytes as a packing backend stores them (wgpu/WebGPU: 4-bit values packed eight
     /// to a `u32`, 8-bit four to a `u32`, plus one f32 scale per block and any offset matrix).
@@ -111,36 +120,73 @@ impl ResidentBytes {
 /// never transposed: burn's packed quantization (wgpu) only accepts blocks along the packed last
 /// axis, and flex would dequantize and requantize a transposed block-quantized tensor.
 #[derive(Debug, Clone)]
-pub struct Linear {
-    /// `[in, out]` (f32) or `[out, in]` (quantized, `output_major`).
-    pub weight: Tensor<2>,
-    /// Whether `weight` is `[out, in]`.
-    pub output_major: bool,
-    /// `[in/32, out]` correction for asymmetric blocks (Q4_1's `m + 8d`), if any.
-    pub offset: Option<Tensor<2>>,
+pub enum Linear {
+    /// `[in, out]` f32 weights on the device.
+    InputMajor(Tensor<2>),
+    /// `[out, in]` burn-quantized weights on the device, plus the `[in/32, out]` correction for
+    /// asymmetric blocks (Q4_1's `m + 8d`), if any.
+    OutputMajor {
+        /// The quantized matrix.
+        weight: Tensor<2>,
+        /// Q4_1's offset term.
+        offset: Option<Tensor<2>>,
+    },
+    /// GGUF blocks in host memory, multiplied by our CPU kernel ([`WeightMode::HostBlocks`]).
+    HostBlocks(Arc<BlockMatrix>),
 }
+
+/// Up to this many rows a [`Linear::HostBlocks`] product runs in our kernel (decode, the lab's
+/// batches of 16); more rows (prefill) dequantize the matrix for burn's matmul, which multiplies
+/// many rows faster than the kernel once reading the weights is no longer the cost.
+pub const HOST_KERNEL_MAX_ROWS: usize = 16;
 
 impl Linear {
     /// Apply to rows `x` (`[rows, in]`).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let sums = self.offset.as_ref().map(|_| {
-            let [rows, input] = x.dims();
-            let blocks = input / QUANT_BLOCK;
-            x.clone()
-                .reshape([rows, blocks, QUANT_BLOCK])
-                .sum_dim(2)
-                .reshape([rows, blocks])
-        });
-        let y = if self.output_major {
-            self.weight.clone().matmul(x.transpose()).transpose()
-        } else {
-            x.matmul(self.weight.clone())
-        };
-        match (sums, &self.offset) {
-            (Some(sums), Some(offset)) => y + sums.matmul(offset.clone()),
-            _ => y,
+        match self {
+            Linear::InputMajor(w) => x.matmul(w.clone()),
+            Linear::OutputMajor { weight, offset } => {
+                let sums = offset.as_ref().map(|_| {
+                    let [rows, input] = x.dims();
+                    let blocks = input / QUANT_BLOCK;
+                    x.clone()
+                        .reshape([rows, blocks, QUANT_BLOCK])
+                        .sum_dim(2)
+                        .reshape([rows, blocks])
+                });
+                let y = weight.clone().matmul(x.transpose()).transpose();
+                match (sums, offset) {
+                    (Some(sums), Some(offset)) => y + sums.matmul(offset.clone()),
+                    _ => y,
+                }
+            }
+            Linear::HostBlocks(m) => host_blocks_forward(m, x),
         }
     }
+}
+
+/// [`Linear::HostBlocks`]: the kernel for a few rows, burn's matmul on the dequantized matrix
+/// otherwise. Reading `x` back is immediate on flex, the only device this mode loads on; should
+/// it ever fail, the dequantized path gives the same result, so nothing is lost.
+fn host_blocks_forward(m: &BlockMatrix, x: Tensor<2>) -> Tensor<2> {
+    let [rows, _] = x.dims();
+    let device = x.device();
+    if rows <= HOST_KERNEL_MAX_ROWS {
+        let product = x
+            .clone()
+            .try_into_data()
+            .ok()
+            .and_then(|d| d.try_into_vec::<f32>().ok())
+            .and_then(|xs| m.matmul(&xs, rows).ok());
+        if let Some(y) = product {
+            return Tensor::from_data(TensorData::new(y, [rows, m.out()]), &device);
+        }
+    }
+    let w: Tensor<2> = Tensor::from_data(
+        TensorData::new(m.dequantize(), [m.out(), m.input()]),
+        &device,
+    );
+    x.matmul(w.transpose())
 }
 
 /// The token-embedding table, kept on the host (see the module docs for why).
@@ -421,6 +467,11 @@ impl Weights {
         mode: WeightMode,
         device: &Device,
     ) -> Result<Self, ModelError> {
+        if mode == WeightMode::HostBlocks && *device != Device::flex() {
+            return Err(ModelError::InvalidConfig(
+                "host-block weights run on the CPU backend (flex) only".into(),
+            ));
+        }
         let h = config.hidden_size;
         let kv = config.kv_size();
         let f = config.ffn_size;
@@ -559,6 +610,12 @@ impl Loader<'_> {
             _ => None,
         };
 
+        if self.mode == WeightMode::HostBlocks
+            && let Some(kind) = self.same_block_kind(parts, input)
+        {
+            return self.host_blocks(parts, input, kind);
+        }
+
         if let Some(kind) = exact {
             let e = self.decode_exact(parts, input, total_out, kind)?;
             let value = match kind {
@@ -577,17 +634,13 @@ impl Loader<'_> {
                     self.device,
                 )
             });
-            return Ok(Linear {
-                weight,
-                output_major: true,
-                offset,
-            });
+            return Ok(Linear::OutputMajor { weight, offset });
         }
 
         let requantized = match self.mode {
             // quantize_dynamic needs whole blocks.
             _ if !input.is_multiple_of(QUANT_BLOCK) => None,
-            WeightMode::F32 => None,
+            WeightMode::F32 | WeightMode::HostBlocks => None,
             // A tensor type without an exact mapping: symmetric 8-bit.
             WeightMode::Quantized => Some(QuantValue::Q8S),
             WeightMode::Requantized(value) => Some(value),
@@ -601,9 +654,8 @@ impl Loader<'_> {
             let weight =
                 Tensor::<2>::from_data(TensorData::new(stacked, [total_out, input]), self.device)
                     .quantize_dynamic(&block_scheme(value));
-            return Ok(Linear {
+            return Ok(Linear::OutputMajor {
                 weight,
-                output_major: true,
                 offset: None,
             });
         }
@@ -614,11 +666,46 @@ impl Loader<'_> {
             }
         }
         self.resident.add_f32(n);
-        Ok(Linear {
-            weight: Tensor::from_data(TensorData::new(transposed, [input, total_out]), self.device),
-            output_major: false,
-            offset: None,
-        })
+        Ok(Linear::InputMajor(Tensor::from_data(
+            TensorData::new(transposed, [input, total_out]),
+            self.device,
+        )))
+    }
+
+    /// The block kind every part is stored in, if they share one this kernel reads.
+    fn same_block_kind(&self, parts: &[(String, usize)], input: usize) -> Option<BlockKind> {
+        if !input.is_multiple_of(QUANT_BLOCK) {
+            return None;
+        }
+        let kind = |name: &str| match self.source.raw(name)?.0 {
+            GgmlType::Q4_1 => Some(BlockKind::Q4_1),
+            GgmlType::Q8_0 => Some(BlockKind::Q8_0),
+            _ => None,
+        };
+        let first = kind(&parts.first()?.0)?;
+        parts
+            .iter()
+            .all(|(name, _)| kind(name) == Some(first))
+            .then_some(first)
+    }
+
+    /// The parts' GGUF blocks, stacked along the output, in host memory.
+    fn host_blocks(
+        &mut self,
+        parts: &[(String, usize)],
+        input: usize,
+        kind: BlockKind,
+    ) -> Result<Linear, ModelError> {
+        let mut m = BlockMatrix::new(kind, input).map_err(ModelError::InvalidConfig)?;
+        for (name, out) in parts {
+            let (_, raw) = self.source.raw(name).ok_or_else(|| {
+                ModelError::InvalidConfig(format!("`{name}`: raw blocks disappeared"))
+            })?;
+            m.push_rows(raw, *out)
+                .map_err(|e| ModelError::InvalidConfig(format!("`{name}`: {e}")))?;
+        }
+        self.resident.host += m.bytes();
+        Ok(Linear::HostBlocks(Arc::new(m)))
     }
 
     /// Decode GGUF blocks into burn's symmetric form, `[Σ out_i, input]` with the block grid
