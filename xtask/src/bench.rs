@@ -103,8 +103,8 @@ impl Options {
 
 /// `wllama-1t` runs wllama on one thread; `wllama-mt` on `--threads` (its pthread build).
 /// `ours-page-cpu` and `ours-page-webgpu` are our built app (`dist/`) in the same Chromium, on
-/// its two backends with the app's default f32 weights.
-const ALL_PEERS: [&str; 9] = [
+/// its two backends with the app's default (quantized) weights; `ours-page-cpu-f32` with f32.
+const ALL_PEERS: [&str; 10] = [
     "ours-f32",
     "ours-blocks",
     "ours-quant",
@@ -113,6 +113,7 @@ const ALL_PEERS: [&str; 9] = [
     "wllama-1t",
     "wllama-mt",
     "ours-page-cpu",
+    "ours-page-cpu-f32",
     "ours-page-webgpu",
 ];
 
@@ -156,7 +157,7 @@ pub fn bench(opts: &Options) -> Result<()> {
     } else {
         Err("not requested".into())
     };
-    let wants_page = wants("ours-page-cpu") || wants("ours-page-webgpu");
+    let wants_page = opts.peers.iter().any(|p| p.starts_with("ours-page"));
     let browser_peers = if wants("wllama-1t") || wants("wllama-mt") || wants_page {
         ensure_browser_peers()
     } else {
@@ -200,10 +201,12 @@ pub fn bench(opts: &Options) -> Result<()> {
     };
     for peer in &opts.peers {
         let mut cmd;
-        let sizes = if peer == "ours-page-webgpu" {
-            opts.webgpu
-        } else {
-            full
+        let sizes = match peer.as_str() {
+            "ours-page-webgpu" => opts.webgpu,
+            // burn's quantized matmul on flex decodes at ~0.3 tok/s (it is the WebGPU path's
+            // weight layout, measured here for its memory): one run, not `--runs`.
+            "ours-quant" => Sizes { runs: 1, ..full },
+            _ => full,
         };
         let built: Result<(), String> = match peer.as_str() {
             "ours-f32" | "ours-blocks" | "ours-quant" => {
@@ -239,8 +242,13 @@ pub fn bench(opts: &Options) -> Result<()> {
                     .args(["--threads", &threads.to_string()]);
                 browser_peers.clone()
             }
-            "ours-page-cpu" | "ours-page-webgpu" => {
+            "ours-page-cpu" | "ours-page-cpu-f32" | "ours-page-webgpu" => {
                 let webgpu = peer == "ours-page-webgpu";
+                let precision = if peer.ends_with("-f32") {
+                    "f32"
+                } else {
+                    "quantized"
+                };
                 cmd = Command::new("node");
                 cmd.arg(root.join(BROWSER_PEERS).join("ours-page.mjs"))
                     .arg("--dist")
@@ -250,7 +258,7 @@ pub fn bench(opts: &Options) -> Result<()> {
                     .arg("--prompt")
                     .arg(if webgpu { &webgpu_prompt } else { &prompt })
                     .args(["--backend", if webgpu { "webgpu" } else { "cpu" }])
-                    .args(["--precision", "f32"]);
+                    .args(["--precision", precision]);
                 browser_peers
                     .clone()
                     .and_then(|()| dist.as_ref().map(|_| ()).map_err(Clone::clone))

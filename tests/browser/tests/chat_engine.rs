@@ -49,11 +49,11 @@ async fn ask(browser: &Browser, question: &str) -> anyhow::Result<String> {
     Ok(last.text().await?)
 }
 
-async fn france_greedy(backend: &str, screenshot: &str) -> anyhow::Result<()> {
+async fn france_greedy(backend: &str, precision: &str, screenshot: &str) -> anyhow::Result<()> {
     let server = StaticServer::start(dist_dir())?;
     let browser = Browser::launch(BrowserOptions::default()).await?;
     browser.client.goto(&server.url("/")).await?;
-    load_model(&browser, backend, "f32", LOAD).await?;
+    load_model(&browser, backend, precision, LOAD).await?;
     // One column: this test is about the engine's answer, not the capped twin.
     set_capping(&browser, false).await?;
     set_input(&browser, "setting-temperature", "0").await?;
@@ -65,7 +65,7 @@ async fn france_greedy(backend: &str, screenshot: &str) -> anyhow::Result<()> {
         .text_of("[data-testid=message-meta]")
         .await
         .unwrap_or_default();
-    eprintln!("{backend}: {answer:?} ({meta})");
+    eprintln!("{backend} {precision}: {answer:?} ({meta})");
     assert_eq!(answer.trim(), FRANCE_ANSWER);
     assert!(
         meta.contains("end of turn"),
@@ -76,12 +76,20 @@ async fn france_greedy(backend: &str, screenshot: &str) -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn webgpu_f32_answers_the_france_question_like_the_reference() -> anyhow::Result<()> {
-    france_greedy("webgpu", "chat-france-webgpu").await
+    france_greedy("webgpu", "f32", "chat-france-webgpu").await
 }
 
 #[tokio::test]
 async fn cpu_wasm_f32_answers_the_france_question_like_the_reference() -> anyhow::Result<()> {
-    france_greedy("cpu", "chat-france-cpu").await
+    france_greedy("cpu", "f32", "chat-france-cpu").await
+}
+
+/// Quantized weights on the CPU run our kernel on the 4-bit blocks (engine `block_matmul`,
+/// compiled to wasm with SIMD128). Its weights are the f32 path's exactly, so the greedy answer
+/// must be the reference's too.
+#[tokio::test]
+async fn cpu_wasm_quantized_answers_the_france_question_like_the_reference() -> anyhow::Result<()> {
+    france_greedy("cpu", "quantized", "chat-france-cpu-quantized").await
 }
 
 #[tokio::test]

@@ -128,8 +128,9 @@ pub enum Linear {
     OutputMajor {
         /// The quantized matrix.
         weight: Tensor<2>,
-        /// Q4_1's offset term.
-        offset: Option<Tensor<2>>,
+        /// Q4_1's offset term (boxed: a tensor handle is large, and most projections on most
+        /// devices have none).
+        offset: Option<Box<Tensor<2>>>,
     },
     /// GGUF blocks in host memory, multiplied by our CPU kernel ([`WeightMode::HostBlocks`]).
     HostBlocks(Arc<BlockMatrix>),
@@ -156,7 +157,7 @@ impl Linear {
                 });
                 let y = weight.clone().matmul(x.transpose()).transpose();
                 match (sums, offset) {
-                    (Some(sums), Some(offset)) => y + sums.matmul(offset.clone()),
+                    (Some(sums), Some(offset)) => y + sums.matmul((**offset).clone()),
                     _ => y,
                 }
             }
@@ -629,10 +630,10 @@ impl Loader<'_> {
             self.resident.add_quantized(n, value);
             let offset = (kind == Exact::Q4_1).then(|| {
                 self.resident.add_f32(e.offsets.len());
-                Tensor::from_data(
+                Box::new(Tensor::from_data(
                     TensorData::new(e.offsets, [input / QUANT_BLOCK, total_out]),
                     self.device,
-                )
+                ))
             });
             return Ok(Linear::OutputMajor { weight, offset });
         }
