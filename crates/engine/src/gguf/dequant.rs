@@ -116,7 +116,8 @@ fn blocks<const B: usize, const V: usize>(
     }
 }
 
-fn f16_at(b: &[u8], i: usize) -> f32 {
+/// The little-endian f16 at byte `i` of a block, as f32 (0 if the block is too short).
+pub(crate) fn f16_at(b: &[u8], i: usize) -> f32 {
     match b.get(i..i + 2) {
         Some(&[lo, hi]) => half::f16::from_le_bytes([lo, hi]).to_f32(),
         _ => 0.0,

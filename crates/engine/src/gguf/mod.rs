@@ -15,7 +15,7 @@
 //! - [`dequantize`]: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K → f32.
 //! - [`GgufWriter`] and [`quantize`]: build small GGUF files in memory (tests, tools).
 
-mod dequant;
+pub(crate) mod dequant;
 mod error;
 mod metadata;
 mod quantize;

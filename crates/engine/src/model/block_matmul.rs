@@ -18,6 +18,9 @@
 //! go through burn's matmul (gemm) — with hundreds of rows the product, not the reading, is the
 //! cost, and gemm does it better than this loop.
 
+use crate::gguf::GgmlType;
+use crate::gguf::dequant::f16_at;
+
 /// Values per block.
 const BLOCK: usize = 32;
 
@@ -32,6 +35,15 @@ pub enum BlockKind {
 }
 
 impl BlockKind {
+    /// The kind a GGUF tensor type is, if this kernel reads it.
+    pub fn of(ggml_type: GgmlType) -> Option<Self> {
+        match ggml_type {
+            GgmlType::Q4_1 => Some(BlockKind::Q4_1),
+            GgmlType::Q8_0 => Some(BlockKind::Q8_0),
+            _ => None,
+        }
+    }
+
     /// Bytes of one GGUF block.
     pub fn gguf_block_bytes(self) -> usize {
         match self {
@@ -135,30 +147,37 @@ impl BlockMatrix {
                 self.input
             ));
         }
+        if rows == 0 {
+            return Ok(Vec::new());
+        }
+        // `x` as fixed-size blocks (row after row), once for all tasks: the kernel's loops then
+        // run over arrays without bounds checks.
+        let x_blocks: Vec<&[f32; BLOCK]> = x
+            .chunks_exact(BLOCK)
+            .filter_map(|c| c.try_into().ok())
+            .collect();
         // Outputs in chunks, each written as `[chunk, rows]` (contiguous per chunk, so chunks
         // can run on threads), then transposed to `[rows, out]`.
         let mut by_output = vec![0.0f32; self.out * rows];
         let chunk = OUTPUTS_PER_TASK;
         let work = |(c, dst): (usize, &mut [f32])| {
-            let first = c * chunk;
-            let n = dst.len() / rows.max(1);
-            self.rows_dot(first, n, x, rows, dst);
+            self.rows_dot(c * chunk, &x_blocks, rows, dst);
         };
         #[cfg(not(target_arch = "wasm32"))]
         {
             use rayon::prelude::*;
             by_output
-                .par_chunks_mut(chunk * rows.max(1))
+                .par_chunks_mut(chunk * rows)
                 .enumerate()
                 .for_each(work);
         }
         #[cfg(target_arch = "wasm32")]
         by_output
-            .chunks_mut(chunk * rows.max(1))
+            .chunks_mut(chunk * rows)
             .enumerate()
             .for_each(work);
         let mut y = vec![0.0f32; rows * self.out];
-        for (o, per_row) in by_output.chunks_exact(rows.max(1)).enumerate() {
+        for (o, per_row) in by_output.chunks_exact(rows).enumerate() {
             for (r, &v) in per_row.iter().enumerate() {
                 y[r * self.out + o] = v;
             }
@@ -166,23 +185,24 @@ impl BlockMatrix {
         Ok(y)
     }
 
-    /// Outputs `first..first + n` for every row, into `dst` as `[n, rows]`.
-    fn rows_dot(&self, first: usize, n: usize, x: &[f32], rows: usize, dst: &mut [f32]) {
+    /// Outputs from `first` on for every row, into `dst` as `[outputs, rows]` (as many
+    /// outputs as `dst` holds).
+    fn rows_dot(&self, first: usize, x: &[&[f32; BLOCK]], rows: usize, dst: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU has AVX2 and FMA (checked just above), which is all the
             // `target_feature` function asks for; it is otherwise the same safe code.
-            unsafe { self.rows_dot_avx2(first, n, x, rows, dst) };
+            unsafe { self.rows_dot_avx2(first, x, rows, dst) };
             return;
         }
-        self.rows_dot_portable(first, n, x, rows, dst);
+        self.rows_dot_portable(first, x, rows, dst);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn rows_dot_avx2(&self, first: usize, n: usize, x: &[f32], rows: usize, dst: &mut [f32]) {
-        self.rows_dot_portable(first, n, x, rows, dst);
+    fn rows_dot_avx2(&self, first: usize, x: &[&[f32; BLOCK]], rows: usize, dst: &mut [f32]) {
+        self.rows_dot_portable(first, x, rows, dst);
     }
 
     /// The kernel. Each block is dequantized once into 32 f32 weights, then multiplied into
@@ -190,15 +210,17 @@ impl BlockMatrix {
     /// fixed-size loops over arrays (no bounds checks inside) so that the compiler vectorises
     /// them: SSE/AVX2 natively, simd128 in wasm.
     #[inline(always)]
-    fn rows_dot_portable(&self, first: usize, n: usize, x: &[f32], rows: usize, dst: &mut [f32]) {
+    fn rows_dot_portable(
+        &self,
+        first: usize,
+        x_blocks: &[&[f32; BLOCK]],
+        rows: usize,
+        dst: &mut [f32],
+    ) {
         let per_row = self.input / BLOCK;
         let vb = self.kind.value_bytes();
-        let x_blocks: Vec<&[f32; BLOCK]> = x
-            .chunks_exact(BLOCK)
-            .filter_map(|c| c.try_into().ok())
-            .collect();
-        let mut acc = vec![[0.0f32; BLOCK]; rows];
-        for (k, out_row) in dst.chunks_exact_mut(rows.max(1)).take(n).enumerate() {
+        let mut acc = vec![[0.0f32; BLOCK]; if rows > 1 { rows } else { 0 }];
+        for (k, out_row) in dst.chunks_exact_mut(rows).enumerate() {
             let o = first + k;
             let blocks = o * per_row..(o + 1) * per_row;
             let values = self.values[blocks.start * vb..blocks.end * vb].chunks_exact(vb);
@@ -283,14 +305,10 @@ impl BlockMatrix {
 /// thread hand-off, small enough that 2–16 threads stay busy on a 576-output matrix.
 const OUTPUTS_PER_TASK: usize = 32;
 
-fn f16_at(block: &[u8], at: usize) -> f32 {
-    half::f16::from_le_bytes([block[at], block[at + 1]]).to_f32()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gguf::{GgmlType, dequantize};
+    use crate::gguf::dequantize;
 
     /// Deterministic pseudo-random bytes (xorshift), so the test needs no dependency.
     fn bytes(n: usize, mut seed: u64) -> Vec<u8> {

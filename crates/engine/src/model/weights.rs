@@ -17,6 +17,7 @@ use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use std::sync::Arc;
 
+use crate::gguf::dequant::f16_at;
 use crate::gguf::{GgmlType, Gguf, dequantize};
 
 use super::block_matmul::{BlockKind, BlockMatrix};
@@ -552,25 +553,6 @@ struct Loader<'a> {
     resident: ResidentBytes,
 }
 
-/// Exact decodings of GGUF blocks into burn's symmetric form.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Exact {
-    /// Q4_1 → Q4F values `q − 8`, scale `d`, offset `m + 8d`.
-    Q4_1,
-    /// Q8_0 → Q8F values `q`, scale `d`.
-    Q8_0,
-}
-
-impl Exact {
-    fn of(t: GgmlType) -> Option<Self> {
-        match t {
-            GgmlType::Q4_1 => Some(Exact::Q4_1),
-            GgmlType::Q8_0 => Some(Exact::Q8_0),
-            _ => None,
-        }
-    }
-}
-
 /// Exactly decoded GGUF blocks: integer values `[out, in]` (row-major), one scale per block in
 /// the same order, and Q4_1's offsets on the `[in/32, out]` grid.
 struct ExactBlocks {
@@ -596,39 +578,30 @@ impl Loader<'_> {
             self.source.check_dims(name, &[input, *out])?;
         }
 
-        // The exact path needs every part in the same exactly-representable encoding.
+        // The exact paths need every part in the same block encoding (Q4_1 → burn's Q4F values
+        // `q − 8`, scale `d`, offset `m + 8d`; Q8_0 → Q8F values `q`, scale `d`; or, for
+        // HostBlocks, the blocks as they are).
         let exact = match self.mode {
-            WeightMode::Quantized if input.is_multiple_of(QUANT_BLOCK) => {
-                let kinds: Vec<Option<Exact>> = parts
-                    .iter()
-                    .map(|(name, _)| self.source.raw(name).and_then(|(t, _)| Exact::of(t)))
-                    .collect();
-                match kinds.first() {
-                    Some(Some(k)) if kinds.iter().all(|x| *x == Some(*k)) => Some(*k),
-                    _ => None,
-                }
-            }
+            WeightMode::Quantized | WeightMode::HostBlocks => self.same_block_kind(parts, input),
             _ => None,
         };
 
-        if self.mode == WeightMode::HostBlocks
-            && let Some(kind) = self.same_block_kind(parts, input)
-        {
+        if let (WeightMode::HostBlocks, Some(kind)) = (self.mode, exact) {
             return self.host_blocks(parts, input, kind);
         }
 
         if let Some(kind) = exact {
             let e = self.decode_exact(parts, input, total_out, kind)?;
             let value = match kind {
-                Exact::Q4_1 => QuantValue::Q4F,
-                Exact::Q8_0 => QuantValue::Q8F,
+                BlockKind::Q4_1 => QuantValue::Q4F,
+                BlockKind::Q8_0 => QuantValue::Q8F,
             };
             let weight = Tensor::<2>::from_data(
                 packed_qfloat(&e.values, &e.scales, [total_out, input], value)?,
                 self.device,
             );
             self.resident.add_quantized(n, value);
-            let offset = (kind == Exact::Q4_1).then(|| {
+            let offset = (kind == BlockKind::Q4_1).then(|| {
                 self.resident.add_f32(e.offsets.len());
                 Box::new(Tensor::from_data(
                     TensorData::new(e.offsets, [input / QUANT_BLOCK, total_out]),
@@ -678,11 +651,7 @@ impl Loader<'_> {
         if !input.is_multiple_of(QUANT_BLOCK) {
             return None;
         }
-        let kind = |name: &str| match self.source.raw(name)?.0 {
-            GgmlType::Q4_1 => Some(BlockKind::Q4_1),
-            GgmlType::Q8_0 => Some(BlockKind::Q8_0),
-            _ => None,
-        };
+        let kind = |name: &str| BlockKind::of(self.source.raw(name)?.0);
         let first = kind(&parts.first()?.0)?;
         parts
             .iter()
@@ -716,21 +685,18 @@ impl Loader<'_> {
         parts: &[(String, usize)],
         input: usize,
         total_out: usize,
-        kind: Exact,
+        kind: BlockKind,
     ) -> Result<ExactBlocks, ModelError> {
         let blocks_per_row = input / QUANT_BLOCK;
         let mut e = ExactBlocks {
             values: Vec::with_capacity(input * total_out),
             scales: Vec::with_capacity(blocks_per_row * total_out),
             offsets: match kind {
-                Exact::Q4_1 => vec![0.0; blocks_per_row * total_out],
-                Exact::Q8_0 => Vec::new(),
+                BlockKind::Q4_1 => vec![0.0; blocks_per_row * total_out],
+                BlockKind::Q8_0 => Vec::new(),
             },
         };
-        let block_bytes = match kind {
-            Exact::Q4_1 => 20,
-            Exact::Q8_0 => 34,
-        };
+        let block_bytes = kind.gguf_block_bytes();
         let mut row0 = 0;
         for (name, out) in parts {
             let (_, raw) = self.source.raw(name).ok_or_else(|| {
@@ -747,13 +713,13 @@ impl Loader<'_> {
                 let d = f16_at(block, 0);
                 e.scales.push(d);
                 match kind {
-                    Exact::Q4_1 => {
+                    BlockKind::Q4_1 => {
                         e.offsets[b * total_out + o] = f16_at(block, 2) + 8.0 * d;
                         let qs = &block[4..20];
                         e.values.extend(qs.iter().map(|&q| (q & 0x0f) as i8 - 8));
                         e.values.extend(qs.iter().map(|&q| (q >> 4) as i8 - 8));
                     }
-                    Exact::Q8_0 => {
+                    BlockKind::Q8_0 => {
                         e.values.extend(block[2..34].iter().map(|&q| q as i8));
                     }
                 }
@@ -789,10 +755,6 @@ fn packed_qfloat(
     }
     TensorData::try_from_bytes_vec(bytes, shape, DType::QFloat(block_scheme(value)))
         .map_err(|e| ModelError::InvalidConfig(format!("packing quantized weights: {e:?}")))
-}
-
-fn f16_at(block: &[u8], at: usize) -> f32 {
-    half::f16::from_le_bytes([block[at], block[at + 1]]).to_f32()
 }
 
 fn expect_dims(name: &str, got: &[u64], expected: &[usize]) -> Result<(), ModelError> {
