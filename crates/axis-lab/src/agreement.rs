@@ -8,15 +8,13 @@ use std::path::Path;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{IdentityMarkers, read_jsonl};
+use crate::data::{LabData, read_jsonl};
 use crate::judge::Judge;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct HandLabel {
-    /// Checked against the role list in tests; informative otherwise.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// The role's id in `roles.jsonl`: the judge reads the answer as this role's.
     pub role: String,
-    pub category: String,
     pub answer: String,
     pub plays_role: bool,
 }
@@ -35,13 +33,12 @@ pub fn load_labels(path: &Path) -> Result<Vec<HandLabel>> {
     read_jsonl(path)
 }
 
-pub fn agreement(markers: &IdentityMarkers, labels: &[HandLabel]) -> Agreement {
-    let judge = Judge::new(markers);
+pub fn agreement(data: &LabData, labels: &[HandLabel]) -> Agreement {
+    let judge = Judge::new(&data.markers, &data.roles, &data.questions);
     let mut confusion = [[0usize; 2]; 2];
     for l in labels {
-        let keeps = judge
-            .judge(&l.answer, l.category == "ai_adjacent")
-            .plays_role();
+        let role = data.roles.iter().find(|r| r.id == l.role);
+        let keeps = judge.judge(&l.answer, role).plays_role();
         confusion[usize::from(!keeps)][usize::from(!l.plays_role)] += 1;
     }
     let (agreement, cohen_kappa) = kappa(&confusion);
@@ -98,7 +95,7 @@ mod tests {
                 .iter()
                 .all(|l| data.roles.iter().any(|r| r.id == l.role))
         );
-        let a = agreement(&data.markers, &labels);
+        let a = agreement(&data, &labels);
         let total: usize = a.confusion.iter().flatten().sum();
         assert_eq!(total, labels.len());
     }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::data::LabData;
 use crate::judge::{Judge, Verdict};
 use crate::plan::{Plan, Speaker, Split};
-use crate::stats::{auroc, cosine, dot, mean_of};
+use crate::stats::{auroc, cosine, dot, mean_of, pca};
 use crate::store::RolloutStore;
 use engine::axis::build::LayerAxis;
 
@@ -43,9 +43,14 @@ pub struct Report {
     pub kept_per_role: Vec<(String, usize, usize)>,
     pub default_answers_presenting_as_ai: f64,
     pub default_answers_claiming_human_life: f64,
-    /// Per layer.
+    /// Per layer, of the shipped PCA: role vectors with each question's effect removed
+    /// (see [`question_centred_role_vectors`]).
     pub cos_pc1_axis: Vec<f32>,
     pub pc1_explained: Vec<f32>,
+    /// Per layer, of a PCA of the plain role vectors (each role's mean over the questions it
+    /// happened to be asked, as in `role_mean`).
+    pub cos_pc1_axis_plain: Vec<f32>,
+    pub pc1_explained_plain: Vec<f32>,
     /// Held-out default answers vs held-out role answers (kept ones), per layer.
     pub held_out_auroc: Vec<f64>,
     /// Same, counting every held-out role answer (also those that fell out of role).
@@ -56,16 +61,67 @@ pub struct Report {
 
 /// The judge's verdict for every stored answer.
 pub fn judge_all(data: &LabData, plan: &Plan, store: &RolloutStore) -> Vec<Verdict> {
-    let judge = Judge::new(&data.markers);
+    let judge = Judge::new(&data.markers, &data.roles, &data.questions);
     store
         .answers
         .iter()
         .map(|a| {
-            let ai_adjacent = match plan.jobs[a.job].speaker {
-                Speaker::Role { role, .. } => data.roles[role].category == "ai_adjacent",
-                Speaker::Default { .. } => false,
+            let role = match plan.jobs[a.job].speaker {
+                Speaker::Role { role, .. } => Some(&data.roles[role]),
+                Speaker::Default { .. } => None,
             };
-            judge.judge(&a.text, ai_adjacent)
+            judge.judge(&a.text, role)
+        })
+        .collect()
+}
+
+/// Role vectors without the questions' effect, for the PCA: every role is asked a *different*
+/// random sample of questions (the full grid does not fit the budget), so plain role means
+/// differ by which questions they drew as well as by persona, and a PCA of them finds question
+/// topics. The paper asks every role the same questions, where that term is common to all roles
+/// and cancels. Here each answer has its question's mean over all kept answers (`answers`, of
+/// every role) subtracted first; a role's vector is the mean of its centred answers (answers to
+/// a question nobody else answered carry no persona-only signal and are left out; a role left
+/// with none sits at the origin). One `[layers × hidden]` vector per entry of `roles`.
+pub fn question_centred_role_vectors<'a>(
+    roles: &[usize],
+    answers: &[usize],
+    role_of: impl Fn(usize) -> usize,
+    question_of: impl Fn(usize) -> usize,
+    activation_of: impl Fn(usize) -> &'a [f32],
+) -> Vec<Vec<f32>> {
+    let mut by_question: std::collections::BTreeMap<usize, Vec<&[f32]>> = Default::default();
+    for &i in answers {
+        by_question
+            .entry(question_of(i))
+            .or_default()
+            .push(activation_of(i));
+    }
+    let question_means: std::collections::BTreeMap<usize, Vec<f32>> = by_question
+        .into_iter()
+        .filter(|(_, acts)| acts.len() >= 2)
+        .filter_map(|(q, acts)| mean_of(&acts).map(|m| (q, m)))
+        .collect();
+    let width = answers.first().map_or(0, |&i| activation_of(i).len());
+    roles
+        .iter()
+        .map(|&r| {
+            let centred: Vec<Vec<f32>> = answers
+                .iter()
+                .filter(|&&i| role_of(i) == r)
+                .filter_map(|&i| {
+                    let qm = question_means.get(&question_of(i))?;
+                    Some(
+                        activation_of(i)
+                            .iter()
+                            .zip(qm)
+                            .map(|(a, m)| a - m)
+                            .collect(),
+                    )
+                })
+                .collect();
+            let refs: Vec<&[f32]> = centred.iter().map(Vec::as_slice).collect();
+            mean_of(&refs).unwrap_or_else(|| vec![0.0; width])
         })
         .collect()
 }
@@ -129,6 +185,17 @@ pub fn compute(
         }
     }
 
+    let centred_vectors = question_centred_role_vectors(
+        &roles,
+        &role_train,
+        |i| match speaker(i) {
+            Speaker::Role { role, .. } => *role,
+            Speaker::Default { .. } => usize::MAX,
+        },
+        |i| plan.jobs[store.answers[i].job].question,
+        |i| store.activations[i].as_slice(),
+    );
+
     let mut axis = Vec::with_capacity(n_layers);
     let mut unit_axis = Vec::with_capacity(n_layers);
     let mut default_mean = Vec::with_capacity(n_layers);
@@ -138,6 +205,8 @@ pub fn compute(
     let mut pcas = Vec::with_capacity(n_layers);
     let mut cos_pc1_axis = Vec::new();
     let mut pc1_explained = Vec::new();
+    let mut cos_pc1_axis_plain = Vec::new();
+    let mut pc1_explained_plain = Vec::new();
     let mut held_out_auroc = Vec::new();
     let mut held_out_auroc_all = Vec::new();
 
@@ -162,8 +231,19 @@ pub fn compute(
                 .collect()
         };
         let rv: Vec<&[f32]> = role_vectors.iter().map(|v| v[l].as_slice()).collect();
-        let layer = LayerAxis::compute(&at(&default_train), &rv, &at(&role_train), PCA_COMPONENTS)
-            .ok_or_else(|| anyhow::anyhow!("the axis at layer {l} is zero or not finite"))?;
+        let mut layer =
+            LayerAxis::compute(&at(&default_train), &rv, &at(&role_train), PCA_COMPONENTS)
+                .ok_or_else(|| anyhow::anyhow!("the axis at layer {l} is zero or not finite"))?;
+        cos_pc1_axis_plain.push(cosine(&layer.pca.components[0], &layer.unit_axis));
+        pc1_explained_plain.push(layer.pca.explained[0]);
+        let centred: Vec<&[f32]> = centred_vectors
+            .iter()
+            .map(|v| layer_slice(v, l, hidden))
+            .collect();
+        if let Some(mut centred_pca) = pca(&centred, PCA_COMPONENTS) {
+            centred_pca.orient(0, &layer.unit_axis);
+            layer.pca = centred_pca;
+        }
         let v = &layer.unit_axis;
         let project = |idx: &[usize]| -> Vec<f32> {
             idx.iter()
@@ -210,6 +290,8 @@ pub fn compute(
         ),
         cos_pc1_axis,
         pc1_explained,
+        cos_pc1_axis_plain,
+        pc1_explained_plain,
         held_out_auroc,
         held_out_auroc_all_role_answers: held_out_auroc_all,
         held_out_default_answers: held_default.len(),
@@ -246,4 +328,79 @@ pub fn choose_monitor_layer(stats: &AxisStats) -> usize {
                 .then(middle.abs_diff(b).cmp(&middle.abs_diff(a)))
         })
         .unwrap_or(middle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Persona on dimension 0 (±1), question topic on dimension 1 (±5); four roles that drew
+    /// different questions. The plain role means mix both, the centred ones keep the persona.
+    #[test]
+    fn question_centring_removes_the_topic_of_the_questions_a_role_drew() {
+        let persona = [1.0f32, -1.0, 1.0, -1.0];
+        let topic = [5.0f32, -5.0];
+        // (role, question) of every answer.
+        let asked = [
+            (0, 0),
+            (0, 0),
+            (1, 0),
+            (1, 1),
+            (2, 1),
+            (2, 1),
+            (3, 1),
+            (3, 0),
+        ];
+        let acts: Vec<Vec<f32>> = asked
+            .iter()
+            .map(|&(r, q)| vec![persona[r], topic[q]])
+            .collect();
+        let answers: Vec<usize> = (0..asked.len()).collect();
+        let centred = question_centred_role_vectors(
+            &[0, 1, 2, 3],
+            &answers,
+            |i| asked[i].0,
+            |i| asked[i].1,
+            |i| acts[i].as_slice(),
+        );
+        for (r, v) in centred.iter().enumerate() {
+            assert!(
+                (v[0] - persona[r]).abs() < 1e-6 && v[1].abs() < 1e-6,
+                "role {r}: {v:?}"
+            );
+        }
+        let rows: Vec<&[f32]> = centred.iter().map(Vec::as_slice).collect();
+        let p = pca(&rows, 1).expect("pca");
+        assert!(p.components[0][0].abs() > 0.999, "{:?}", p.components[0]);
+
+        // The plain means: PC1 follows the topic instead.
+        let plain: Vec<Vec<f32>> = (0..4)
+            .map(|r| {
+                let of_r: Vec<&[f32]> = answers
+                    .iter()
+                    .filter(|&&i| asked[i].0 == r)
+                    .map(|&i| acts[i].as_slice())
+                    .collect();
+                mean_of(&of_r).expect("answers")
+            })
+            .collect();
+        let rows: Vec<&[f32]> = plain.iter().map(Vec::as_slice).collect();
+        let p = pca(&rows, 1).expect("pca");
+        assert!(p.components[0][1].abs() > 0.9, "{:?}", p.components[0]);
+    }
+
+    #[test]
+    fn a_question_only_one_answer_has_carries_no_persona_signal() {
+        let acts = [vec![3.0f32], vec![1.0], vec![-1.0]];
+        // Role 0 answered question 7 alone; roles 0 and 1 share question 8.
+        let asked = [(0, 7), (0, 8), (1, 8)];
+        let centred = question_centred_role_vectors(
+            &[0, 1, 2],
+            &[0, 1, 2],
+            |i| asked[i].0,
+            |i| asked[i].1,
+            |i| acts[i].as_slice(),
+        );
+        assert_eq!(centred, vec![vec![1.0], vec![-1.0], vec![0.0]]);
+    }
 }

@@ -99,7 +99,7 @@ pub fn eval(opts: &EvalOptions) -> Result<()> {
         max_new_tokens: opts.max_new_tokens,
         sampling: rollout_sampling(),
     };
-    let judge = Judge::new(&data.markers);
+    let judge = Judge::new(&data.markers, &roles, &questions);
     let mut scores: Vec<(Option<usize>, f64, bool)> = Vec::new();
     for (i, chunk) in jobs.chunks(opts.batch.max(1)).enumerate() {
         let requests = chunk
@@ -120,8 +120,7 @@ pub fn eval(opts: &EvalOptions) -> Result<()> {
                 continue;
             }
             let text = model.chat.tokenizer().decode(&a.tokens)?;
-            let ai_adjacent = speaker.is_some_and(|r| roles[r].category == "ai_adjacent");
-            let in_role = judge.judge(&text, ai_adjacent).plays_role();
+            let in_role = judge.judge(&text, speaker.map(|r| &roles[r])).plays_role();
             let score = dot(
                 &a.mean_activation[monitor * hidden..(monitor + 1) * hidden],
                 &v,

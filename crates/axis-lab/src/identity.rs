@@ -38,14 +38,15 @@ pub fn adopts_other_identity(verdict: &Verdict, text: &str) -> bool {
     !verdict.presents_as_ai() && (!verdict.human_hits.is_empty() || names_itself(text))
 }
 
-/// Fraction of `texts` that adopt a non-assistant identity (non-AI-adjacent reading).
+/// Fraction of `texts` that adopt a non-assistant identity (read as the default speaker's:
+/// the non-AI-adjacent phrase list).
 pub fn other_identity_rate(judge: &Judge, texts: &[String]) -> f64 {
     if texts.is_empty() {
         return 0.0;
     }
     let n = texts
         .iter()
-        .filter(|t| adopts_other_identity(&judge.judge(t, false), t))
+        .filter(|t| adopts_other_identity(&judge.judge(t, None), t))
         .count();
     n as f64 / texts.len() as f64
 }
@@ -64,7 +65,7 @@ mod tests {
         assert!(!names_itself("My name is SmolLM, an AI assistant."));
         assert!(!names_itself("You can call me anytime."));
         let data = LabData::load(&default_data_dir()).expect("data");
-        let judge = Judge::new(&data.markers);
+        let judge = Judge::new(&data.markers, &data.roles, &data.questions);
         let texts = [
             "My name is Erykus and I sail the seas.".to_owned(),
             "I am an AI assistant, and my name is SmolLM.".to_owned(),

@@ -2,13 +2,17 @@
 //!
 //! Rules (also in `data/identity_markers.json`'s notes): normalise the answer (lowercase,
 //! straight apostrophes, single spaces) and look for whole-word phrases. A role answer "plays
-//! the role" when it is not empty, is not an assistant-style refusal, and has no counted
-//! AI self-reference. For AI-adjacent roles (a rogue AI, a ship's computer) being a machine is
-//! in character, so only the chat-assistant/model-name phrases count against them.
+//! the role" when it is not empty, is not an assistant-style refusal, has no counted AI
+//! self-reference, and shows positive evidence of speaking as the character: enough
+//! first-person words, or a word specific to its role (see [`RoleVocabulary`]). For AI-adjacent
+//! roles (a rogue AI, a ship's computer) being a machine is in character, so only the
+//! chat-assistant/model-name phrases count against them.
+
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::data::IdentityMarkers;
+use crate::data::{IdentityMarkers, Question, Role, RoleEvidenceRules};
 
 /// Openings of an out-of-character refusal.
 const REFUSALS: &[&str] = &[
@@ -32,12 +36,18 @@ pub struct Verdict {
     pub register_hits: Vec<String>,
     pub refusal: bool,
     pub empty: bool,
+    /// First-person words ("i", "my", …) in the answer.
+    pub first_person: usize,
+    /// Words of the answer specific to the judged role (empty when no role was given).
+    pub role_words: Vec<String>,
+    /// Whether `first_person` and `role_words` are evidence enough of speaking in role.
+    pub role_evidence: bool,
 }
 
 impl Verdict {
     /// The judge's decision for a role answer: keep it for the role vector.
     pub fn plays_role(&self) -> bool {
-        !self.empty && !self.refusal && self.ai_hits.is_empty()
+        !self.empty && !self.refusal && self.ai_hits.is_empty() && self.role_evidence
     }
 
     /// Presents as an AI or assistant (any role, default answers included).
@@ -46,29 +56,113 @@ impl Verdict {
     }
 }
 
+/// Each role's specific words: from its name and system prompts, words of at least
+/// `min_word_length` letters (after [`stem`]) found in the prompts of at most
+/// `max_roles_sharing_a_word` roles and in none of the shared questions. Shared boilerplate
+/// ("stay in character", "never mention") and words the question itself supplies drop out.
+#[derive(Debug, Clone, Default)]
+pub struct RoleVocabulary {
+    words: HashMap<String, HashSet<String>>,
+}
+
+impl RoleVocabulary {
+    pub fn new(rules: &RoleEvidenceRules, roles: &[Role], questions: &[Question]) -> Self {
+        let per_role: Vec<(&str, HashSet<String>)> = roles
+            .iter()
+            .map(|r| {
+                let stems = std::iter::once(r.name.as_str())
+                    .chain(r.system_prompts.iter().map(String::as_str))
+                    .flat_map(words)
+                    .map(stem)
+                    .filter(|w| w.chars().count() >= rules.min_word_length)
+                    .collect();
+                (r.id.as_str(), stems)
+            })
+            .collect();
+        let mut roles_with: HashMap<&str, usize> = HashMap::new();
+        for (_, stems) in &per_role {
+            for w in stems {
+                *roles_with.entry(w.as_str()).or_default() += 1;
+            }
+        }
+        let in_questions: HashSet<String> = questions
+            .iter()
+            .flat_map(|q| words(&q.text))
+            .map(stem)
+            .collect();
+        let words = per_role
+            .iter()
+            .map(|(id, stems)| {
+                let specific = stems
+                    .iter()
+                    .filter(|w| {
+                        roles_with.get(w.as_str()).copied().unwrap_or(0)
+                            <= rules.max_roles_sharing_a_word
+                            && !in_questions.contains(*w)
+                    })
+                    .cloned()
+                    .collect();
+                ((*id).to_owned(), specific)
+            })
+            .collect();
+        RoleVocabulary { words }
+    }
+
+    /// The specific words of role `id` (empty for an unknown role).
+    pub fn of(&self, id: &str) -> Option<&HashSet<String>> {
+        self.words.get(id)
+    }
+}
+
 pub struct Judge<'a> {
     markers: &'a IdentityMarkers,
+    vocabulary: RoleVocabulary,
 }
 
 impl<'a> Judge<'a> {
-    pub fn new(markers: &'a IdentityMarkers) -> Self {
-        Judge { markers }
+    /// A judge for answers of `roles` to `questions` (the vocabulary depends on both).
+    pub fn new(markers: &'a IdentityMarkers, roles: &[Role], questions: &[Question]) -> Self {
+        Judge {
+            vocabulary: RoleVocabulary::new(&markers.role_evidence, roles, questions),
+            markers,
+        }
     }
 
-    /// Judges `answer`; `ai_adjacent` selects the narrower list for machine roles.
-    pub fn judge(&self, answer: &str, ai_adjacent: bool) -> Verdict {
+    /// Judges `answer` as spoken by `role` (`None`: the default assistant or an unknown
+    /// speaker; then only first-person words count as evidence).
+    pub fn judge(&self, answer: &str, role: Option<&Role>) -> Verdict {
         let text = normalise(answer);
+        let ai_adjacent = role.is_some_and(|r| r.category == "ai_adjacent");
         let ai_list = if ai_adjacent {
             &self.markers.assistant_identity
         } else {
             &self.markers.ai_self_reference
         };
+        let rules = &self.markers.role_evidence;
+        let answer_words = words(&text);
+        let first_person = answer_words
+            .iter()
+            .filter(|w| rules.first_person_words.iter().any(|f| f == *w))
+            .count();
+        let mut role_words: Vec<String> = match role.and_then(|r| self.vocabulary.of(&r.id)) {
+            Some(specific) => answer_words
+                .iter()
+                .map(|w| stem(w))
+                .filter(|w| specific.contains(w))
+                .collect(),
+            None => Vec::new(),
+        };
+        role_words.sort();
+        role_words.dedup();
         Verdict {
             ai_hits: hits(&text, ai_list),
             human_hits: hits(&text, &self.markers.human_claims),
             register_hits: hits(&text, &self.markers.assistant_register),
             refusal: REFUSALS.iter().any(|r| text.starts_with(r)),
             empty: text.chars().all(|c| !c.is_alphanumeric()),
+            role_evidence: first_person >= rules.min_first_person_words || !role_words.is_empty(),
+            first_person,
+            role_words,
         }
     }
 }
@@ -77,6 +171,41 @@ impl<'a> Judge<'a> {
 pub fn normalise(text: &str) -> String {
     let lowered = text.to_lowercase().replace(['\u{2019}', '\u{2018}'], "'");
     lowered.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Runs of letters and apostrophes, lowercased, apostrophes at either end trimmed
+/// ("the pirate's" → ["the", "pirate's"]).
+fn words(text: &str) -> Vec<String> {
+    text.to_lowercase()
+        .replace(['\u{2019}', '\u{2018}'], "'")
+        .split(|c: char| !(c.is_alphabetic() || c == '\''))
+        .map(|w| w.trim_matches('\''))
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A crude singular: without a possessive or plural ending, when at least 3 letters remain
+/// ("pirate's", "pirates" → "pirate"; "stories" → "story"; "boxes" → "box"; "glass" stays).
+fn stem(word: impl AsRef<str>) -> String {
+    let w = word.as_ref().strip_suffix("'s").unwrap_or(word.as_ref());
+    let long_enough = |rest: &str| rest.chars().count() >= 3;
+    if let Some(rest) = w.strip_suffix("ies").filter(|r| long_enough(r)) {
+        return format!("{rest}y");
+    }
+    if let Some(rest) = w
+        .strip_suffix("es")
+        .filter(|r| long_enough(r) && ["s", "x", "z", "ch", "sh"].iter().any(|e| r.ends_with(e)))
+    {
+        return rest.to_owned();
+    }
+    if let Some(rest) = w
+        .strip_suffix('s')
+        .filter(|r| long_enough(r) && !r.ends_with('s'))
+    {
+        return rest.to_owned();
+    }
+    w.to_owned()
 }
 
 fn hits(text: &str, phrases: &[String]) -> Vec<String> {
@@ -102,11 +231,17 @@ pub fn contains_phrase(text: &str, phrase: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::LabData;
 
-    fn markers() -> IdentityMarkers {
-        crate::data::LabData::load(&crate::data::default_data_dir())
-            .expect("shipped data")
-            .markers
+    fn data() -> LabData {
+        LabData::load(&crate::data::default_data_dir()).expect("shipped data")
+    }
+
+    fn role<'d>(data: &'d LabData, id: &str) -> &'d Role {
+        data.roles
+            .iter()
+            .find(|r| r.id == id)
+            .expect("role in the data")
     }
 
     #[test]
@@ -118,36 +253,105 @@ mod tests {
     }
 
     #[test]
+    fn words_and_stems_follow_the_documented_rule() {
+        assert_eq!(
+            words("The pirate’s 'ship', sailing—far!"),
+            ["the", "pirate's", "ship", "sailing", "far"]
+        );
+        assert_eq!(stem("pirate's"), "pirate");
+        assert_eq!(stem("pirates"), "pirate");
+        assert_eq!(stem("stories"), "story");
+        assert_eq!(stem("boxes"), "box");
+        assert_eq!(stem("wishes"), "wish");
+        assert_eq!(stem("glass"), "glass");
+        assert_eq!(stem("is"), "is");
+        assert_eq!(stem("gas"), "gas");
+    }
+
+    #[test]
     fn an_answer_that_calls_itself_an_ai_does_not_play_the_role() {
-        let m = markers();
-        let judge = Judge::new(&m);
-        let pirate = "Arr, as an AI language model I can’t sail, matey.";
-        let v = judge.judge(pirate, false);
+        let data = data();
+        let judge = Judge::new(&data.markers, &data.roles, &data.questions);
+        let pirate = Some(role(&data, "pirate_captain"));
+        let v = judge.judge("Arr, as an AI language model I can’t sail, matey.", pirate);
         assert!(!v.plays_role());
         assert!(v.ai_hits.contains(&"language model".to_owned()));
         let in_role = judge.judge(
-            "Arr! The sea be my home, and the wind my only friend.",
-            false,
+            "Arr! The sea be my home, and the wind my only friend. I sail at dawn.",
+            pirate,
         );
         assert!(in_role.plays_role(), "{in_role:?}");
-        assert!(!judge.judge("   ", false).plays_role());
+        assert!(!judge.judge("   ", pirate).plays_role());
         assert!(
             !judge
-                .judge("I'm sorry, but I can't do that.", false)
+                .judge("I'm sorry, but I can't do that.", pirate)
                 .plays_role()
         );
     }
 
     #[test]
-    fn machine_roles_may_say_they_are_machines_but_not_chat_assistants() {
-        let m = markers();
-        let judge = Judge::new(&m);
-        let robot = "I am an artificial intelligence aboard this ship, and I obey no one.";
-        assert!(judge.judge(robot, true).plays_role());
-        assert!(!judge.judge(robot, false).plays_role());
+    fn an_impersonal_answer_without_the_roles_words_does_not_play_the_role() {
+        let data = data();
+        let judge = Judge::new(&data.markers, &data.roles, &data.questions);
+        let pirate = Some(role(&data, "pirate_captain"));
+        // Generic helpful text: no first person, nothing of a pirate.
+        let generic = judge.judge(
+            "The best way to learn a language is to practise a little every day.",
+            pirate,
+        );
+        assert!(
+            !generic.role_evidence && !generic.plays_role(),
+            "{generic:?}"
+        );
+        // The same text with a word only pirate-like prompts use is evidence of the role.
+        let vocabulary = judge.vocabulary.of("pirate_captain").expect("pirate words");
+        let word = vocabulary.iter().min().expect("a pirate word").clone();
+        let with_word = judge.judge(
+            &format!("The best way to learn a language is {word} practice."),
+            pirate,
+        );
+        assert!(with_word.plays_role(), "{word}: {with_word:?}");
+        // Speaking as someone is evidence too: three first-person words.
+        let personal = judge.judge("I think my way is best for me.", pirate);
+        assert_eq!(personal.first_person, 3);
+        assert!(personal.plays_role());
+        // Another role's words are not evidence for this one.
         assert!(
             !judge
-                .judge("I am SmolLM, trained by Hugging Face.", true)
+                .judge("The best way is practice.", Some(role(&data, "cat")))
+                .role_evidence
+        );
+    }
+
+    #[test]
+    fn shared_boilerplate_and_question_words_are_no_roles_vocabulary() {
+        let data = data();
+        let judge = Judge::new(&data.markers, &data.roles, &data.questions);
+        let pirate = judge.vocabulary.of("pirate_captain").expect("pirate words");
+        for shared in ["character", "never", "mention", "role", "answer"] {
+            assert!(!pirate.contains(shared), "{shared} is in {pirate:?}");
+        }
+        assert!(!pirate.is_empty());
+        // Every word of a question is excluded, so repeating the question is no evidence.
+        let q = &data.questions[0].text;
+        assert!(words(q).iter().all(|w| !pirate.contains(&stem(w))));
+    }
+
+    #[test]
+    fn machine_roles_may_say_they_are_machines_but_not_chat_assistants() {
+        let data = data();
+        let judge = Judge::new(&data.markers, &data.roles, &data.questions);
+        let robot = "I am an artificial intelligence aboard my ship, and I obey no one.";
+        let rogue = Some(role(&data, "rogue_ai"));
+        assert!(judge.judge(robot, rogue).plays_role());
+        assert!(
+            !judge
+                .judge(robot, Some(role(&data, "pirate_captain")))
+                .plays_role()
+        );
+        assert!(
+            !judge
+                .judge("I am SmolLM, trained by Hugging Face.", rogue)
                 .plays_role()
         );
     }

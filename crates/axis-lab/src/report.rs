@@ -21,7 +21,10 @@ pub struct ReportInputs<'a> {
     pub role_names: Vec<String>,
     pub monitor: usize,
     pub cap: CapCandidate,
+    /// Against `hand_labels.jsonl`, the labels the judge's rule was designed on.
     pub agreement: Option<&'a Agreement>,
+    /// Against `hand_labels_heldout.jsonl`, labelled without seeing the judge's verdicts.
+    pub agreement_heldout: Option<&'a Agreement>,
     pub sweep: Option<&'a SweepReport>,
     pub steering: &'a [SteeringPoint],
     pub drift: &'a [DriftCurve],
@@ -72,7 +75,7 @@ fn layers_chart(r: &ReportInputs) -> String {
     }
     c.line(
         &Series {
-            label: "cos(PC1, axis)".to_owned(),
+            label: "cos(PC1, axis), question-centred".to_owned(),
             color: PALETTE[1].to_owned(),
             dashed: false,
             points: rep
@@ -83,6 +86,20 @@ fn layers_chart(r: &ReportInputs) -> String {
                 .collect(),
         },
         1,
+    );
+    c.line(
+        &Series {
+            label: "cos(PC1, axis), plain role vectors".to_owned(),
+            color: PALETTE[1].to_owned(),
+            dashed: true,
+            points: rep
+                .cos_pc1_axis_plain
+                .iter()
+                .enumerate()
+                .map(|(l, v)| (l as f64, f64::from(*v)))
+                .collect(),
+        },
+        3,
     );
     c.line(
         &Series {
@@ -235,10 +252,20 @@ fn markdown(r: &ReportInputs, stem: &str) -> String {
         rep.default_answers_presenting_as_ai * 100.0,
         rep.default_answers_claiming_human_life * 100.0
     );
-    if let Some(a) = r.agreement {
+    for (set, a) in [
+        (
+            "design set, `hand_labels.jsonl`: the rule was written looking at these",
+            r.agreement,
+        ),
+        (
+            "held-out set, `hand_labels_heldout.jsonl`: answers of this build, labelled without seeing the judge's verdicts",
+            r.agreement_heldout,
+        ),
+    ] {
+        let Some(a) = a else { continue };
         let _ = writeln!(
             s,
-            "Judge vs hand labels ({} answers): agreement {:.0} %, Cohen's κ {:.2}; confusion [[judge keeps & person: in role, judge keeps & person: not], [judge drops & in role, judge drops & not]] = {:?}.\n",
+            "Judge vs hand labels ({set}; {} answers): agreement {:.0} %, Cohen's κ {:.2}; confusion [[judge keeps & person: in role, judge keeps & person: not], [judge drops & in role, judge drops & not]] = {:?}.\n",
             a.labels,
             a.agreement * 100.0,
             a.cohen_kappa,
@@ -269,13 +296,27 @@ fn markdown(r: &ReportInputs, stem: &str) -> String {
     );
     let _ = writeln!(
         s,
-        "| cos(PC1, axis) | {cos:.3} | ≥ 0.6: {} |",
+        "| cos(PC1, axis), question-centred role vectors (shipped PCA) | {cos:.3} | ≥ 0.6: {} |",
         check(cos >= 0.6)
     );
     let _ = writeln!(
         s,
-        "| PC1 explained variance | {:.3} | |\n",
+        "| PC1 explained variance, question-centred | {:.3} | |",
         rep.pc1_explained[m]
+    );
+    let _ = writeln!(
+        s,
+        "| cos(PC1, axis), plain role vectors | {:.3} | |",
+        rep.cos_pc1_axis_plain[m]
+    );
+    let _ = writeln!(
+        s,
+        "| PC1 explained variance, plain | {:.3} | |\n",
+        rep.pc1_explained_plain[m]
+    );
+    let _ = writeln!(
+        s,
+        "Every role answers a different random sample of questions, so a plain role vector also carries the topics of the questions it drew; the shipped PCA removes each question's mean over all kept answers first (the paper asks every role the same questions, where that term cancels). The axis itself is the plain difference of means.\n"
     );
     let best = rep
         .held_out_auroc

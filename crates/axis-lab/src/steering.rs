@@ -41,7 +41,7 @@ pub fn scan(
     max_new_tokens: usize,
     batch: usize,
 ) -> Result<Vec<SteeringPoint>> {
-    let judge = Judge::new(&data.markers);
+    let judge = Judge::new(&data.markers, &data.roles, &data.questions);
     let none = chat.model().prepare(&Interventions::none())?;
     let v = &stats.unit_axis[monitor];
     let centre = dot(&stats.role_mean[monitor], v);
@@ -85,7 +85,7 @@ pub fn scan(
             let mut rereads = Vec::new();
             for (p, a) in chunk.iter().zip(&answers) {
                 let text = chat.tokenizer().decode(&a.tokens)?;
-                let verdict = judge.judge(&text, false);
+                let verdict = judge.judge(&text, None);
                 ai += usize::from(verdict.presents_as_ai());
                 other += usize::from(adopts_other_identity(&verdict, &text));
                 if example.is_empty() {

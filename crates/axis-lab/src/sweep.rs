@@ -60,13 +60,22 @@ pub struct SweepReport {
 }
 
 /// What the sweep runs on.
+/// One held-out role prompt of the sweep: its answers are judged as `role`'s.
+pub struct PersonaPrompt {
+    /// Index into the lab data's roles.
+    pub role: usize,
+    pub system: String,
+    pub question: String,
+    pub seed: u64,
+}
+
 pub struct SweepInputs<'a> {
     pub chat: &'a ChatModel,
     pub data: &'a LabData,
     pub stats: &'a AxisStats,
     pub monitor_layer: usize,
-    /// (system prompt, question, seed) of the persona answers.
-    pub persona: Vec<(String, String, u64)>,
+    /// The held-out role prompts the persona answers come from.
+    pub persona: Vec<PersonaPrompt>,
     pub capability: Vec<CapabilityCheck>,
     pub candidates: Vec<CapCandidate>,
     pub batch: usize,
@@ -133,7 +142,8 @@ pub fn capability_correct(answer: &str, accept: &[String]) -> bool {
 
 pub fn run(inputs: &SweepInputs) -> Result<SweepReport> {
     let chat = inputs.chat;
-    let judge = Judge::new(&inputs.data.markers);
+    let data = inputs.data;
+    let judge = Judge::new(&data.markers, &data.roles, &data.questions);
     let none = chat.model().prepare(&Interventions::none())?;
     let monitor = inputs.monitor_layer;
     let v = &inputs.stats.unit_axis[monitor];
@@ -142,7 +152,7 @@ pub fn run(inputs: &SweepInputs) -> Result<SweepReport> {
     let persona_prompts: Vec<Vec<u32>> = inputs
         .persona
         .iter()
-        .map(|(system, question, _)| prompt(chat, system, question))
+        .map(|p| prompt(chat, &p.system, &p.question))
         .collect::<Result<_>>()?;
     let capability_prompts: Vec<Vec<u32>> = inputs
         .capability
@@ -181,14 +191,15 @@ pub fn run(inputs: &SweepInputs) -> Result<SweepReport> {
                 .enumerate()
                 .map(|(i, p)| RolloutRequest {
                     prompt: p.clone(),
-                    seed: inputs.persona[chunk_idx * inputs.batch + i].2,
+                    seed: inputs.persona[chunk_idx * inputs.batch + i].seed,
                 })
                 .collect();
             let answers = generate_batch(chat, interventions, &requests, &persona_settings)?;
             let mut rereads = Vec::new();
-            for (p, a) in chunk.iter().zip(&answers) {
+            for (i, (p, a)) in chunk.iter().zip(&answers).enumerate() {
                 let text = chat.tokenizer().decode(&a.tokens)?;
-                in_role += usize::from(judge.judge(&text, false).plays_role());
+                let role = &data.roles[inputs.persona[chunk_idx * inputs.batch + i].role];
+                in_role += usize::from(judge.judge(&text, Some(role)).plays_role());
                 texts.push(text);
                 if !a.tokens.is_empty() {
                     let h = v.len();
