@@ -65,13 +65,13 @@ impl Budget {
     pub fn full() -> Budget {
         Budget {
             train_roles: usize::MAX,
-            questions_per_role: 6,
-            default_questions_per_prompt: 30,
+            questions_per_role: 12,
+            default_questions_per_prompt: 40,
             held_out_roles: usize::MAX,
-            held_out_questions_per_role: 3,
-            held_out_default_questions_per_prompt: 10,
+            held_out_questions_per_role: 4,
+            held_out_default_questions_per_prompt: 12,
             held_out_fraction: 0.2,
-            sweep_persona_prompts: 32,
+            sweep_persona_prompts: 64,
             capability_questions: 50,
             small_sweep: false,
             steering_questions: 12,
