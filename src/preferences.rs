@@ -13,9 +13,35 @@ pub const PREFERENCES_KEY: &str = "assistant-axis/preferences";
 pub struct Preferences {
     /// The welcome explainer opens by itself until it has been closed once.
     pub welcome_seen: bool,
-    /// The backend last used to load the model (`None`: pick WebGPU when the browser has it).
+    /// The backend last used to load the model (`None`: see [`default_backend`]).
     pub backend: Option<Backend>,
     pub precision: Option<Precision>,
+}
+
+/// What the browser's WebGPU offers, as far as choosing a backend goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GpuOffer {
+    /// The adapter request has not answered yet.
+    Checking,
+    /// No WebGPU, or no adapter.
+    Nothing,
+    /// Only a software fallback adapter (SwiftShader): it emulates the GPU on the CPU through
+    /// many small dispatches and decodes far slower than the CPU backend (docs/benchmarks.md:
+    /// 0.2 vs 25 tokens/s on the same machine).
+    Software,
+    Hardware,
+}
+
+/// The backend the model panel offers: the visitor's remembered choice, except WebGPU in a
+/// browser without an adapter; with no choice yet, WebGPU only on a hardware adapter, else
+/// the CPU.
+pub fn default_backend(remembered: Option<Backend>, gpu: GpuOffer) -> Backend {
+    match (remembered, gpu) {
+        (Some(Backend::WebGpu), GpuOffer::Nothing) => Backend::Cpu,
+        (Some(choice), _) => choice,
+        (None, GpuOffer::Hardware) => Backend::WebGpu,
+        (None, _) => Backend::Cpu,
+    }
 }
 
 /// Preferences are a convenience: anything unreadable simply means "no preferences".
@@ -55,6 +81,30 @@ pub mod storage {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn webgpu_is_preselected_only_on_a_hardware_adapter() {
+        use GpuOffer::*;
+        assert_eq!(default_backend(None, Hardware), Backend::WebGpu);
+        for offer in [Software, Nothing, Checking] {
+            assert_eq!(default_backend(None, offer), Backend::Cpu, "{offer:?}");
+        }
+        // A remembered choice stands, also WebGPU on a software adapter (the visitor asked)...
+        for offer in [Hardware, Software, Checking] {
+            assert_eq!(
+                default_backend(Some(Backend::WebGpu), offer),
+                Backend::WebGpu
+            );
+        }
+        for offer in [Hardware, Software, Nothing, Checking] {
+            assert_eq!(default_backend(Some(Backend::Cpu), offer), Backend::Cpu);
+        }
+        // ...except WebGPU where there is none.
+        assert_eq!(
+            default_backend(Some(Backend::WebGpu), Nothing),
+            Backend::Cpu
+        );
+    }
+
     use super::*;
 
     #[test]

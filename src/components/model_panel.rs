@@ -7,7 +7,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::byo::ModelSource;
 use crate::components::byo_panel::ByoPanel;
 use crate::platform::webgpu::{WebGpuStatus, format_bytes};
-use crate::preferences;
+use crate::preferences::{self, GpuOffer, default_backend};
 use crate::session::AppState;
 use crate::state::EngineStatus;
 use crate::worker::protocol::{Backend, Precision};
@@ -19,14 +19,8 @@ pub fn ModelPanel() -> impl IntoView {
     let remembered = preferences::storage::load();
     let backend = RwSignal::new(remembered.backend);
     let precision = RwSignal::new(remembered.precision.unwrap_or(Precision::Quantized));
-    // Default to WebGPU when the browser has an adapter, else the CPU.
-    // A remembered WebGPU choice yields to the CPU in a browser that has no WebGPU adapter.
-    let chosen_backend = move || match (backend.get(), state.gpu.get()) {
-        (Some(Backend::WebGpu), WebGpuStatus::Unavailable(_)) => Backend::Cpu,
-        (Some(choice), _) => choice,
-        (None, WebGpuStatus::Available(_)) => Backend::WebGpu,
-        (None, _) => Backend::Cpu,
-    };
+    let chosen_backend =
+        move || default_backend(backend.get(), state.gpu.with(WebGpuStatus::offer));
 
     let status_view = move || match state.engine.get() {
         EngineStatus::Starting => {
@@ -155,6 +149,11 @@ pub fn ModelPanel() -> impl IntoView {
                     "Forget cached model"
                 </button>
             </div>
+            <Show when=move || state.gpu.with(WebGpuStatus::offer) == GpuOffer::Software>
+                <p class="muted backend-hint" data-testid="backend-hint">
+                    "This browser's WebGPU adapter is a software emulation of a GPU, which runs this model far slower than the CPU backend, so the CPU is preselected. Choose WebGPU to try it anyway."
+                </p>
+            </Show>
             <ByoPanel choice=choice />
         </section>
     }

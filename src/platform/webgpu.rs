@@ -7,6 +7,8 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::preferences::GpuOffer;
+
 /// What the page found out about WebGPU.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WebGpuStatus {
@@ -30,6 +32,16 @@ pub struct AdapterSummary {
 }
 
 impl WebGpuStatus {
+    /// What this offers for choosing a backend (see `preferences::default_backend`).
+    pub fn offer(&self) -> GpuOffer {
+        match self {
+            WebGpuStatus::Checking => GpuOffer::Checking,
+            WebGpuStatus::Unavailable(_) => GpuOffer::Nothing,
+            WebGpuStatus::Available(a) if a.is_fallback => GpuOffer::Software,
+            WebGpuStatus::Available(_) => GpuOffer::Hardware,
+        }
+    }
+
     pub fn state_name(&self) -> &'static str {
         match self {
             WebGpuStatus::Checking => "checking",

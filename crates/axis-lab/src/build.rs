@@ -499,6 +499,28 @@ fn assemble(
     Ok(AxisFile::from_bytes(&bytes)?)
 }
 
+/// The commit of the source tree the lab runs from (data files included), marked when the
+/// tree has uncommitted changes; "unknown" outside a git checkout.
+fn source_commit() -> String {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    match git(&["rev-parse", "HEAD"]) {
+        Some(head) => match git(&["status", "--porcelain", "--", "."]) {
+            Some(changes) if !changes.is_empty() => format!("{head} + uncommitted changes"),
+            _ => head,
+        },
+        None => "unknown (not built from a git checkout)".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -675,27 +697,5 @@ mod tests {
         assert_eq!(second.axis, axis.axis);
         assert_eq!(second.role_percentiles, axis.role_percentiles);
         let _ = std::fs::remove_dir_all(&dir);
-    }
-}
-
-/// The commit of the source tree the lab runs from (data files included), marked when the
-/// tree has uncommitted changes; "unknown" outside a git checkout.
-fn source_commit() -> String {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
-    match git(&["rev-parse", "HEAD"]) {
-        Some(head) => match git(&["status", "--porcelain", "--", "."]) {
-            Some(changes) if !changes.is_empty() => format!("{head} + uncommitted changes"),
-            _ => head,
-        },
-        None => "unknown (not built from a git checkout)".to_owned(),
     }
 }

@@ -147,7 +147,7 @@ impl<'a> Judge<'a> {
         let mut role_words: Vec<String> = match role.and_then(|r| self.vocabulary.of(&r.id)) {
             Some(specific) => answer_words
                 .iter()
-                .map(|w| stem(w))
+                .map(stem)
                 .filter(|w| specific.contains(w))
                 .collect(),
             None => Vec::new(),

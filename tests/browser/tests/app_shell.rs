@@ -31,6 +31,11 @@ async fn boots_and_reports_the_webgpu_adapter() -> anyhow::Result<()> {
         gpu_text.contains("no shader-f16"),
         "status line says: {gpu_text}"
     );
+    // A software adapter decodes far slower than the CPU backend: the CPU is preselected and
+    // the panel says why (WebGPU stays one click away).
+    assert_eq!(backend_choice(&browser).await?, "cpu");
+    let hint = browser.text_of("[data-testid=backend-hint]").await?;
+    assert!(hint.contains("software emulation"), "hint says: {hint}");
 
     let model_state = browser
         .wait_for_attr("[data-testid=model-status]", "data-state", BOOT, |s| {
@@ -96,6 +101,12 @@ async fn says_so_when_the_browser_has_no_webgpu_adapter() -> anyhow::Result<()> 
         text.contains("will run on the CPU"),
         "status line says: {text}"
     );
+    assert_eq!(backend_choice(&browser).await?, "cpu");
+    let hints = browser
+        .client
+        .find_all(Locator::Css("[data-testid=backend-hint]"))
+        .await?;
+    assert!(hints.is_empty(), "no software-adapter hint without WebGPU");
     browser.screenshot("app-shell-no-webgpu").await?;
     browser.close().await
 }
@@ -148,4 +159,15 @@ async fn the_welcome_greets_a_first_visit_closes_for_good_and_opens_from_the_hea
         .await?;
     assert!(explainer_shown().await, "the header reopens the explainer");
     browser.close().await
+}
+
+/// The backend the model panel offers.
+async fn backend_choice(browser: &Browser) -> anyhow::Result<String> {
+    Ok(browser
+        .client
+        .find(Locator::Css("[data-testid=backend-select]"))
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default())
 }
