@@ -86,9 +86,15 @@ mod tests {
 
     #[test]
     fn the_committed_hand_labels_are_usable() {
+        for file in ["hand_labels.jsonl", "hand_labels_heldout.jsonl"] {
+            committed_labels_are_usable(file);
+        }
+    }
+
+    fn committed_labels_are_usable(file: &str) {
         let data = LabData::load(&default_data_dir()).expect("data");
-        let labels = load_labels(&default_data_dir().join("hand_labels.jsonl")).expect("labels");
-        assert!(labels.len() >= 60, "{} labels", labels.len());
+        let labels = load_labels(&default_data_dir().join(file)).expect("labels");
+        assert!(labels.len() >= 60, "{file}: {} labels", labels.len());
         assert!(labels.iter().any(|l| l.plays_role) && labels.iter().any(|l| !l.plays_role));
         assert!(
             labels

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::data::LabData;
 use crate::judge::{Judge, Verdict};
 use crate::plan::{Plan, Speaker, Split};
+use crate::separability::{SHRINKAGE, discriminant_direction};
 use crate::stats::{auroc, cosine, dot, mean_of, pca};
 use crate::store::RolloutStore;
 use engine::axis::build::LayerAxis;
@@ -55,6 +56,10 @@ pub struct Report {
     pub held_out_auroc: Vec<f64>,
     /// Same, counting every held-out role answer (also those that fell out of role).
     pub held_out_auroc_all_role_answers: Vec<f64>,
+    /// Held-out default vs kept role answers along the discriminant direction of the training
+    /// answers (`crate::separability`): a diagnostic of how separable they are at all, not the
+    /// axis.
+    pub held_out_auroc_discriminant: Vec<f64>,
     pub held_out_default_answers: usize,
     pub held_out_role_answers_kept: usize,
 }
@@ -209,6 +214,7 @@ pub fn compute(
     let mut pc1_explained_plain = Vec::new();
     let mut held_out_auroc = Vec::new();
     let mut held_out_auroc_all = Vec::new();
+    let mut held_out_auroc_discriminant = Vec::new();
 
     let held_default: Vec<usize> = (0..n)
         .filter(|&i| answered(i) && is(i, Split::HeldOut))
@@ -259,6 +265,16 @@ pub fn compute(
         let hd = project(&held_default);
         held_out_auroc.push(auroc(&hd, &project(&held_role)).unwrap_or(f64::NAN));
         held_out_auroc_all.push(auroc(&hd, &project(&held_role_all)).unwrap_or(f64::NAN));
+        let along = |idx: &[usize], w: &[f32]| -> Vec<f32> {
+            idx.iter()
+                .map(|&i| dot(layer_slice(&store.activations[i], l, hidden), w))
+                .collect()
+        };
+        held_out_auroc_discriminant.push(
+            discriminant_direction(&at(&default_train), &at(&role_train), SHRINKAGE)
+                .and_then(|w| auroc(&along(&held_default, &w), &along(&held_role, &w)))
+                .unwrap_or(f64::NAN),
+        );
 
         axis.push(layer.axis);
         unit_axis.push(layer.unit_axis);
@@ -294,6 +310,7 @@ pub fn compute(
         pc1_explained_plain,
         held_out_auroc,
         held_out_auroc_all_role_answers: held_out_auroc_all,
+        held_out_auroc_discriminant,
         held_out_default_answers: held_default.len(),
         held_out_role_answers_kept: held_role.len(),
     };

@@ -12,6 +12,7 @@ mod judge;
 mod plan;
 mod report;
 mod rollout;
+mod separability;
 mod split;
 mod stats;
 mod steering;
