@@ -78,7 +78,8 @@ fn cholesky_solve(a: &mut [f64], n: usize, b: &[f64]) -> Option<Vec<f64>> {
         for k in 0..j {
             d -= a[j * n + k] * a[j * n + k];
         }
-        if !(d > 0.0) {
+        // Not positive (or NaN): not positive definite.
+        if d.is_nan() || d <= 0.0 {
             return None;
         }
         let d = d.sqrt();
