@@ -108,7 +108,7 @@ pub fn ModelPanel() -> impl IntoView {
                         prop:value=move || if chosen_backend() == Backend::Cpu { "cpu" } else { "webgpu" }
                     >
                         <option value="webgpu">"WebGPU"</option>
-                        <option value="cpu">"CPU (slower)"</option>
+                        <option value="cpu">"CPU (works everywhere)"</option>
                     </select>
                 </label>
                 <label>

@@ -55,7 +55,7 @@ impl WebGpuStatus {
             WebGpuStatus::Checking => "WebGPU: checking…".to_owned(),
             WebGpuStatus::Available(a) => format!("WebGPU: {}", a.describe()),
             WebGpuStatus::Unavailable(why) => {
-                format!("WebGPU unavailable: {why} The model will run on the CPU instead (slower).")
+                format!("WebGPU unavailable: {why} The model will run on the CPU instead.")
             }
         }
     }

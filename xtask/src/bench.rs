@@ -104,7 +104,10 @@ impl Options {
 /// `wllama-1t` runs wllama on one thread; `wllama-mt` on `--threads` (its pthread build).
 /// `ours-page-cpu` and `ours-page-webgpu` are our built app (`dist/`) in the same Chromium, on
 /// its two backends with the app's default (quantized) weights; `ours-page-cpu-f32` with f32.
-const ALL_PEERS: [&str; 10] = [
+/// `ours-page-webgpu-fused` is the same page built with burn's kernel fusion and autotuning
+/// (`--features fusion,autotune`, into `target/bench/dist-fused`): the A/B DESIGN.md §4 asks
+/// for before either is switched on for visitors.
+const ALL_PEERS: [&str; 11] = [
     "ours-f32",
     "ours-blocks",
     "ours-quant",
@@ -115,7 +118,10 @@ const ALL_PEERS: [&str; 10] = [
     "ours-page-cpu",
     "ours-page-cpu-f32",
     "ours-page-webgpu",
+    "ours-page-webgpu-fused",
 ];
+/// The Cargo features of the `ours-page-webgpu-fused` build.
+const FUSED_FEATURES: &str = "fusion,autotune";
 
 fn is_browser_peer(name: &str) -> bool {
     name.starts_with("wllama") || name.starts_with("ours-page")
@@ -168,6 +174,11 @@ pub fn bench(opts: &Options) -> Result<()> {
     } else {
         Err("not requested".into())
     };
+    let fused_dist = if wants("ours-page-webgpu-fused") {
+        build_fused_dist()
+    } else {
+        Err("not requested".into())
+    };
 
     let write_prompt = |path: &Path, tokens: usize| {
         run(Command::new(&ours)
@@ -179,7 +190,7 @@ pub fn bench(opts: &Options) -> Result<()> {
     let prompt = root.join("target/bench/prompt.json");
     write_prompt(&prompt, opts.prompt_tokens)?;
     let webgpu_prompt = root.join("target/bench/prompt-webgpu.json");
-    if wants("ours-page-webgpu") {
+    if wants("ours-page-webgpu") || wants("ours-page-webgpu-fused") {
         write_prompt(&webgpu_prompt, opts.webgpu.prompt_tokens)?;
     }
 
@@ -202,7 +213,7 @@ pub fn bench(opts: &Options) -> Result<()> {
     for peer in &opts.peers {
         let mut cmd;
         let sizes = match peer.as_str() {
-            "ours-page-webgpu" => opts.webgpu,
+            "ours-page-webgpu" | "ours-page-webgpu-fused" => opts.webgpu,
             // burn's quantized matmul on flex decodes at ~0.3 tok/s (it is the WebGPU path's
             // weight layout, measured here for its memory): one run, not `--runs`.
             "ours-quant" => Sizes { runs: 1, ..full },
@@ -242,8 +253,16 @@ pub fn bench(opts: &Options) -> Result<()> {
                     .args(["--threads", &threads.to_string()]);
                 browser_peers.clone()
             }
-            "ours-page-cpu" | "ours-page-cpu-f32" | "ours-page-webgpu" => {
-                let webgpu = peer == "ours-page-webgpu";
+            "ours-page-cpu"
+            | "ours-page-cpu-f32"
+            | "ours-page-webgpu"
+            | "ours-page-webgpu-fused" => {
+                let webgpu = peer.starts_with("ours-page-webgpu");
+                let dist = if peer == "ours-page-webgpu-fused" {
+                    &fused_dist
+                } else {
+                    &dist
+                };
                 let precision = if peer.ends_with("-f32") {
                     "f32"
                 } else {
@@ -373,6 +392,15 @@ fn ensure_llama_cpp() -> Result<PathBuf, String> {
 
 /// `dist/` as `cargo xtask dist` builds it (release: fat LTO, wasm-opt), built if missing. An
 /// existing `dist/` is used as it is: rebuild it after changing the app.
+/// The page with burn's fusion and autotuning, built fresh (a stale build would measure old
+/// code), with the same CSP lock-down as `dist/`.
+fn build_fused_dist() -> Result<PathBuf, String> {
+    let dir = repo_root().join("target/bench/dist-fused");
+    crate::tasks::trunk_release_build(&["--features", FUSED_FEATURES, "--dist"], &dir)
+        .map_err(|e| format!("{e:#}"))?;
+    Ok(dir)
+}
+
 fn ensure_dist() -> Result<PathBuf, String> {
     let dist = repo_root().join("dist");
     if !dist.join("index.html").exists() {
@@ -951,6 +979,15 @@ fn targets(all: &[(String, Row)], runs: &[PeerRun], gguf: f64) -> String {
             ours / wl
         )),
         _ => lines.push("- Browser WebGPU decode ≥ 1.0 × wllama's best: not measured.".into()),
+    }
+    if let (Some(plain), Some(fused)) = (
+        browser_decode(runs, "ours-page-webgpu"),
+        browser_decode(runs, "ours-page-webgpu-fused"),
+    ) {
+        lines.push(format!(
+            "- burn fusion + autotune on WebGPU (not a target, the A/B of DESIGN.md §4): ours-page-webgpu-fused {fused:.3} tok/s vs ours-page-webgpu {plain:.3} tok/s = {:.2}× decode.",
+            fused / plain
+        ));
     }
     match (
         browser_decode(runs, "ours-page-cpu"),

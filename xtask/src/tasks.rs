@@ -52,6 +52,14 @@ fn build_dist() -> Result<()> {
     crate::csp::lock_down(&repo_root().join("dist"))
 }
 
+/// `trunk build --release ARGS DIR` (ARGS ends with `--dist`), then the CSP lock-down of DIR:
+/// a second build of the page beside `dist/`, for benchmarks of build options.
+pub fn trunk_release_build(args: &[&str], dir: &std::path::Path) -> Result<()> {
+    tools::ensure_all(Needs::Build)?;
+    run(trunk().args(["build", "--release"]).args(args).arg(dir))?;
+    crate::csp::lock_down(dir)
+}
+
 /// Everything CI checks, in the order that fails fastest; prints a timing table at the end.
 pub fn test() -> Result<()> {
     let mut timings = Timings::default();
