@@ -378,9 +378,13 @@ mod tests {
             "quick build: 26 answers, {} tokens in {seconds:.1} s; cos(quick, lab axis) per layer: {cos:.2?}",
             last.tokens
         );
+        // The lab keeps only role answers its judge says play the role (68 % since judge v2);
+        // the quick build keeps every answer, so the two role means differ by more than noise.
+        // Measured: worst 0.45 at layers 10-25 against the judge-v2 lab axis (0.5+ against the
+        // earlier one, whose judge kept 98 %); random directions in 576 dimensions give ≈ 0.04.
         let middle = &cos[10..=25];
         let worst = middle.iter().copied().fold(f32::INFINITY, f32::min);
-        assert!(worst > 0.5, "cos(quick, lab) at layers 10-25: {middle:?}");
+        assert!(worst > 0.4, "cos(quick, lab) at layers 10-25: {middle:?}");
     }
 
     #[test]
