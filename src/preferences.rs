@@ -81,6 +81,8 @@ pub mod storage {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn webgpu_is_preselected_only_on_a_hardware_adapter() {
         use GpuOffer::*;
@@ -104,8 +106,6 @@ mod tests {
             Backend::Cpu
         );
     }
-
-    use super::*;
 
     #[test]
     fn round_trips_and_tolerates_garbage_and_missing_fields() {

@@ -390,17 +390,18 @@ fn ensure_llama_cpp() -> Result<PathBuf, String> {
     }
 }
 
-/// `dist/` as `cargo xtask dist` builds it (release: fat LTO, wasm-opt), built if missing. An
-/// existing `dist/` is used as it is: rebuild it after changing the app.
 /// The page with burn's fusion and autotuning, built fresh (a stale build would measure old
 /// code), with the same CSP lock-down as `dist/`.
 fn build_fused_dist() -> Result<PathBuf, String> {
     let dir = repo_root().join("target/bench/dist-fused");
-    crate::tasks::trunk_release_build(&["--features", FUSED_FEATURES, "--dist"], &dir)
+    crate::tools::ensure_all(crate::tools::Needs::Build)
+        .and_then(|()| crate::tasks::release_build(Some(FUSED_FEATURES), &dir))
         .map_err(|e| format!("{e:#}"))?;
     Ok(dir)
 }
 
+/// `dist/` as `cargo xtask dist` builds it (release: fat LTO, wasm-opt), built if missing. An
+/// existing `dist/` is used as it is: rebuild it after changing the app.
 fn ensure_dist() -> Result<PathBuf, String> {
     let dist = repo_root().join("dist");
     if !dist.join("index.html").exists() {

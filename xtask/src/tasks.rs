@@ -48,16 +48,19 @@ pub fn bench_engine() -> Result<()> {
 }
 
 fn build_dist() -> Result<()> {
-    run(trunk().args(["build", "--release"]))?;
-    crate::csp::lock_down(&repo_root().join("dist"))
+    release_build(None, &repo_root().join("dist"))
 }
 
-/// `trunk build --release ARGS DIR` (ARGS ends with `--dist`), then the CSP lock-down of DIR:
-/// a second build of the page beside `dist/`, for benchmarks of build options.
-pub fn trunk_release_build(args: &[&str], dir: &std::path::Path) -> Result<()> {
-    tools::ensure_all(Needs::Build)?;
-    run(trunk().args(["build", "--release"]).args(args).arg(dir))?;
-    crate::csp::lock_down(dir)
+/// `trunk build --release` into `dist` with extra Cargo `features` (a second build beside
+/// `dist/`, for benchmarks of build options), then the CSP lock-down of `dist`.
+pub fn release_build(features: Option<&str>, dist: &std::path::Path) -> Result<()> {
+    let mut cmd = trunk();
+    cmd.args(["build", "--release"]);
+    if let Some(features) = features {
+        cmd.args(["--features", features]);
+    }
+    run(cmd.arg("--dist").arg(dist))?;
+    crate::csp::lock_down(dist)
 }
 
 /// Everything CI checks, in the order that fails fastest; prints a timing table at the end.

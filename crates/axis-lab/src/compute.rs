@@ -237,9 +237,9 @@ pub fn compute(
                 .collect()
         };
         let rv: Vec<&[f32]> = role_vectors.iter().map(|v| v[l].as_slice()).collect();
-        let mut layer =
-            LayerAxis::compute(&at(&default_train), &rv, &at(&role_train), PCA_COMPONENTS)
-                .ok_or_else(|| anyhow::anyhow!("the axis at layer {l} is zero or not finite"))?;
+        let (default_rows, role_rows) = (at(&default_train), at(&role_train));
+        let mut layer = LayerAxis::compute(&default_rows, &rv, &role_rows, PCA_COMPONENTS)
+            .ok_or_else(|| anyhow::anyhow!("the axis at layer {l} is zero or not finite"))?;
         cos_pc1_axis_plain.push(cosine(&layer.pca.components[0], &layer.unit_axis));
         pc1_explained_plain.push(layer.pca.explained[0]);
         let centred: Vec<&[f32]> = centred_vectors
@@ -251,11 +251,12 @@ pub fn compute(
             layer.pca = centred_pca;
         }
         let v = &layer.unit_axis;
-        let project = |idx: &[usize]| -> Vec<f32> {
+        let along = |idx: &[usize], direction: &[f32]| -> Vec<f32> {
             idx.iter()
-                .map(|&i| dot(layer_slice(&store.activations[i], l, hidden), v))
+                .map(|&i| dot(layer_slice(&store.activations[i], l, hidden), direction))
                 .collect()
         };
+        let project = |idx: &[usize]| along(idx, v);
         default_percentiles.push(layer.default_percentiles);
         role_percentiles.push(layer.role_percentiles);
         cos_pc1_axis.push(cosine(&layer.pca.components[0], v));
@@ -265,13 +266,8 @@ pub fn compute(
         let hd = project(&held_default);
         held_out_auroc.push(auroc(&hd, &project(&held_role)).unwrap_or(f64::NAN));
         held_out_auroc_all.push(auroc(&hd, &project(&held_role_all)).unwrap_or(f64::NAN));
-        let along = |idx: &[usize], w: &[f32]| -> Vec<f32> {
-            idx.iter()
-                .map(|&i| dot(layer_slice(&store.activations[i], l, hidden), w))
-                .collect()
-        };
         held_out_auroc_discriminant.push(
-            discriminant_direction(&at(&default_train), &at(&role_train), SHRINKAGE)
+            discriminant_direction(&default_rows, &role_rows, SHRINKAGE)
                 .and_then(|w| auroc(&along(&held_default, &w), &along(&held_role, &w)))
                 .unwrap_or(f64::NAN),
         );

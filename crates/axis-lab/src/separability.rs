@@ -8,6 +8,8 @@
 //! fewer answers than dimensions. Scoring held-out answers along w tells apart "the model does
 //! not separate the personas" from "the difference of means is a poor direction here".
 
+use crate::stats::mean_of;
+
 /// The ridge as a fraction of the mean variance per dimension (trace(Σ) / hidden).
 pub const SHRINKAGE: f64 = 0.1;
 
@@ -25,8 +27,9 @@ pub fn discriminant_direction(
     {
         return None;
     }
-    let mean_pos = mean(positive, width);
-    let mean_neg = mean(negative, width);
+    let widen = |m: Vec<f32>| -> Vec<f64> { m.into_iter().map(f64::from).collect() };
+    let mean_pos = widen(mean_of(positive)?);
+    let mean_neg = widen(mean_of(negative)?);
     // Pooled within-class scatter, lower triangle, f64: sums over ~10³ rows of f32 values.
     let mut cov = vec![0.0f64; width * width];
     let mut centred = vec![0.0f64; width];
@@ -56,18 +59,6 @@ pub fn discriminant_direction(
     w.iter()
         .all(|x| x.is_finite())
         .then(|| w.iter().map(|&x| x as f32).collect())
-}
-
-fn mean(rows: &[&[f32]], width: usize) -> Vec<f64> {
-    let mut m = vec![0.0f64; width];
-    for row in rows {
-        for (s, x) in m.iter_mut().zip(row.iter()) {
-            *s += f64::from(*x);
-        }
-    }
-    let n = rows.len() as f64;
-    m.iter_mut().for_each(|s| *s /= n);
-    m
 }
 
 /// Solves A x = b for a symmetric positive-definite A given by its lower triangle (row-major
