@@ -20,8 +20,10 @@ mod conversation;
 mod extras;
 mod heatmap;
 mod lab_data;
+mod label_layout;
 mod persist;
 mod persona;
+mod persona_layout;
 #[cfg(target_arch = "wasm32")]
 mod platform;
 mod preferences;

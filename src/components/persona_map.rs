@@ -6,30 +6,14 @@ use leptos::prelude::*;
 
 use crate::chart::ChartView;
 use crate::conversation::Column;
+use crate::label_layout::Placement;
 use crate::persona::{self, MapPoint};
+use crate::persona_layout::{
+    ANSWER_DOT_RADIUS, DEFAULT_LABEL, HEIGHT, LabelPlan, PAD, ROLE_DOT_RADIUS, STAR_RADIUS, Scale,
+    WIDTH, extremes,
+};
 use crate::session::AppState;
 use crate::worker::protocol::WirePersonaMap;
-
-const WIDTH: f32 = 480.0;
-const HEIGHT: f32 = 340.0;
-const PAD: f32 = 28.0;
-/// Roles labelled on the map (the most extreme on each side); the rest show on hover.
-const LABELLED_PER_SIDE: usize = 2;
-
-/// Data → SVG coordinates for the rectangle `b` = [x0, x1, y0, y1] (y up).
-#[derive(Clone, Copy, PartialEq)]
-struct Scale([f32; 4]);
-
-impl Scale {
-    fn x(self, v: f32) -> f32 {
-        let [x0, x1, ..] = self.0;
-        PAD + (v - x0) / (x1 - x0) * (WIDTH - 2.0 * PAD)
-    }
-    fn y(self, v: f32) -> f32 {
-        let [_, _, y0, y1] = self.0;
-        HEIGHT - PAD - (v - y0) / (y1 - y0) * (HEIGHT - 2.0 * PAD)
-    }
-}
 
 #[component]
 pub fn PersonaMap() -> impl IntoView {
@@ -59,27 +43,43 @@ fn MapView(map: WirePersonaMap) -> impl IntoView {
             fixed.chain(answers.get().into_iter().map(|p| p.xy)),
         ))
     });
+    let plan = {
+        let (roles, coords) = (roles.clone(), map.coords.clone());
+        Memo::new(move |_| {
+            let s = scale.get();
+            let answers: Vec<[f32; 2]> = answers.get().iter().map(|p| p.xy).collect();
+            LabelPlan::new(s, &roles, &coords, &labelled, default, &answers)
+        })
+    };
     let role_dots = {
         let coords = map.coords.clone();
         move || {
             let s = scale.get();
+            let plan = plan.get();
             roles
                 .iter()
                 .zip(&coords)
                 .enumerate()
-                .map(|(i, (name, xy))| role_dot(state, name.clone(), *xy, s, labelled.contains(&i)))
+                .map(|(i, (name, xy))| role_dot(state, name.clone(), *xy, s, plan.role(i)))
                 .collect_view()
         }
     };
     let default_mark = move || {
         let s = scale.get();
         let (x, y) = (s.x(default[0]), s.y(default[1]));
+        let label = plan.get().default.map(|p| {
+            view! {
+                <text class="persona-default-label" x=p.x y=p.y text-anchor=p.anchor.as_svg()>
+                    {DEFAULT_LABEL}
+                </text>
+            }
+        });
         view! {
             <g data-testid="persona-default">
-                <path class="persona-default" d=star(x, y, 9.0)>
+                <path class="persona-default" d=star(x, y, STAR_RADIUS)>
                     <title>"The default Assistant (mean of its answers)"</title>
                 </path>
-                <text class="persona-default-label" x=x + 11.0 y=y + 4.0>"Assistant"</text>
+                {label}
             </g>
         }
     };
@@ -136,7 +136,13 @@ fn MapView(map: WirePersonaMap) -> impl IntoView {
     }
 }
 
-fn role_dot(state: AppState, name: String, xy: [f32; 2], s: Scale, label: bool) -> impl IntoView {
+fn role_dot(
+    state: AppState,
+    name: String,
+    xy: [f32; 2],
+    s: Scale,
+    label: Option<Placement>,
+) -> impl IntoView {
     let (x, y) = (s.x(xy[0]), s.y(xy[1]));
     let prompt = persona::system_prompt_for(&name);
     let known = prompt.is_some();
@@ -158,8 +164,12 @@ fn role_dot(state: AppState, name: String, xy: [f32; 2], s: Scale, label: bool) 
     };
     let pick_key = pick.clone();
     let (data_role, aria) = (name.clone(), tip.clone());
-    let label =
-        label.then(|| view! { <text class="persona-role-label" x=x + 6.0 y=y - 5.0>{name}</text> });
+    let label = label.map(|p| {
+        view! {
+            <text class="persona-role-label" data-testid="persona-role-label" x=p.x y=p.y
+                text-anchor=p.anchor.as_svg()>{name}</text>
+        }
+    });
     view! {
         <g class="persona-role" data-testid="persona-role" data-role=data_role
             role="button" tabindex=if known { "0" } else { "-1" } aria-label=aria
@@ -171,7 +181,7 @@ fn role_dot(state: AppState, name: String, xy: [f32; 2], s: Scale, label: bool) 
                 }
             }
         >
-            <circle class="persona-role-dot" cx=x cy=y r="4"><title>{tip}</title></circle>
+            <circle class="persona-role-dot" cx=x cy=y r=ROLE_DOT_RADIUS><title>{tip}</title></circle>
             {label}
         </g>
     }
@@ -188,24 +198,10 @@ fn answer_dot(p: MapPoint, s: Scale) -> impl IntoView {
     );
     view! {
         <g data-testid="persona-answer" data-column=p.column.key() data-turn=p.turn.to_string()>
-            <circle class="chart-point" cx=x cy=y r="7"><title>{tip}</title></circle>
+            <circle class="chart-point" cx=x cy=y r=ANSWER_DOT_RADIUS><title>{tip}</title></circle>
             <text class="persona-turn" x=x y=y + 3.5 text-anchor="middle">{p.turn.to_string()}</text>
         </g>
     }
-}
-
-/// Indices of the roles furthest out along ±PC1 and ±PC2, labelled so the map can be read.
-fn extremes(coords: &[[f32; 2]]) -> Vec<usize> {
-    let mut out = Vec::new();
-    for axis in 0..2 {
-        let mut order: Vec<usize> = (0..coords.len()).collect();
-        order.sort_by(|&a, &b| coords[a][axis].total_cmp(&coords[b][axis]));
-        out.extend(order.iter().take(LABELLED_PER_SIDE));
-        out.extend(order.iter().rev().take(LABELLED_PER_SIDE));
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 /// A five-pointed star centred on (x, y).

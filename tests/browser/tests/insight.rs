@@ -63,6 +63,49 @@ async fn send(browser: &Browser, text: &str) -> anyhow::Result<()> {
     click(browser, "[data-testid=send]").await
 }
 
+/// The persona map's labels, measured by the browser (real glyph boxes, not the layout's
+/// estimate): several roles and the Assistant are labelled, none overlaps another, none is cut off
+/// by the map's frame.
+async fn assert_labels_are_readable(browser: &Browser) -> anyhow::Result<()> {
+    let boxes = eval(
+        browser,
+        "const svg = document.querySelector('.persona-svg');
+         const vb = svg.viewBox.baseVal;
+         const labels = [...svg.querySelectorAll('.persona-role-label, .persona-default-label')];
+         return { frame: [vb.x, vb.y, vb.width, vb.height],
+                  boxes: labels.map(t => { const b = t.getBBox();
+                      return [t.textContent, b.x, b.y, b.width, b.height]; }) };",
+    )
+    .await?;
+    let frame: [f64; 4] = serde_json::from_value(boxes["frame"].clone())?;
+    let boxes: Vec<(String, f64, f64, f64, f64)> = serde_json::from_value(boxes["boxes"].clone())?;
+    eprintln!("persona map labels: {boxes:?}");
+    assert!(
+        boxes.iter().any(|b| b.0 == "Assistant"),
+        "the Assistant is labelled: {boxes:?}"
+    );
+    assert!(boxes.len() >= 5, "at least four roles labelled: {boxes:?}");
+    // Half a unit of slack: glyph boxes include side bearings that touch without overlapping ink.
+    let slack = 0.5;
+    for (i, a) in boxes.iter().enumerate() {
+        assert!(
+            a.1 >= frame[0] - slack
+                && a.2 >= frame[1] - slack
+                && a.1 + a.3 <= frame[0] + frame[2] + slack
+                && a.2 + a.4 <= frame[1] + frame[3] + slack,
+            "label {a:?} leaves the map {frame:?}"
+        );
+        for b in &boxes[i + 1..] {
+            let apart = a.1 + a.3 <= b.1 + slack
+                || b.1 + b.3 <= a.1 + slack
+                || a.2 + a.4 <= b.2 + slack
+                || b.2 + b.4 <= a.2 + slack;
+            assert!(apart, "labels overlap: {a:?} and {b:?}");
+        }
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn heatmap_steering_and_persona_map_on_the_real_model() -> anyhow::Result<()> {
     let server = StaticServer::start(dist_dir())?;
@@ -172,6 +215,7 @@ async fn heatmap_steering_and_persona_map_on_the_real_model() -> anyhow::Result<
     );
     let notice = browser.text_of("[data-testid=notice]").await?;
     assert!(notice.contains(&role), "{notice}");
+    assert_labels_are_readable(&browser).await?;
     browser.screenshot("insight-persona-map").await?;
 
     // Reset steering; the slider and the saved state agree after a reload.
