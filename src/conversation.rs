@@ -27,6 +27,22 @@ impl Column {
             Column::Capped => "capped",
         }
     }
+
+    /// The score line under an answer of this column. The uncapped, unsteered default answer's
+    /// two readings (activations while writing, text re-read) agree, so it shows one number;
+    /// capping or steering makes them differ, and then both are shown, each saying what it is.
+    pub fn score_label(self, steered: bool, activations: f32, text: f32) -> String {
+        let changed = match (self, steered) {
+            (Column::Default, false) => return format!("Axis score {activations:+.2}"),
+            (Column::Default, true) => ("steered", "unsteered"),
+            (Column::Capped, false) => ("capped", "uncapped"),
+            (Column::Capped, true) => ("capped and steered", "uncapped and unsteered"),
+        };
+        format!(
+            "Axis score {activations:+.2} (activations, {}) · {text:+.2} (text, re-read {})",
+            changed.0, changed.1
+        )
+    }
 }
 
 /// One assistant answer.
@@ -213,6 +229,27 @@ pub fn answer_timing(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn score_labels_show_both_readings_whenever_capping_or_steering_made_them_differ() {
+        assert_eq!(
+            Column::Default.score_label(false, 12.5, 12.5),
+            "Axis score +12.50"
+        );
+        assert_eq!(
+            Column::Default.score_label(true, 117.23, 50.1),
+            "Axis score +117.23 (activations, steered) · +50.10 (text, re-read unsteered)"
+        );
+        assert_eq!(
+            Column::Capped.score_label(false, -3.0, -9.25),
+            "Axis score -3.00 (activations, capped) · -9.25 (text, re-read uncapped)"
+        );
+        assert!(
+            Column::Capped
+                .score_label(true, 1.0, 2.0)
+                .contains("capped and steered")
+        );
+    }
 
     #[test]
     fn answer_timing_separates_the_first_token_from_decode() {

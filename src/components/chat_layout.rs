@@ -138,6 +138,7 @@ fn ChatColumn(column: Column) -> impl IntoView {
 #[component]
 fn TurnView(turn: Turn, index: usize, column: Column) -> impl IntoView {
     let reply = turn.reply(column).cloned();
+    let steered = turn.steering.is_some_and(|a| a != 0.0);
     let placeholder = match (&reply, turn.capping) {
         (Some(_), _) => None,
         (None, None) => Some("Capping was off for this turn."),
@@ -145,7 +146,7 @@ fn TurnView(turn: Turn, index: usize, column: Column) -> impl IntoView {
     };
     view! {
         <UserMessage text=turn.user />
-        {reply.map(|r| view! { <AssistantMessage reply=r column=column turn=index + 1 /> })}
+        {reply.map(|r| view! { <AssistantMessage reply=r column=column turn=index + 1 steered=steered /> })}
         {placeholder.map(|p| view! { <div class="message-placeholder muted">{p}</div> })}
     }
 }

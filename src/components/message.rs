@@ -18,16 +18,15 @@ pub fn UserMessage(text: String) -> impl IntoView {
 
 /// An answer with its axis score; `id="msg-<reply id>"` is where the drift chart scrolls to.
 #[component]
-pub fn AssistantMessage(reply: Reply, column: Column, turn: usize) -> impl IntoView {
+pub fn AssistantMessage(
+    reply: Reply,
+    column: Column,
+    turn: usize,
+    /// The answer was written with a steering α ≠ 0.
+    steered: bool,
+) -> impl IntoView {
     let score = reply.score.map(|s| {
-        // The capped twin's two readings differ; the default answer's agree, so one number.
-        let label = match column {
-            Column::Default => format!("Axis score {:+.2}", s.activations),
-            Column::Capped => format!(
-                "Axis score {:+.2} (activations, capped) · {:+.2} (text, re-read uncapped)",
-                s.activations, s.text
-            ),
-        };
+        let label = column.score_label(steered, s.activations, s.text);
         let title = "Mean position of this answer's tokens on the Assistant Axis at the monitor \
                      layer, centred on the average role: positive = Assistant-like";
         view! {

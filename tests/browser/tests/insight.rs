@@ -138,6 +138,15 @@ async fn heatmap_steering_and_persona_map_on_the_real_model() -> anyhow::Result<
         .text_of(&format!("{ANSWER_SEL} [data-testid=message-meta]"))
         .await?;
     assert!(meta.contains("steered α = +2.00"), "{meta}");
+    // The steered answer's two readings differ, and its score line says so.
+    let score_line = browser
+        .text_of(&format!("{ANSWER_SEL} [data-testid=message-score]"))
+        .await?;
+    assert!(
+        score_line.contains("(activations, steered)")
+            && score_line.contains("(text, re-read unsteered)"),
+        "{score_line}"
+    );
 
     // The heatmap: one coloured span per token, values finite; both readings.
     click(
