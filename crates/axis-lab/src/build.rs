@@ -109,7 +109,9 @@ fn rollouts(
                 })
             })
             .collect::<Result<_>>()?;
+        let batch_started = Instant::now();
         let answers = generate_batch(&model.chat, &none, &requests, &settings)?;
+        let per_answer = batch_started.elapsed().as_secs_f64() / answers.len().max(1) as f64;
         let mut stored = Vec::with_capacity(answers.len());
         for (i, a) in answers.into_iter().enumerate() {
             tokens += a.tokens.len();
@@ -119,6 +121,7 @@ fn rollouts(
                     text: model.chat.tokenizer().decode(&a.tokens)?,
                     n_tokens: a.tokens.len(),
                     stopped: a.stopped,
+                    seconds: per_answer,
                 },
                 a.mean_activation,
             ));
@@ -179,7 +182,9 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
     }
     let t_roll = Instant::now();
     rollouts(&model, &data, &plan, &mut store, opts)?;
-    let rollout_seconds = t_roll.elapsed().as_secs_f64();
+    let rollout_seconds_this_run = t_roll.elapsed().as_secs_f64();
+    // Summed over the stored answers: the whole generation time, also after a resume.
+    let rollout_seconds: f64 = store.answers.iter().map(|a| a.seconds).sum();
 
     let verdicts = judge_all(&data, &plan, &store);
     let stats = compute(
@@ -372,6 +377,7 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
         "held_out_questions": plan.held_out_questions.iter().map(|&q| data.questions[q].id.clone()).collect::<Vec<_>>(),
         "seconds": {
             "rollouts": rollout_seconds,
+            "rollouts_this_run": rollout_seconds_this_run,
             "sweep": sweep_seconds,
             "steering": steering_seconds,
             "drift": drift_seconds,
@@ -651,6 +657,14 @@ mod tests {
             sweep: true,
         };
         build(&opts).expect("first build");
+        let seconds = |key: &str| -> f64 {
+            let text = std::fs::read_to_string(opts.out.with_extension("report.json"))
+                .expect("report written");
+            let report: serde_json::Value = serde_json::from_str(&text).expect("report is JSON");
+            report["build"]["seconds"][key].as_f64().expect(key)
+        };
+        let generation = seconds("rollouts");
+        assert!(generation > 0.0);
         let first = std::fs::read(&opts.out).expect("axis file written");
         let axis = AxisFile::from_bytes(&first).expect("the app's reader accepts it");
         assert_eq!((axis.meta.n_layers, axis.meta.hidden), (5, 64));
@@ -696,6 +710,9 @@ mod tests {
         let second = AxisFile::from_bytes(&std::fs::read(&opts.out).expect("axis")).expect("axis");
         assert_eq!(second.axis, axis.axis);
         assert_eq!(second.role_percentiles, axis.role_percentiles);
+        // Nothing was generated again, yet the report still gives the whole generation time.
+        assert!((seconds("rollouts") - generation).abs() < 1e-6 * generation.max(1.0));
+        assert!(seconds("rollouts_this_run") < generation);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

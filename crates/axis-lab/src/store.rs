@@ -22,6 +22,10 @@ pub struct StoredAnswer {
     pub text: String,
     pub n_tokens: usize,
     pub stopped: bool,
+    /// Wall seconds of generation spent on this answer (its batch's time over the batch size),
+    /// so that a resumed build still reports the whole rollout time. 0 in older checkpoints.
+    #[serde(default)]
+    pub seconds: f64,
 }
 
 pub struct RolloutStore {
@@ -164,6 +168,7 @@ mod tests {
             text: format!("answer {job}"),
             n_tokens: 2,
             stopped: true,
+            seconds: 0.5,
         };
         {
             let mut s = RolloutStore::open(&dir, &plan, 3, false).expect("open");
