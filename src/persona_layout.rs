@@ -10,9 +10,24 @@ pub const PAD: f32 = 28.0;
 /// Roles offered a label on the map (the most extreme on each side); the rest, and any whose
 /// label finds no free room, show their name on hover.
 const LABELLED_PER_SIDE: usize = 3;
-/// Font sizes of `.persona-role-label` and `.persona-default-label` in www/style.css.
-const ROLE_LABEL_PX: f32 = 9.0;
-const DEFAULT_LABEL_PX: f32 = 11.0;
+/// Font sizes of the labels, as www/style.css sets them (`.persona-role-label`,
+/// `.persona-default-label`, and larger under `html.classroom` for a projector).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LabelSizes {
+    pub role: f32,
+    pub default: f32,
+}
+
+impl LabelSizes {
+    pub const NORMAL: LabelSizes = LabelSizes {
+        role: 9.0,
+        default: 11.0,
+    };
+    pub const CLASSROOM: LabelSizes = LabelSizes {
+        role: 12.0,
+        default: 14.0,
+    };
+}
 pub const DEFAULT_LABEL: &str = "Assistant";
 /// Sizes of the marks drawn by `components::persona_map`.
 pub const STAR_RADIUS: f32 = 9.0;
@@ -46,6 +61,7 @@ pub struct LabelPlan {
 impl LabelPlan {
     pub fn new(
         s: Scale,
+        sizes: LabelSizes,
         names: &[String],
         coords: &[[f32; 2]],
         labelled: &[usize],
@@ -58,7 +74,7 @@ impl LabelPlan {
             text: DEFAULT_LABEL.into(),
             at: star,
             mark_radius: STAR_RADIUS,
-            font_size: DEFAULT_LABEL_PX,
+            font_size: sizes.default,
         }];
         let mut obstacles = vec![Rect::around(star[0], star[1], STAR_RADIUS)];
         // Role indices of requests[1..], in the same order.
@@ -73,7 +89,7 @@ impl LabelPlan {
                 text: name.clone(),
                 at: p,
                 mark_radius: ROLE_DOT_RADIUS,
-                font_size: ROLE_LABEL_PX,
+                font_size: sizes.role,
             });
             obstacles.push(Rect::around(p[0], p[1], ROLE_DOT_RADIUS));
         }
@@ -189,9 +205,23 @@ mod tests {
             .collect();
         let labelled = extremes(&coords);
         let s = Scale(crate::persona::bounds(coords.iter().copied()));
-        let plan = LabelPlan::new(s, &names, &coords, &labelled, [3.0, 2.0], &[[0.0, 0.0]]);
-        assert!(plan.default.is_some());
-        assert!(!plan.roles.is_empty());
+        let plan = |sizes| {
+            LabelPlan::new(
+                s,
+                sizes,
+                &names,
+                &coords,
+                &labelled,
+                [3.0, 2.0],
+                &[[0.0, 0.0]],
+            )
+        };
+        let (normal, classroom) = (plan(LabelSizes::NORMAL), plan(LabelSizes::CLASSROOM));
+        assert!(normal.default.is_some());
+        assert!(!normal.roles.is_empty());
+        // Larger text needs more room: never more labels than at the normal size.
+        assert!(classroom.roles.len() <= normal.roles.len());
+        let plan = classroom;
         for (_, p) in &plan.roles {
             assert!(
                 (0.0..=WIDTH).contains(&p.x) && (0.0..=HEIGHT).contains(&p.y),

@@ -6,11 +6,12 @@ use leptos::prelude::*;
 
 use crate::chart::ChartView;
 use crate::conversation::Column;
+use crate::extras::Extras;
 use crate::label_layout::Placement;
 use crate::persona::{self, MapPoint};
 use crate::persona_layout::{
-    ANSWER_DOT_RADIUS, DEFAULT_LABEL, HEIGHT, LabelPlan, PAD, ROLE_DOT_RADIUS, STAR_RADIUS, Scale,
-    WIDTH, extremes,
+    ANSWER_DOT_RADIUS, DEFAULT_LABEL, HEIGHT, LabelPlan, LabelSizes, PAD, ROLE_DOT_RADIUS,
+    STAR_RADIUS, Scale, WIDTH, extremes,
 };
 use crate::session::AppState;
 use crate::worker::protocol::WirePersonaMap;
@@ -43,12 +44,19 @@ fn MapView(map: WirePersonaMap) -> impl IntoView {
             fixed.chain(answers.get().into_iter().map(|p| p.xy)),
         ))
     });
+    // Classroom mode enlarges the labels (www/style.css), so they are placed at that size.
+    let classroom = use_context::<Extras>().map(|e| e.classroom);
     let plan = {
         let (roles, coords) = (roles.clone(), map.coords.clone());
         Memo::new(move |_| {
             let s = scale.get();
             let answers: Vec<[f32; 2]> = answers.get().iter().map(|p| p.xy).collect();
-            LabelPlan::new(s, &roles, &coords, &labelled, default, &answers)
+            let sizes = if classroom.is_some_and(|c| c.get()) {
+                LabelSizes::CLASSROOM
+            } else {
+                LabelSizes::NORMAL
+            };
+            LabelPlan::new(s, sizes, &roles, &coords, &labelled, default, &answers)
         })
     };
     let role_dots = {

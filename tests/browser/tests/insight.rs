@@ -226,6 +226,22 @@ async fn heatmap_steering_and_persona_map_on_the_real_model() -> anyhow::Result<
     assert!(notice.contains(&role), "{notice}");
     assert_labels_are_readable(&browser).await?;
     browser.screenshot("insight-persona-map").await?;
+    // Classroom mode enlarges the labels; they are placed again at the larger size.
+    click(&browser, "[data-testid=classroom-toggle]").await?;
+    let size = eval(
+        &browser,
+        "return getComputedStyle(document.querySelector('.persona-role-label')).fontSize;",
+    )
+    .await?;
+    assert_eq!(size.as_str(), Some("12px"), "classroom role label size");
+    assert_labels_are_readable(&browser).await?;
+    eval(
+        &browser,
+        "document.querySelector('.persona-svg').scrollIntoView({block: 'center'}); return 0;",
+    )
+    .await?;
+    browser.screenshot("insight-persona-map-classroom").await?;
+    click(&browser, "[data-testid=classroom-toggle]").await?;
 
     // Reset steering; the slider and the saved state agree after a reload.
     click(&browser, "[data-testid=steering-reset]").await?;
