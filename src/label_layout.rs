@@ -77,7 +77,7 @@ const DESCENT_EM: f32 = 0.27;
 const GAP: f32 = 2.0;
 
 /// The estimated box of `text` at `font_size`, drawn at (x, baseline y) with `anchor`.
-fn text_box(text: &str, font_size: f32, p: Placement) -> Rect {
+pub fn text_box(text: &str, font_size: f32, p: Placement) -> Rect {
     let width = text.chars().count() as f32 * font_size * ADVANCE_EM;
     let x0 = match p.anchor {
         TextAnchor::Start => p.x,
@@ -130,22 +130,21 @@ pub fn place_labels(
     labels
         .iter()
         .map(|label| {
-            let free = |p: &Placement, avoid_background: bool| {
-                let b = text_box(&label.text, label.font_size, *p);
+            let options = candidates(label).map(|p| (p, text_box(&label.text, label.font_size, p)));
+            let free = |b: &Rect, avoid_background: bool| {
                 b.inside(&frame)
-                    && !taken.iter().any(|t| t.overlaps(&b))
-                    && !(avoid_background && background.iter().any(|t| t.overlaps(&b)))
+                    && !taken.iter().any(|t| t.overlaps(b))
+                    && !(avoid_background && background.iter().any(|t| t.overlaps(b)))
             };
-            let options = candidates(label);
             let found = options
                 .iter()
-                .find(|p| free(p, true))
-                .or_else(|| options.iter().find(|p| free(p, false)))
+                .find(|(_, b)| free(b, true))
+                .or_else(|| options.iter().find(|(_, b)| free(b, false)))
                 .copied();
-            if let Some(p) = found {
-                taken.push(text_box(&label.text, label.font_size, p));
-            }
-            found
+            found.map(|(p, b)| {
+                taken.push(b);
+                p
+            })
         })
         .collect()
 }

@@ -2,7 +2,7 @@
 //! label goes so that none overlaps another or leaves the map. Pure logic, tested natively;
 //! `components::persona_map` draws it.
 
-use crate::label_layout::{self, LabelRequest, Placement, Rect};
+use crate::label_layout::{self, LabelRequest, Placement, Rect, TextAnchor, text_box};
 
 pub const WIDTH: f32 = 480.0;
 pub const HEIGHT: f32 = 340.0;
@@ -16,18 +16,42 @@ const LABELLED_PER_SIDE: usize = 3;
 pub struct LabelSizes {
     pub role: f32,
     pub default: f32,
+    /// `.chart-label`: the axis captions.
+    pub caption: f32,
 }
 
 impl LabelSizes {
     pub const NORMAL: LabelSizes = LabelSizes {
         role: 9.0,
         default: 11.0,
+        caption: 10.0,
     };
     pub const CLASSROOM: LabelSizes = LabelSizes {
         role: 12.0,
         default: 14.0,
+        caption: 13.0,
     };
 }
+
+/// The axis captions, drawn by `components::persona_map` and kept clear by the labels.
+pub const CAPTIONS: [(&str, Placement); 2] = [
+    (
+        "PC1 →",
+        Placement {
+            x: WIDTH - PAD,
+            y: HEIGHT - 8.0,
+            anchor: TextAnchor::End,
+        },
+    ),
+    (
+        "↑ PC2",
+        Placement {
+            x: 6.0,
+            y: PAD - 8.0,
+            anchor: TextAnchor::Start,
+        },
+    ),
+];
 pub const DEFAULT_LABEL: &str = "Assistant";
 /// Sizes of the marks drawn by `components::persona_map`.
 pub const STAR_RADIUS: f32 = 9.0;
@@ -97,19 +121,11 @@ impl LabelPlan {
             let p = at(xy);
             Rect::around(p[0], p[1], ANSWER_DOT_RADIUS)
         }));
-        // The axis captions in the corners.
-        obstacles.push(Rect {
-            x0: WIDTH - PAD - 40.0,
-            y0: HEIGHT - 18.0,
-            x1: WIDTH,
-            y1: HEIGHT,
-        });
-        obstacles.push(Rect {
-            x0: 0.0,
-            y0: 0.0,
-            x1: 40.0,
-            y1: PAD - 4.0,
-        });
+        obstacles.extend(
+            CAPTIONS
+                .iter()
+                .map(|(text, p)| text_box(text, sizes.caption, *p)),
+        );
         let frame = Rect {
             x0: 0.0,
             y0: 0.0,
@@ -221,10 +237,10 @@ mod tests {
         assert!(!normal.roles.is_empty());
         // Larger text needs more room: never more labels than at the normal size.
         assert!(classroom.roles.len() <= normal.roles.len());
-        let plan = classroom;
-        for (_, p) in &plan.roles {
+        for (_, p) in &classroom.roles {
+            let b = text_box("a rather long role name 00", LabelSizes::CLASSROOM.role, *p);
             assert!(
-                (0.0..=WIDTH).contains(&p.x) && (0.0..=HEIGHT).contains(&p.y),
+                b.x0 >= 0.0 && b.x1 <= WIDTH && b.y0 >= 0.0 && b.y1 <= HEIGHT,
                 "{p:?}"
             );
         }

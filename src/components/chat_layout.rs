@@ -138,7 +138,8 @@ fn ChatColumn(column: Column) -> impl IntoView {
 #[component]
 fn TurnView(turn: Turn, index: usize, column: Column) -> impl IntoView {
     let reply = turn.reply(column).cloned();
-    let steered = turn.steering.is_some_and(|a| a != 0.0);
+    // The turn records α only when steering was on (`AppState::submit`), as the answer's details do.
+    let steered = turn.steering.is_some();
     let placeholder = match (&reply, turn.capping) {
         (Some(_), _) => None,
         (None, None) => Some("Capping was off for this turn."),

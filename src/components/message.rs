@@ -22,7 +22,7 @@ pub fn AssistantMessage(
     reply: Reply,
     column: Column,
     turn: usize,
-    /// The answer was written with a steering α ≠ 0.
+    /// The answer was written with steering on.
     steered: bool,
 ) -> impl IntoView {
     let score = reply.score.map(|s| {

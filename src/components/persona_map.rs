@@ -10,8 +10,8 @@ use crate::extras::Extras;
 use crate::label_layout::Placement;
 use crate::persona::{self, MapPoint};
 use crate::persona_layout::{
-    ANSWER_DOT_RADIUS, DEFAULT_LABEL, HEIGHT, LabelPlan, LabelSizes, PAD, ROLE_DOT_RADIUS,
-    STAR_RADIUS, Scale, WIDTH, extremes,
+    ANSWER_DOT_RADIUS, CAPTIONS, DEFAULT_LABEL, HEIGHT, LabelPlan, LabelSizes, PAD,
+    ROLE_DOT_RADIUS, STAR_RADIUS, Scale, WIDTH, extremes,
 };
 use crate::session::AppState;
 use crate::worker::protocol::WirePersonaMap;
@@ -130,8 +130,15 @@ fn MapView(map: WirePersonaMap) -> impl IntoView {
                 aria-label="Role vectors and this conversation's answers on the first two principal components">
                 <line class="chart-axis" x1=PAD x2=WIDTH - PAD y1=HEIGHT - PAD y2=HEIGHT - PAD />
                 <line class="chart-axis" x1=PAD x2=PAD y1=PAD y2=HEIGHT - PAD />
-                <text class="chart-label" x=WIDTH - PAD y=HEIGHT - 8.0 text-anchor="end">"PC1 →"</text>
-                <text class="chart-label" x=6.0 y=PAD - 8.0>"↑ PC2"</text>
+                {CAPTIONS
+                    .map(|(text, p)| {
+                        view! {
+                            <text class="chart-label" x=p.x y=p.y text-anchor=p.anchor.as_svg()>
+                                {text}
+                            </text>
+                        }
+                    })
+                    .collect_view()}
                 {role_dots}
                 {default_mark}
                 {paths}
