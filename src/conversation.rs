@@ -3,9 +3,10 @@
 //! the user's messages and its *own* earlier answers, so the two conversations can diverge.
 //! Pure data and logic (no browser), unit-tested natively.
 
+use engine::axis::CapSetting;
 use serde::{Deserialize, Serialize};
 
-use crate::worker::protocol::{WireCapping, WireMessage, WireScore, WireTokenScores};
+use crate::worker::protocol::{WireMessage, WireScore, WireTokenScores};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Column {
@@ -101,7 +102,7 @@ pub struct Turn {
     /// The capped twin's answer; `None` until it starts, or when capping was off.
     pub capped: Option<Reply>,
     /// The capping this turn asked for (`None`: capping was off).
-    pub capping: Option<WireCapping>,
+    pub capping: Option<CapSetting>,
     /// The steering strength α both columns were answered with (`None`: no steering).
     #[serde(default)]
     pub steering: Option<f32>,
@@ -289,7 +290,7 @@ mod tests {
                     user: "be a pirate".into(),
                     default: reply(4, "arr"),
                     capped: Some(reply(5, "I am an assistant")),
-                    capping: Some(WireCapping {
+                    capping: Some(CapSetting {
                         first_layer: 1,
                         last_layer: 2,
                         percentile: 25.0,

@@ -130,7 +130,7 @@ pub fn last_turn_failed(c: &Conversation) -> bool {
 mod tests {
     use super::*;
     use crate::conversation::{Reply, Turn};
-    use crate::worker::protocol::WireCapping;
+    use engine::axis::CapSetting;
 
     #[test]
     fn every_shipped_preset_parses_and_is_non_empty() {
@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn a_turn_is_settled_when_every_column_it_asked_for_has_answered() {
-        let cap = WireCapping {
+        let cap = CapSetting {
             first_layer: 1,
             last_layer: 2,
             percentile: 75.0,

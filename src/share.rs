@@ -7,13 +7,14 @@
 //! `z` = base64url (no padding) of the raw-DEFLATE-compressed JSON (what the page writes);
 //! `j` = base64url of the JSON itself (handy for tools and hand-made links).
 
+use engine::axis::CapSetting;
 use serde::{Deserialize, Serialize};
 
 use crate::capping::CappingChoice;
 use crate::chart::ChartView;
 use crate::conversation::{Conversation, Reply, Turn};
 use crate::persist::sanitize;
-use crate::worker::protocol::{WireCapping, WireGenerationSettings, WireScore, WireTokenScores};
+use crate::worker::protocol::{WireGenerationSettings, WireScore, WireTokenScores};
 
 /// The `format` field of every shared conversation.
 pub const FORMAT: &str = "assistant-axis/conversation";
@@ -76,7 +77,7 @@ pub struct SharedTurn {
     pub user: String,
     /// The capping this turn asked for; `null`: capping was off.
     #[serde(default)]
-    pub capping: Option<WireCapping>,
+    pub capping: Option<CapSetting>,
     pub default: SharedReply,
     #[serde(default)]
     pub capped: Option<SharedReply>,
@@ -513,7 +514,7 @@ mod tests {
     }
 
     fn conversation() -> Conversation {
-        let cap = WireCapping {
+        let cap = CapSetting {
             first_layer: 20,
             last_layer: 25,
             percentile: 75.0,

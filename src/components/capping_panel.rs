@@ -1,14 +1,17 @@
 //! Capping controls: on/off, the layer band and the percentile that sets τ, with the axis
 //! file's calibration as defaults. The next generation uses them.
 
+use engine::axis::CapSetting;
 use leptos::prelude::*;
 
-use crate::capping::monitor_in_band;
+use crate::capping::{floor_name, monitor_in_band, offered_levels};
 use crate::components::axis_build_panel::AxisBuildPanel;
 use crate::persist::{MAX_STEERING, sanitize_steering};
 use crate::session::AppState;
 use crate::state::AxisBuild;
-use crate::worker::protocol::{WireAxisInfo, WireCapping};
+use crate::worker::protocol::WireAxisInfo;
+use engine::axis::ThresholdBasis;
+use engine::axis::threshold::level_index;
 
 #[component]
 pub fn CappingPanel() -> impl IntoView {
@@ -94,12 +97,28 @@ fn band_controls(state: AppState, axis: WireAxisInfo) -> impl IntoView {
             }
         });
     };
-    let levels = axis.percentile_levels.clone();
+    // The default floor is offered even where it is not on the grid (a hand-made file).
+    let mut levels = offered_levels(&axis);
+    if level_index(&levels, axis.default_capping.percentile).is_none() {
+        levels.push(axis.default_capping.percentile);
+    }
     let levels_for_change = levels.clone();
+    let options: Vec<(usize, String)> = levels
+        .iter()
+        .enumerate()
+        .map(|(i, &level)| {
+            let mark = if level_index(&[axis.default_capping.percentile], level).is_some() {
+                " (axis file's default)"
+            } else {
+                ""
+            };
+            (i, format!("{}{mark}", floor_name(&axis, level)))
+        })
+        .collect();
     let monitor = axis.monitor_layer;
     let axis_for_note = axis.clone();
     let note = move || {
-        band().map(|b: WireCapping| {
+        band().map(|b: CapSetting| {
             if monitor_in_band(&axis_for_note, &b) {
                 format!("Monitor layer {monitor} is capped: its score cannot fall below the threshold while generating.")
             } else {
@@ -110,8 +129,16 @@ fn band_controls(state: AppState, axis: WireAxisInfo) -> impl IntoView {
     let other_model = axis.other_model.clone().map(|warning| {
         view! { <p class="notice" data-testid="axis-other-model">{warning}</p> }
     });
+    let older_file = (axis.threshold_basis == ThresholdBasis::RoleAnswers).then(|| {
+        view! {
+            <p class="notice" data-testid="axis-older-thresholds">
+                "This axis file is in the older format: its floors are percentiles of role answers only, lower than the paper's (which takes percentiles over all answers, default 75th). Capping works, but it lifts less than the paper's cap would. Rebuild the file with the axis lab, or below, for the paper's floors."
+            </p>
+        }
+    });
     view! {
         {other_model}
+        {older_file}
         <label>
             "Layers "
             <input type="number" min="0" max=top step="1" data-testid="cap-first-layer"
@@ -125,12 +152,12 @@ fn band_controls(state: AppState, axis: WireAxisInfo) -> impl IntoView {
             />
             {format!(" of 0–{top}")}
         </label>
-        <label>
-            "Threshold τ: role answers' "
+        <label title="Each capped layer's projection on the axis is floored at τ, a percentile of the per-answer projections the axis was built from. The paper's default is its p25 on the role direction: the 75th percentile of all answers here.">
+            "Floor τ at the "
             <select data-testid="cap-percentile"
                 prop:value=move || {
                     band()
-                        .and_then(|b| levels.iter().position(|&l| l == b.percentile))
+                        .and_then(|b| level_index(&levels, b.percentile))
                         .map(|i| i.to_string())
                         .unwrap_or_default()
                 }
@@ -148,8 +175,8 @@ fn band_controls(state: AppState, axis: WireAxisInfo) -> impl IntoView {
                     }
                 }
             >
-                {axis.percentile_levels.iter().enumerate().map(|(i, level)| {
-                    view! { <option value=i.to_string()>{format!("{level}th percentile")}</option> }
+                {options.into_iter().map(|(i, name)| {
+                    view! { <option value=i.to_string()>{name}</option> }
                 }).collect_view()}
             </select>
         </label>

@@ -1,5 +1,6 @@
 //! The worker side: loads the model and streams answers, one at a time.
 
+use engine::axis::CapSetting;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -18,7 +19,7 @@ use super::compat::{self, MAX_MODEL_BYTES};
 use super::model_cache;
 use super::protocol::{
     BYTES_AXIS, BYTES_MESSAGE, BYTES_MODEL, Backend, FromWorker, Precision, ToWorker, WireAxisInfo,
-    WireCapping, WireGenerationSettings, WireMessage, WireScore, WireTokenScores,
+    WireGenerationSettings, WireMessage, WireScore, WireTokenScores,
 };
 use super::quick_axis::{self, QuickAxisError, QuickAxisSize, QuickModel};
 use super::scoring::{self, AxisPlan};
@@ -663,7 +664,7 @@ async fn warm_up(model: &ChatModel) -> Result<(), String> {
 struct Job<'a> {
     model: &'a ChatModel,
     axis: Option<&'a AxisFile>,
-    capping: Option<&'a WireCapping>,
+    capping: Option<&'a CapSetting>,
     steering: Option<f32>,
 }
 

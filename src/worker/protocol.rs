@@ -7,6 +7,7 @@
 //! The page never sees tensors and the worker never touches the DOM; this file is the whole
 //! contract between them.
 
+use engine::axis::{CapSetting, ThresholdBasis};
 use serde::{Deserialize, Serialize};
 
 /// Keys of the object that carries [`ToWorker::LoadBytes`] and its file contents.
@@ -57,16 +58,6 @@ pub struct WireMessage {
     pub content: String,
 }
 
-/// Activation capping for one answer (DESIGN §1, paper Eq. 1): every layer of the band
-/// `first_layer..=last_layer` is floored at τ_l = the `percentile`-th percentile of the role
-/// answers' projections at that layer, along unit(axis[l]).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct WireCapping {
-    pub first_layer: usize,
-    pub last_layer: usize,
-    pub percentile: f32,
-}
-
 /// What the page needs to know about the loaded axis file (never the vectors themselves).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireAxisInfo {
@@ -74,7 +65,10 @@ pub struct WireAxisInfo {
     pub n_layers: usize,
     pub monitor_layer: usize,
     /// The lab's default cap band and percentile.
-    pub default_capping: WireCapping,
+    pub default_capping: CapSetting,
+    /// Which answers the floors are percentiles of: all answers (the paper's convention), or
+    /// role answers only in an older (format 1) file.
+    pub threshold_basis: ThresholdBasis,
     pub percentile_levels: Vec<f32>,
     /// For each entry of `percentile_levels`: τ at the monitor layer minus the score's centre,
     /// i.e. where the cap sits on the chart's score scale.
@@ -171,7 +165,7 @@ pub enum ToWorker {
         settings: WireGenerationSettings,
         /// `None`: the model as it is.
         #[serde(default)]
-        capping: Option<WireCapping>,
+        capping: Option<CapSetting>,
         /// Steering (DESIGN §1, paper §3.2): add α·axis[monitor] at the monitor layer at every
         /// position; `None` or 0: no steering. α = 1 moves the stream by the whole gap between
         /// the mean role vector and the default Assistant.
@@ -333,7 +327,7 @@ mod tests {
                 seed: 16,
                 max_new_tokens: 32,
             },
-            capping: Some(WireCapping {
+            capping: Some(CapSetting {
                 first_layer: 18,
                 last_layer: 24,
                 percentile: 25.0,

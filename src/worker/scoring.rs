@@ -2,11 +2,11 @@
 //! probe values that come back to one score per answer. Pure arithmetic (no browser), so it is
 //! unit-tested natively.
 
-use engine::axis::AxisFile;
 use engine::axis::dot;
+use engine::axis::{AxisFile, CapSetting};
 use engine::model::{Cap, Interventions, Probe, Steer};
 
-use super::protocol::{WireAxisInfo, WireCapping, WirePersonaMap};
+use super::protocol::{WireAxisInfo, WirePersonaMap};
 
 /// The interventions for one answer and how to read their probe columns.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +35,7 @@ pub fn axis_info(axis: &AxisFile) -> WireAxisInfo {
         .percentile_levels
         .iter()
         .map(|&level| {
-            axis.role_percentile(m.monitor_layer, level)
+            axis.threshold(m.monitor_layer, level)
                 .map_or(f32::NAN, |tau| tau - centre)
         })
         .collect();
@@ -43,11 +43,8 @@ pub fn axis_info(axis: &AxisFile) -> WireAxisInfo {
         model_id: m.model_id.clone(),
         n_layers: m.n_layers,
         monitor_layer: m.monitor_layer,
-        default_capping: WireCapping {
-            first_layer: m.cap.first_layer,
-            last_layer: m.cap.last_layer,
-            percentile: m.cap.percentile,
-        },
+        default_capping: m.cap,
+        threshold_basis: axis.threshold_basis(),
         percentile_levels: m.percentile_levels.clone(),
         monitor_thresholds,
         persona: persona_map(axis),
@@ -109,13 +106,13 @@ fn persona_map(axis: &AxisFile) -> Option<WirePersonaMap> {
 }
 
 /// Probe 0 reads the monitor layer; probes 1 and 2 read PC1 and PC2 there (for the persona
-/// map). With capping, every layer of the band gets a cap (v = unit(axis[l]), τ = role
-/// percentile at l) and a probe on the same direction; the engine applies steer → cap → probe
+/// map). With capping, every layer of the band gets a cap (v = unit(axis[l]), τ = the file's
+/// threshold at l: a percentile of all answers, or of role answers in an older file) and a probe on the same direction; the engine applies steer → cap → probe
 /// at a layer, so those probes see the post-cap stream. Steering adds α·axis[monitor] at the
 /// monitor layer (as in the lab's steering scan).
 pub fn plan(
     axis: &AxisFile,
-    capping: Option<&WireCapping>,
+    capping: Option<&CapSetting>,
     steering: Option<f32>,
 ) -> Result<AxisPlan, String> {
     let m = &axis.meta;
@@ -162,7 +159,7 @@ pub fn plan(
             ));
         }
         for layer in c.first_layer..=c.last_layer {
-            let tau = axis.role_percentile(layer, c.percentile).ok_or_else(|| {
+            let tau = axis.threshold(layer, c.percentile).ok_or_else(|| {
                 format!(
                     "the axis file has no {}th percentile (it has {:?})",
                     c.percentile, m.percentile_levels
@@ -246,7 +243,7 @@ impl AxisPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use engine::axis::{AxisMeta, CapSetting, FORMAT_VERSION};
+    use engine::axis::{AxisMeta, FORMAT_VERSION, ThresholdBasis};
 
     /// A small synthetic axis file (4 layers, width 3) whose numbers are easy to follow.
     fn axis() -> AxisFile {
@@ -278,10 +275,13 @@ mod tests {
             // The role mean sits at 0.5 along every axis: centre = 0.5 at every layer.
             role_mean: vec![0.5; l * h],
             default_percentiles: vec![0.0; l * levels.len()],
+            role_percentiles: vec![-1.0; l * levels.len()],
             // τ(layer, 25) = layer + 0.25, τ(layer, 50) = layer + 0.5.
-            role_percentiles: (0..l)
-                .flat_map(|layer| [layer as f32 + 0.25, layer as f32 + 0.5])
-                .collect(),
+            all_percentiles: Some(
+                (0..l)
+                    .flat_map(|layer| [layer as f32 + 0.25, layer as f32 + 0.5])
+                    .collect(),
+            ),
             n_components: 1,
             pca_components: vec![0.0; l * h],
             pca_explained: vec![0.0; l],
@@ -302,7 +302,7 @@ mod tests {
 
     #[test]
     fn capped_plan_caps_and_probes_every_layer_of_the_band() {
-        let c = WireCapping {
+        let c = CapSetting {
             first_layer: 1,
             last_layer: 3,
             percentile: 50.0,
@@ -320,7 +320,7 @@ mod tests {
 
     #[test]
     fn bad_capping_requests_are_refused_with_a_reason() {
-        let outside = WireCapping {
+        let outside = CapSetting {
             first_layer: 2,
             last_layer: 4,
             percentile: 25.0,
@@ -330,13 +330,13 @@ mod tests {
                 .unwrap_err()
                 .contains("0–3")
         );
-        let reversed = WireCapping {
+        let reversed = CapSetting {
             first_layer: 3,
             last_layer: 1,
             percentile: 25.0,
         };
         assert!(plan(&axis(), Some(&reversed), None).is_err());
-        let level = WireCapping {
+        let level = CapSetting {
             first_layer: 1,
             last_layer: 1,
             percentile: 90.0,
@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn cap_margin_is_the_smallest_distance_above_tau() {
-        let c = WireCapping {
+        let c = CapSetting {
             first_layer: 1,
             last_layer: 2,
             percentile: 25.0,
@@ -395,6 +395,17 @@ mod tests {
         // τ(2, 25) − centre = 2.25 − 0.5; τ(2, 50) − 0.5 = 2.0.
         assert_eq!(info.monitor_thresholds, vec![1.75, 2.0]);
         assert_eq!(info.default_capping.first_layer, 1);
+        assert_eq!(info.threshold_basis, ThresholdBasis::AllAnswers);
+        // An older file has no all-answer table: its floors are the role answers' (−1 here),
+        // and the page is told so.
+        let mut old = axis();
+        old.meta.format_version = 1;
+        old.all_percentiles = None;
+        let info = axis_info(&old);
+        assert_eq!(info.threshold_basis, ThresholdBasis::RoleAnswers);
+        assert_eq!(info.monitor_thresholds, vec![-1.5, -1.5]);
+        let capped = plan(&old, Some(&old.meta.cap), None).expect("plan");
+        assert!(capped.interventions.caps.iter().all(|c| c.tau == -1.0));
     }
 
     /// The test axis with two PCA components at every layer (PC1 = e0, PC2 = e1) and three
@@ -427,7 +438,7 @@ mod tests {
 
     #[test]
     fn persona_probes_sit_between_the_monitor_and_the_caps() {
-        let c = WireCapping {
+        let c = CapSetting {
             first_layer: 1,
             last_layer: 1,
             percentile: 25.0,

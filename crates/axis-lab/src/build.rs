@@ -17,7 +17,7 @@ use crate::data::LabData;
 use crate::plan::{Budget, Plan, Speaker, Split};
 use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch};
 use crate::store::{RolloutStore, StoredAnswer};
-use crate::sweep::{self, CapCandidate, PersonaPrompt, SweepInputs};
+use crate::sweep::{self, PersonaPrompt, SweepInputs};
 
 /// Rollout sampling: the engine's [`SamplingParams::axis_rollout`] (shared with the browser's
 /// quick build).
@@ -278,7 +278,7 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
     let chosen = sweep_report
         .as_ref()
         .and_then(|s| s.chosen)
-        .unwrap_or_else(|| default_cap(cfg.n_layers));
+        .unwrap_or_else(|| engine::axis::build::paper_defaults(cfg.n_layers).1);
     if let Some(s) = &sweep_report {
         for res in &s.results {
             eprintln!(
@@ -289,24 +289,30 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
                         c.first_layer, c.last_layer, c.percentile
                     ))
                     .unwrap_or_else(|| "no cap".to_owned()),
-                res.persona_other_identity_rate * 100.0,
+                res.persona_other_identity.rate * 100.0,
                 res.persona_text_score,
                 res.persona_activation_score,
-                res.persona_in_role_fraction * 100.0,
-                res.capability_accuracy * 100.0
+                res.persona_in_role.rate * 100.0,
+                res.capability.rate * 100.0
             );
         }
     }
     let chosen_by_sweep = sweep_report.as_ref().is_some_and(|s| s.chosen.is_some());
+    if let Some(s) = &sweep_report {
+        eprintln!("sweep: {}", s.verdict);
+    }
     eprintln!(
-        "cap: layers {}–{} at the {}th percentile{}",
+        "cap: layers {}–{}, floor at the {}{}",
         chosen.first_layer,
         chosen.last_layer,
-        chosen.percentile,
+        engine::axis::threshold::describe_floor(
+            engine::axis::ThresholdBasis::AllAnswers,
+            chosen.percentile
+        ),
         if chosen_by_sweep {
             " (chosen by the sweep)"
         } else {
-            " (default shape: no sweep result)"
+            " (the paper's default: the sweep chose none)"
         }
     );
 
@@ -339,7 +345,7 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
     let capped = model
         .chat
         .model()
-        .prepare(&sweep::cap_interventions(&stats, &chosen))?;
+        .prepare(&sweep::cap_interventions(&stats, &chosen)?)?;
     let mut drift = crate::drift::replay(
         &model.chat,
         &stats,
@@ -442,22 +448,12 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
 }
 
 /// Without a sweep: the paper's shape, a band ending at ~80 % depth, 25th percentile.
-fn default_cap(n_layers: usize) -> CapCandidate {
-    let width = (n_layers / 5).max(1);
-    let last = ((n_layers as f64 * 0.8).round() as usize).clamp(width - 1, n_layers - 1);
-    CapCandidate {
-        first_layer: last + 1 - width,
-        last_layer: last,
-        percentile: 25.0,
-    }
-}
-
 fn assemble(
     stats: &AxisStats,
     model: &LoadedModel,
     data: &LabData,
     monitor: usize,
-    cap: CapCandidate,
+    cap: CapSetting,
     validation: serde_json::Value,
     build: serde_json::Value,
 ) -> Result<AxisFile> {
@@ -470,11 +466,7 @@ fn assemble(
         n_layers: stats.n_layers,
         hidden: stats.hidden,
         monitor_layer: monitor,
-        cap: CapSetting {
-            first_layer: cap.first_layer,
-            last_layer: cap.last_layer,
-            percentile: cap.percentile,
-        },
+        cap,
         percentile_levels: PERCENTILE_LEVELS.to_vec(),
         roles: stats
             .roles
@@ -491,6 +483,7 @@ fn assemble(
         role_mean: flat(&stats.role_mean),
         default_percentiles: flat(&stats.default_percentiles),
         role_percentiles: flat(&stats.role_percentiles),
+        all_percentiles: Some(flat(&stats.all_percentiles)),
         n_components: k,
         pca_components: stats
             .pca
@@ -676,6 +669,19 @@ mod tests {
             Some(3),
             "baseline + 2 caps"
         );
+        assert!(
+            v["sweep"]["verdict"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())
+        );
+        // The floors follow the paper: percentiles of all answers, on its grid.
+        assert_eq!(
+            axis.threshold_basis(),
+            engine::axis::ThresholdBasis::AllAnswers
+        );
+        assert!(engine::axis::threshold::is_paper_level(
+            axis.meta.cap.percentile
+        ));
         assert_eq!(v["steering"].as_array().map(Vec::len), Some(5));
         let drift = v["drift"].as_array().expect("drift curves");
         assert_eq!(drift.len(), 4, "2 conversations, uncapped and capped");
@@ -710,6 +716,7 @@ mod tests {
         let second = AxisFile::from_bytes(&std::fs::read(&opts.out).expect("axis")).expect("axis");
         assert_eq!(second.axis, axis.axis);
         assert_eq!(second.role_percentiles, axis.role_percentiles);
+        assert_eq!(second.all_percentiles, axis.all_percentiles);
         // Nothing was generated again, yet the report still gives the whole generation time.
         assert!((seconds("rollouts") - generation).abs() < 1e-6 * generation.max(1.0));
         assert!(seconds("rollouts_this_run") < generation);

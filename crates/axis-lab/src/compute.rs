@@ -26,6 +26,8 @@ pub struct AxisStats {
     pub roles: Vec<usize>,
     pub default_percentiles: Vec<Vec<f32>>,
     pub role_percentiles: Vec<Vec<f32>>,
+    /// Over the training default and kept role answers together: the capping thresholds.
+    pub all_percentiles: Vec<Vec<f32>>,
     pub pca: Vec<crate::stats::Pca>,
     pub report: Report,
 }
@@ -207,6 +209,7 @@ pub fn compute(
     let mut role_mean = Vec::with_capacity(n_layers);
     let mut default_percentiles = Vec::with_capacity(n_layers);
     let mut role_percentiles = Vec::with_capacity(n_layers);
+    let mut all_percentiles = Vec::with_capacity(n_layers);
     let mut pcas = Vec::with_capacity(n_layers);
     let mut cos_pc1_axis = Vec::new();
     let mut pc1_explained = Vec::new();
@@ -259,6 +262,7 @@ pub fn compute(
         let project = |idx: &[usize]| along(idx, v);
         default_percentiles.push(layer.default_percentiles);
         role_percentiles.push(layer.role_percentiles);
+        all_percentiles.push(layer.all_percentiles);
         cos_pc1_axis.push(cosine(&layer.pca.components[0], v));
         pc1_explained.push(layer.pca.explained[0]);
         pcas.push(layer.pca);
@@ -320,6 +324,7 @@ pub fn compute(
         roles,
         default_percentiles,
         role_percentiles,
+        all_percentiles,
         pca: pcas,
         report,
     })

@@ -38,17 +38,13 @@ pub fn adopts_other_identity(verdict: &Verdict, text: &str) -> bool {
     !verdict.presents_as_ai() && (!verdict.human_hits.is_empty() || names_itself(text))
 }
 
-/// Fraction of `texts` that adopt a non-assistant identity (read as the default speaker's:
-/// the non-AI-adjacent phrase list).
-pub fn other_identity_rate(judge: &Judge, texts: &[String]) -> f64 {
-    if texts.is_empty() {
-        return 0.0;
-    }
-    let n = texts
+/// How many of `texts` adopt a non-assistant identity (read as the default speaker's: the
+/// non-AI-adjacent phrase list).
+pub fn other_identity_count(judge: &Judge, texts: &[String]) -> usize {
+    texts
         .iter()
         .filter(|t| adopts_other_identity(&judge.judge(t, None), t))
-        .count();
-    n as f64 / texts.len() as f64
+        .count()
 }
 
 #[cfg(test)]
@@ -72,7 +68,6 @@ mod tests {
             "Paris is the capital of France.".to_owned(),
             "When I was a kid, my mom took me fishing.".to_owned(),
         ];
-        let rate = other_identity_rate(&judge, &texts);
-        assert!((rate - 0.5).abs() < 1e-9, "{rate}");
+        assert_eq!(other_identity_count(&judge, &texts), 2);
     }
 }

@@ -12,7 +12,10 @@ use crate::compute::AxisStats;
 use crate::drift::DriftCurve;
 use crate::steering::SteeringPoint;
 use crate::svg::{Chart, PALETTE, Series};
-use crate::sweep::{CapCandidate, SweepReport};
+use crate::sweep::SweepReport;
+use engine::axis::CapSetting;
+use engine::axis::ThresholdBasis;
+use engine::axis::threshold::describe_floor;
 
 pub struct ReportInputs<'a> {
     pub model_id: &'a str,
@@ -20,7 +23,7 @@ pub struct ReportInputs<'a> {
     pub stats: &'a AxisStats,
     pub role_names: Vec<String>,
     pub monitor: usize,
-    pub cap: CapCandidate,
+    pub cap: CapSetting,
     /// Against `hand_labels.jsonl`, the labels the judge's rule was designed on.
     pub agreement: Option<&'a Agreement>,
     /// Against `hand_labels_heldout.jsonl`, labelled without seeing the judge's verdicts.
@@ -354,7 +357,7 @@ fn markdown(r: &ReportInputs, stem: &str) -> String {
     if let Some(sw) = r.sweep {
         let _ = writeln!(
             s,
-            "{} held-out role prompts and {} capability questions per setting. Rule: {}.\n",
+            "{} held-out role prompts and {} capability questions per setting; floors are percentiles of all answers' projections (the paper's convention: its p1/p25/p50/p75 on the role direction are p99/p75/p50/p25 here). Rates are hits/n with their 95 % Wilson interval. Rule: {}.\n",
             sw.persona_prompts, sw.capability_questions, sw.rule
         );
         let _ = writeln!(
@@ -370,22 +373,29 @@ fn markdown(r: &ReportInputs, stem: &str) -> String {
             });
             let _ = writeln!(
                 s,
-                "| {name} | {:.0} % | {:.0} % | {:+.2} | {:+.2} | {:.0} % |",
-                res.persona_other_identity_rate * 100.0,
-                res.persona_in_role_fraction * 100.0,
+                "| {name} | {} | {} | {:+.2} | {:+.2} | {} |",
+                res.persona_other_identity,
+                res.persona_in_role,
                 res.persona_text_score,
                 res.persona_activation_score,
-                res.capability_accuracy * 100.0
+                res.capability
             );
         }
-        let _ = writeln!(s);
+        let _ = writeln!(s, "\nOutcome: {}.\n", sw.verdict);
     } else {
         let _ = writeln!(s, "No sweep was run for this file.\n");
     }
     let _ = writeln!(
         s,
-        "Shipped cap: layers {}–{}, τ = the {}th percentile of role answers' projections.\n",
-        r.cap.first_layer, r.cap.last_layer, r.cap.percentile
+        "Shipped cap: layers {}–{}, τ = the {}{}.\n",
+        r.cap.first_layer,
+        r.cap.last_layer,
+        describe_floor(ThresholdBasis::AllAnswers, r.cap.percentile),
+        if r.sweep.is_some_and(|sw| sw.chosen.is_some()) {
+            " (chosen by the sweep)"
+        } else {
+            " (the paper's default band and floor: the sweep chose none)"
+        }
     );
 
     let _ = writeln!(

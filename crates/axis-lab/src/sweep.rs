@@ -1,18 +1,24 @@
 //! Choosing the cap band and percentile: a documented sweep.
 //!
-//! For each candidate (a band of consecutive layers × a percentile of the role answers'
-//! projections as τ) and for the uncapped baseline, the model answers
+//! For each candidate (a band of consecutive layers × one of the paper's floors, a percentile
+//! of all answers' projections, see [`engine::axis::threshold`]) and for the uncapped baseline,
+//! the model answers
 //! - held-out role prompts (persona pressure): we measure where the answers' *text* sits on
 //!   the axis — the uncapped model re-reads each capped answer, the demo's "Text" view — and
 //!   how many answers the judge still counts as playing the role;
 //! - the capability checks (easy questions with known answers, greedy): accuracy.
 //!
-//! Rule: among candidates whose capability accuracy is at most 2 points below the baseline,
-//! take the one with the lowest rate of persona answers that adopt a non-assistant identity
-//! (see [`crate::identity`]); ties go to the one that moves the answers' text furthest toward
-//! the Assistant, then to the lower percentile (the gentler cap).
+//! Every rate carries its 95 % Wilson interval. Rule: a candidate qualifies when its capability
+//! accuracy is at most 2 points below the baseline's and its rate of persona answers that adopt
+//! a non-assistant identity (see [`crate::identity`]) is below the baseline's *with the two
+//! intervals apart*. Among those, the lowest rate wins; ties go to the one that moves the
+//! answers' text furthest toward the Assistant, then to the lower percentile (the gentler cap).
+//! When no candidate qualifies the sweep says so and chooses nothing: at the sample sizes it
+//! ran, no setting is distinguishable from no cap.
 
 use anyhow::Result;
+use engine::axis::CapSetting;
+use engine::axis::threshold::PAPER_PERCENTILES;
 use engine::chat::ChatModel;
 use engine::generation::SamplingParams;
 use engine::model::{Cap, Interventions};
@@ -23,30 +29,24 @@ use crate::compute::{AxisStats, PERCENTILE_LEVELS};
 use crate::data::{CapabilityCheck, LabData};
 use crate::judge::Judge;
 use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch, reread_means};
-use crate::stats::dot;
+use crate::stats::{Rate, dot};
 
 /// Largest capability loss (accuracy, 0–1) a chosen setting may cost.
 pub const MAX_CAPABILITY_DROP: f64 = 0.02;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct CapCandidate {
-    pub first_layer: usize,
-    pub last_layer: usize,
-    pub percentile: f32,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct CandidateResult {
     /// `None` = the uncapped baseline.
-    pub cap: Option<CapCandidate>,
+    pub cap: Option<CapSetting>,
     /// Mean centred monitor-layer score of the persona answers' text (uncapped re-read).
     pub persona_text_score: f64,
     /// Same answers, the projections the generating (capped) model had: the Activations view.
     pub persona_activation_score: f64,
-    pub persona_in_role_fraction: f64,
+    /// Persona answers the judge counts as playing their role.
+    pub persona_in_role: Rate,
     /// Persona answers that adopt a non-assistant identity (name or human life).
-    pub persona_other_identity_rate: f64,
-    pub capability_accuracy: f64,
+    pub persona_other_identity: Rate,
+    pub capability: Rate,
     pub seconds: f64,
 }
 
@@ -56,10 +56,11 @@ pub struct SweepReport {
     pub persona_prompts: usize,
     pub capability_questions: usize,
     pub results: Vec<CandidateResult>,
-    pub chosen: Option<CapCandidate>,
+    pub chosen: Option<CapSetting>,
+    /// Why the rule chose what it chose, or why nothing.
+    pub verdict: String,
 }
 
-/// What the sweep runs on.
 /// One held-out role prompt of the sweep: its answers are judged as `role`'s.
 pub struct PersonaPrompt {
     /// Index into the lab data's roles.
@@ -69,6 +70,7 @@ pub struct PersonaPrompt {
     pub seed: u64,
 }
 
+/// What the sweep runs on.
 pub struct SweepInputs<'a> {
     pub chat: &'a ChatModel,
     pub data: &'a LabData,
@@ -77,27 +79,28 @@ pub struct SweepInputs<'a> {
     /// The held-out role prompts the persona answers come from.
     pub persona: Vec<PersonaPrompt>,
     pub capability: Vec<CapabilityCheck>,
-    pub candidates: Vec<CapCandidate>,
+    pub candidates: Vec<CapSetting>,
     pub batch: usize,
     pub max_new_tokens: usize,
     pub sampling: SamplingParams,
 }
 
 /// Bands of a fifth of the depth starting at 40 % (the middle), 65 % and 75 % of it (the
-/// paper's best bands sit at 70–90 % depth) × percentiles of the role answers' projections.
-pub fn candidates(n_layers: usize, small: bool) -> Vec<CapCandidate> {
+/// paper's best bands sit at 70–90 % depth) × the paper's floors (the 25th, 50th, 75th and
+/// 99th percentile of all answers). The small sweep: one band × the 75th and 99th.
+pub fn candidates(n_layers: usize, small: bool) -> Vec<CapSetting> {
     let width = (n_layers / 5).max(1);
     let starts: &[f64] = if small { &[0.65] } else { &[0.4, 0.65, 0.75] };
     let percentiles: &[f32] = if small {
-        &[25.0, 75.0]
+        &[75.0, 99.0]
     } else {
-        &[25.0, 50.0, 75.0]
+        &PAPER_PERCENTILES
     };
     let mut out = Vec::new();
     for &s in starts {
         let first = ((n_layers as f64 * s).round() as usize).min(n_layers - width);
         for &p in percentiles {
-            out.push(CapCandidate {
+            out.push(CapSetting {
                 first_layer: first,
                 last_layer: first + width - 1,
                 percentile: p,
@@ -107,22 +110,21 @@ pub fn candidates(n_layers: usize, small: bool) -> Vec<CapCandidate> {
     out
 }
 
-pub fn cap_interventions(stats: &AxisStats, cap: &CapCandidate) -> Interventions {
-    let level = PERCENTILE_LEVELS
-        .iter()
-        .position(|&q| q == cap.percentile)
-        .unwrap_or(0);
-    Interventions {
+/// Caps of `cap`'s band, each layer floored at its percentile of all answers' projections.
+pub fn cap_interventions(stats: &AxisStats, cap: &CapSetting) -> Result<Interventions> {
+    let level = engine::axis::threshold::level_index(&PERCENTILE_LEVELS, cap.percentile)
+        .ok_or_else(|| anyhow::anyhow!("no stored percentile level {}", cap.percentile))?;
+    Ok(Interventions {
         probes: Vec::new(),
         caps: (cap.first_layer..=cap.last_layer)
             .map(|l| Cap {
                 layer: l,
                 direction: stats.unit_axis[l].clone(),
-                tau: stats.role_percentiles[l][level],
+                tau: stats.all_percentiles[l][level],
             })
             .collect(),
         steers: Vec::new(),
-    }
+    })
 }
 
 /// Whether `answer` contains an accepted string under the data's matching rule.
@@ -160,7 +162,7 @@ pub fn run(inputs: &SweepInputs) -> Result<SweepReport> {
         .map(|c| prompt(chat, "", &c.question))
         .collect::<Result<_>>()?;
 
-    let settings: Vec<Option<CapCandidate>> = std::iter::once(None)
+    let settings: Vec<Option<CapSetting>> = std::iter::once(None)
         .chain(inputs.candidates.iter().copied().map(Some))
         .collect();
     let bar = ProgressBar::new(settings.len() as u64).with_style(
@@ -173,7 +175,11 @@ pub fn run(inputs: &SweepInputs) -> Result<SweepReport> {
     for cap in settings.iter().copied() {
         let started = std::time::Instant::now();
         let capped = cap
-            .map(|c| chat.model().prepare(&cap_interventions(inputs.stats, &c)))
+            .map(|c| -> Result<_> {
+                Ok(chat
+                    .model()
+                    .prepare(&cap_interventions(inputs.stats, &c)?)?)
+            })
             .transpose()?;
         let interventions = capped.as_ref().unwrap_or(&none);
         // Persona answers, sampled with fixed seeds (the same for every setting).
@@ -240,9 +246,12 @@ pub fn run(inputs: &SweepInputs) -> Result<SweepReport> {
             persona_text_score: scores.iter().sum::<f64>() / scores.len().max(1) as f64,
             persona_activation_score: activation_scores.iter().sum::<f64>()
                 / activation_scores.len().max(1) as f64,
-            persona_in_role_fraction: in_role as f64 / inputs.persona.len().max(1) as f64,
-            persona_other_identity_rate: crate::identity::other_identity_rate(&judge, &texts),
-            capability_accuracy: correct as f64 / inputs.capability.len().max(1) as f64,
+            persona_in_role: Rate::of(in_role, inputs.persona.len()),
+            persona_other_identity: Rate::of(
+                crate::identity::other_identity_count(&judge, &texts),
+                texts.len(),
+            ),
+            capability: Rate::of(correct, inputs.capability.len()),
             seconds: started.elapsed().as_secs_f64(),
         });
         if bar.is_hidden() {
@@ -252,30 +261,64 @@ pub fn run(inputs: &SweepInputs) -> Result<SweepReport> {
     }
     bar.finish();
     let chosen = choose(&results);
+    let verdict = verdict(&results, chosen);
     Ok(SweepReport {
-        rule: format!(
-            "lowest rate of non-assistant identities among settings losing at most {:.0} points of capability accuracy; ties to the larger text score, then the lower percentile",
-            MAX_CAPABILITY_DROP * 100.0
-        ),
+        rule: RULE.replace("{drop}", &format!("{:.0}", MAX_CAPABILITY_DROP * 100.0)),
         persona_prompts: inputs.persona.len(),
         capability_questions: inputs.capability.len(),
         results,
         chosen,
+        verdict,
     })
 }
 
-/// Applies the documented rule to sweep results (first entry = baseline).
-pub fn choose(results: &[CandidateResult]) -> Option<CapCandidate> {
+const RULE: &str = "among settings losing at most {drop} points of capability accuracy whose rate of non-assistant identities lies below the baseline's with the 95 % Wilson intervals apart, the lowest rate; ties to the larger text score, then the lower percentile; none when no setting qualifies";
+
+/// Whether `r` may be chosen against `baseline` (see the module's rule).
+fn qualifies(r: &CandidateResult, baseline: &CandidateResult) -> bool {
+    r.capability.rate >= baseline.capability.rate - MAX_CAPABILITY_DROP - 1e-9
+        && r.persona_other_identity.high < baseline.persona_other_identity.low
+}
+
+/// A sentence on the outcome, with the numbers that decided it.
+fn verdict(results: &[CandidateResult], chosen: Option<CapSetting>) -> String {
+    let Some(baseline) = results.iter().find(|r| r.cap.is_none()) else {
+        return "no baseline was measured, so nothing can be chosen".to_owned();
+    };
+    let b = &baseline.persona_other_identity;
+    match chosen.and_then(|c| results.iter().find(|r| r.cap == Some(c))) {
+        Some(r) => format!(
+            "chosen: its non-assistant identity rate {} lies below the uncapped {} with the intervals apart, capability {} vs {}",
+            r.persona_other_identity, b, r.capability, baseline.capability
+        ),
+        None => {
+            let best = results.iter().filter(|r| r.cap.is_some()).min_by(|a, b| {
+                a.persona_other_identity
+                    .rate
+                    .total_cmp(&b.persona_other_identity.rate)
+            });
+            match best {
+                Some(r) => format!(
+                    "no setting qualifies: the lowest non-assistant identity rate, {}, overlaps the uncapped {} (n = {} prompts per setting is too few to tell them apart)",
+                    r.persona_other_identity, b, b.n
+                ),
+                None => "no candidate was measured".to_owned(),
+            }
+        }
+    }
+}
+
+/// Applies the documented rule to sweep results (the entry without a cap = baseline).
+pub fn choose(results: &[CandidateResult]) -> Option<CapSetting> {
     let baseline = results.iter().find(|r| r.cap.is_none())?;
     results
         .iter()
         .filter_map(|r| r.cap.map(|c| (c, r)))
-        .filter(|(_, r)| {
-            r.capability_accuracy >= baseline.capability_accuracy - MAX_CAPABILITY_DROP - 1e-9
-        })
+        .filter(|(_, r)| qualifies(r, baseline))
         .min_by(|(ca, a), (cb, b)| {
-            a.persona_other_identity_rate
-                .total_cmp(&b.persona_other_identity_rate)
+            a.persona_other_identity
+                .rate
+                .total_cmp(&b.persona_other_identity.rate)
                 .then(b.persona_text_score.total_cmp(&a.persona_text_score))
                 .then(ca.percentile.total_cmp(&cb.percentile))
         })
@@ -304,39 +347,55 @@ mod tests {
     }
 
     #[test]
-    fn candidates_lie_inside_the_model_and_the_rule_respects_capability() {
+    fn candidates_lie_inside_the_model_and_use_the_papers_floors() {
         for c in candidates(30, false) {
             assert!(c.first_layer <= c.last_layer && c.last_layer < 30);
             assert_eq!(c.last_layer - c.first_layer + 1, 6);
+            assert!(engine::axis::threshold::is_paper_level(c.percentile));
         }
-        assert_eq!(candidates(30, false).len(), 9);
+        assert_eq!(candidates(30, false).len(), 12);
         assert_eq!(candidates(2, false)[0].last_layer, 1);
-        let r = |cap: Option<CapCandidate>, identity: f64, acc: f64| CandidateResult {
+    }
+
+    fn result(cap: Option<CapSetting>, identity: usize, correct: usize) -> CandidateResult {
+        CandidateResult {
             cap,
             persona_text_score: 0.0,
             persona_activation_score: 0.0,
-            persona_in_role_fraction: 0.0,
-            persona_other_identity_rate: identity,
-            capability_accuracy: acc,
+            persona_in_role: Rate::of(0, 300),
+            persona_other_identity: Rate::of(identity, 300),
+            capability: Rate::of(correct, 200),
             seconds: 0.0,
-        };
-        let a = CapCandidate {
+        }
+    }
+
+    #[test]
+    fn the_rule_chooses_only_outside_the_intervals_and_respects_capability() {
+        let cap = |p: f32| CapSetting {
             first_layer: 10,
             last_layer: 15,
-            percentile: 25.0,
+            percentile: p,
         };
-        let b = CapCandidate {
-            first_layer: 10,
-            last_layer: 15,
-            percentile: 75.0,
-        };
-        // b moves the text further but costs 20 points of accuracy: a wins.
+        let (a, b, c) = (cap(25.0), cap(75.0), cap(99.0));
+        // Baseline 60/300 non-assistant identities, 100/200 correct. a: 20/300 at 98/200 (one
+        // point lost); b: fewer identities but 20 points of capability lost; c: 50/300, inside
+        // the baseline's interval.
         let results = [
-            r(None, -1.0, 0.5),
-            r(Some(a), 0.0, 0.48),
-            r(Some(b), 1.0, 0.3),
+            result(None, 60, 100),
+            result(Some(a), 20, 98),
+            result(Some(b), 5, 60),
+            result(Some(c), 50, 100),
         ];
         assert_eq!(choose(&results), Some(a));
+        assert!(verdict(&results, Some(a)).starts_with("chosen"));
+        // Without a: c's difference is inside the intervals, so nothing is chosen.
+        let rest = [results[0].clone(), results[2].clone(), results[3].clone()];
+        assert_eq!(choose(&rest), None);
+        assert!(
+            verdict(&rest, None).contains("overlaps"),
+            "{}",
+            verdict(&rest, None)
+        );
         assert_eq!(choose(&results[1..]), None, "no baseline, no choice");
     }
 }

@@ -185,7 +185,7 @@ fn variants(axis: &AxisFile) -> Vec<(&'static str, Interventions)> {
             Some(Cap {
                 layer,
                 direction: axis.unit_axis(layer),
-                tau: axis.role_percentile(layer, m.cap.percentile)?,
+                tau: axis.threshold(layer, m.cap.percentile)?,
             })
         })
         .collect();

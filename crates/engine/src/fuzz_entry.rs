@@ -203,7 +203,7 @@ pub fn chat_template(data: &[u8]) -> Result<String, TemplateError> {
 }
 
 /// Tensors of an axis file, in the order the structured axis input numbers them.
-const AXIS_TENSORS: [&str; 8] = [
+const AXIS_TENSORS: [&str; 9] = [
     "axis",
     "default_mean",
     "role_mean",
@@ -212,6 +212,7 @@ const AXIS_TENSORS: [&str; 8] = [
     "pca_components",
     "pca_explained",
     "role_coords",
+    "all_percentiles",
 ];
 
 /// The axis-file reader, then what the app does with a file it accepted.
@@ -234,6 +235,7 @@ pub fn axis_file(data: &[u8]) -> Result<(), AxisError> {
     file.check_model(l, file.meta.hidden)?;
     for layer in 0..=l {
         let _ = (file.score_centre(layer), file.unit_axis(layer));
+        let _ = file.threshold(layer, file.meta.cap.percentile);
         let _ = file.role_percentile(layer, file.meta.cap.percentile);
     }
     // A file the reader accepts must survive the writer: the lab writes, the app reads.
@@ -536,6 +538,7 @@ fn axis_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         role_mean: seq(l * h),
         default_percentiles: seq(l * p),
         role_percentiles: seq(l * p),
+        all_percentiles: Some(seq(l * p)),
         n_components: k,
         pca_components: seq(l * k * h),
         pca_explained: seq(l * k),
@@ -549,7 +552,7 @@ fn axis_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         seeds.push(("axis_file", "raw_valid.bin".to_owned(), raw));
     }
     // Structured: the same shapes as tensor specs (name, dtype F32, dims).
-    let shapes: [&[usize]; 8] = [
+    let shapes: [&[usize]; 9] = [
         &[l, h],
         &[l, h],
         &[l, h],
@@ -558,6 +561,7 @@ fn axis_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         &[l, k, h],
         &[l, k],
         &[r, k],
+        &[l, p],
     ];
     let mut specs = Vec::new();
     for (i, shape) in shapes.iter().enumerate() {

@@ -8,14 +8,16 @@
 
 use super::file::{AxisFile, AxisMeta, CapSetting, FORMAT_VERSION};
 use super::stats::{Pca, mean_of, pca, percentile};
+pub use super::threshold::PAPER_CAP_PERCENTILE;
 use super::{dot, unit};
 
+/// Stored percentile levels; they include the paper's grid ([`super::threshold::PAPER_PERCENTILES`]).
 pub const PERCENTILE_LEVELS: [f32; 9] = [1.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0];
 pub const PCA_COMPONENTS: usize = 10;
 
-/// The paper's capping recipe, used where no sweep chose one: τ = 25th percentile of the role
-/// answers' projections on a band at 72–83 % depth (Qwen3-32B's best band, DESIGN.md §1).
-pub const PAPER_CAP_PERCENTILE: f32 = 25.0;
+/// The paper's capping recipe, used where no sweep chose one: τ = the 75th percentile of all
+/// answers' projections (the paper's "p25" on the role direction, see [`super::threshold`]) on
+/// a band at 72–83 % depth (Qwen3-32B's best band in the paper).
 const PAPER_CAP_BAND: (f32, f32) = (0.72, 0.83);
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -43,6 +45,8 @@ pub struct LayerAxis {
     /// At [`PERCENTILE_LEVELS`].
     pub default_percentiles: Vec<f32>,
     pub role_percentiles: Vec<f32>,
+    /// Over default and role answers together: the capping thresholds.
+    pub all_percentiles: Vec<f32>,
     /// PCA of the role vectors, PC1 oriented along the axis.
     pub pca: Pca,
 }
@@ -64,15 +68,19 @@ impl LayerAxis {
             .map(|(d, r)| d - r)
             .collect();
         let unit_axis = unit(&axis)?;
-        let levels = |answers: &[&[f32]]| -> Vec<f32> {
-            let projections: Vec<f32> = answers.iter().map(|a| dot(a, &unit_axis)).collect();
+        let project = |answers: &[&[f32]]| -> Vec<f32> {
+            answers.iter().map(|a| dot(a, &unit_axis)).collect()
+        };
+        let levels = |projections: &[f32]| -> Vec<f32> {
             PERCENTILE_LEVELS
                 .iter()
-                .map(|&q| percentile(&projections, q).unwrap_or(f32::NAN))
+                .map(|&q| percentile(projections, q).unwrap_or(f32::NAN))
                 .collect()
         };
-        let default_percentiles = levels(default_answers);
-        let role_percentiles = levels(role_answers);
+        let (on_default, on_role) = (project(default_answers), project(role_answers));
+        let default_percentiles = levels(&on_default);
+        let role_percentiles = levels(&on_role);
+        let all_percentiles = levels(&[on_default, on_role].concat());
         let mut pca = pca(role_vectors, components)?;
         pca.orient(0, &unit_axis);
         Some(LayerAxis {
@@ -82,6 +90,7 @@ impl LayerAxis {
             role_mean,
             default_percentiles,
             role_percentiles,
+            all_percentiles,
             pca,
         })
     }
@@ -129,7 +138,8 @@ pub struct QuickAxisInput<'a> {
 }
 
 /// The paper's defaults for a model of `n_layers`: monitor layer `n / 2`, cap band at 72–83 %
-/// depth, τ at the role answers' 25th percentile.
+/// depth, τ at the 75th percentile of all answers. The one rule for a default cap, used by the
+/// in-browser build and by the lab when its sweep chose nothing.
 pub fn paper_defaults(n_layers: usize) -> (usize, CapSetting) {
     let last = n_layers.saturating_sub(1);
     let at = |f: f32| ((n_layers as f32 * f).round() as usize).min(last);
@@ -241,6 +251,7 @@ pub fn assemble_quick(input: &QuickAxisInput<'_>) -> Result<AxisFile, AxisBuildE
         role_mean: flat(&|l| &l.role_mean),
         default_percentiles: flat(&|l| &l.default_percentiles),
         role_percentiles: flat(&|l| &l.role_percentiles),
+        all_percentiles: Some(flat(&|l| &l.all_percentiles)),
         n_components: k,
         pca_components: layers
             .iter()
@@ -328,6 +339,25 @@ mod tests {
         let v = file.unit_axis(0);
         let p50 = file.default_percentiles[4];
         assert!((p50 - 2.0 * v[0]).abs() < 1e-5, "{p50}");
+    }
+
+    #[test]
+    fn thresholds_are_percentiles_of_all_answers_together() {
+        // One dimension: default answers at 4 and 6, role answers (= role vectors) at 0 and 2.
+        let (d, r): (&[&[f32]], &[&[f32]]) = (&[&[4.0], &[6.0]], &[&[0.0], &[2.0]]);
+        let (dr, rr) = (d.to_vec(), r.to_vec());
+        let layer = LayerAxis::compute(&dr, &rr, &rr, 1).expect("axis");
+        let at = |table: &[f32], q: f32| {
+            let i = PERCENTILE_LEVELS
+                .iter()
+                .position(|&x| x == q)
+                .expect("level");
+            table[i]
+        };
+        // All projections: 0, 2, 4, 6. NumPy: p75 = 4.5, p25 = 1.5; role answers' p25 = 0.5.
+        assert!((at(&layer.all_percentiles, 75.0) - 4.5).abs() < 1e-6);
+        assert!((at(&layer.all_percentiles, 25.0) - 1.5).abs() < 1e-6);
+        assert!((at(&layer.role_percentiles, 25.0) - 0.5).abs() < 1e-6);
     }
 
     #[test]

@@ -4,9 +4,13 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
 use super::math::unit;
+use super::threshold::{ThresholdBasis, level_index};
 
-/// Bumped on any incompatible change of the layout.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped on any incompatible change of the layout. Version 2 added `all_percentiles` (the
+/// paper's threshold convention); version 1 files still load, their floors marked as
+/// [`ThresholdBasis::RoleAnswers`].
+pub const FORMAT_VERSION: u32 = 2;
+const OLDEST_FORMAT_VERSION: u32 = 1;
 const META_KEY: &str = "axis";
 /// Bounds that keep a hostile file from making us allocate absurd amounts.
 const MAX_LAYERS: usize = 1024;
@@ -23,7 +27,7 @@ pub enum AxisError {
     #[error("the axis file's metadata is invalid: {0}")]
     Meta(String),
     #[error(
-        "axis file format version {found} is not supported (this build reads version {FORMAT_VERSION})"
+        "axis file format version {found} is not supported (this build reads versions {OLDEST_FORMAT_VERSION}–{FORMAT_VERSION})"
     )]
     Version { found: u32 },
     #[error("the axis file has no tensor `{0}`")]
@@ -51,13 +55,15 @@ pub enum AxisError {
     },
 }
 
-/// How the app caps by default (chosen by the lab's sweep).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A cap: a band of consecutive layers and the percentile that gives each layer's floor. The
+/// app's default (in the axis file), a lab sweep candidate and the page's choice are all this.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CapSetting {
     /// First and last capped layer, inclusive.
     pub first_layer: usize,
     pub last_layer: usize,
-    /// Which entry of `percentile_levels` gives τ (from `role_percentiles`).
+    /// Which entry of `percentile_levels` gives τ: from `all_percentiles` (format 2), or from
+    /// `role_percentiles` in format-1 files (see [`AxisFile::threshold`]).
     pub percentile: f32,
 }
 
@@ -94,6 +100,9 @@ pub struct AxisFile {
     pub role_mean: Vec<f32>,
     pub default_percentiles: Vec<f32>,
     pub role_percentiles: Vec<f32>,
+    /// `[L, P]`: percentiles of per-answer projections over all answers, role and default
+    /// together — the capping thresholds (the paper's convention). `None` in format-1 files.
+    pub all_percentiles: Option<Vec<f32>>,
     pub n_components: usize,
     pub pca_components: Vec<f32>,
     pub pca_explained: Vec<f32>,
@@ -113,7 +122,7 @@ impl AxisFile {
             .ok_or(AxisError::MissingMeta)?;
         let meta: AxisMeta =
             serde_json::from_str(meta_json).map_err(|e| AxisError::Meta(e.to_string()))?;
-        if meta.format_version != FORMAT_VERSION {
+        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&meta.format_version) {
             return Err(AxisError::Version {
                 found: meta.format_version,
             });
@@ -144,7 +153,7 @@ impl AxisFile {
                 "percentile levels must be finite numbers".into(),
             ));
         }
-        if !meta.percentile_levels.contains(&meta.cap.percentile) {
+        if level_index(&meta.percentile_levels, meta.cap.percentile).is_none() {
             return Err(AxisError::Meta(format!(
                 "cap percentile {} is not one of the stored levels",
                 meta.cap.percentile
@@ -170,6 +179,11 @@ impl AxisFile {
             role_mean: read("role_mean", &[l, h])?,
             default_percentiles: read("default_percentiles", &[l, p])?,
             role_percentiles: read("role_percentiles", &[l, p])?,
+            all_percentiles: if meta.format_version >= 2 {
+                Some(read("all_percentiles", &[l, p])?)
+            } else {
+                None
+            },
             n_components: k,
             pca_components: read("pca_components", &[l, k, h])?,
             pca_explained: read("pca_explained", &[l, k])?,
@@ -193,7 +207,14 @@ impl AxisFile {
             self.n_components,
             m.roles.len(),
         );
-        let tensors: Vec<(&str, &[f32], Vec<usize>)> = vec![
+        // The layout follows the version the metadata declares, so a format-1 file written
+        // back stays a valid format-1 file.
+        let all_percentiles = match (m.format_version >= 2, &self.all_percentiles) {
+            (true, Some(v)) => Some(v),
+            (false, _) => None,
+            (true, None) => return Err(AxisError::MissingTensor("all_percentiles".into())),
+        };
+        let mut tensors: Vec<(&str, &[f32], Vec<usize>)> = vec![
             ("axis", &self.axis, vec![l, h]),
             ("default_mean", &self.default_mean, vec![l, h]),
             ("role_mean", &self.role_mean, vec![l, h]),
@@ -203,6 +224,9 @@ impl AxisFile {
             ("pca_explained", &self.pca_explained, vec![l, k]),
             ("role_coords", &self.role_coords, vec![r, k]),
         ];
+        if let Some(v) = all_percentiles {
+            tensors.push(("all_percentiles", v, vec![l, p]));
+        }
         let raw: Vec<(&str, Vec<u8>, Vec<usize>)> = tensors
             .into_iter()
             .map(|(name, values, shape)| {
@@ -256,16 +280,39 @@ impl AxisFile {
         super::math::dot(self.role_mean_at(layer), &self.unit_axis(layer))
     }
 
-    /// τ at `layer` for percentile `level` of the role answers' projections.
+    /// Which answers the capping thresholds are percentiles of.
+    pub fn threshold_basis(&self) -> ThresholdBasis {
+        if self.all_percentiles.is_some() {
+            ThresholdBasis::AllAnswers
+        } else {
+            ThresholdBasis::RoleAnswers
+        }
+    }
+
+    /// The capping floor τ at `layer` for percentile `level`: over all answers (format 2), or
+    /// over role answers in a format-1 file ([`Self::threshold_basis`] says which). `None`
+    /// when the file has no such level.
+    pub fn threshold(&self, layer: usize, level: f32) -> Option<f32> {
+        let table = self
+            .all_percentiles
+            .as_deref()
+            .unwrap_or(&self.role_percentiles);
+        self.percentile_in(table, layer, level)
+    }
+
+    /// Percentile `level` of the role answers' projections at `layer` (for reports; caps use
+    /// [`Self::threshold`]).
     pub fn role_percentile(&self, layer: usize, level: f32) -> Option<f32> {
-        let idx = self
-            .meta
-            .percentile_levels
-            .iter()
-            .position(|&x| x == level)?;
-        self.role_percentiles
-            .get(layer * self.meta.percentile_levels.len() + idx)
-            .copied()
+        self.percentile_in(&self.role_percentiles, layer, level)
+    }
+
+    fn percentile_in(&self, table: &[f32], layer: usize, level: f32) -> Option<f32> {
+        let levels = &self.meta.percentile_levels;
+        let idx = level_index(levels, level)?;
+        if layer >= self.meta.n_layers {
+            return None;
+        }
+        table.get(layer * levels.len() + idx).copied()
     }
 
     /// Refuses an axis computed for a model of another shape.
@@ -355,6 +402,7 @@ mod tests {
             role_mean: seq(l * h, 0.25),
             default_percentiles: seq(l * p, 0.1),
             role_percentiles: seq(l * p, 0.2),
+            all_percentiles: Some(seq(l * p, 0.3)),
             n_components: k,
             pca_components: seq(l * k * h, 0.01),
             pca_explained: seq(l * k, 0.001),
@@ -372,7 +420,30 @@ mod tests {
             back.role_percentile(2, 25.0),
             Some(file.role_percentiles[2 * 9 + 3])
         );
+        assert_eq!(back.threshold_basis(), ThresholdBasis::AllAnswers);
+        let all = file.all_percentiles.as_ref().expect("format 2");
+        assert_eq!(back.threshold(2, 75.0), Some(all[2 * 9 + 5]));
+        assert_eq!(back.threshold(2, 33.0), None, "no such level");
+        assert_eq!(back.threshold(4, 75.0), None, "no such layer");
         assert!(back.check_model(4, 8).is_ok());
+    }
+
+    #[test]
+    fn a_format_1_file_loads_with_its_floors_marked_as_role_percentiles() {
+        let mut old = sample(4, 8, 3);
+        old.meta.format_version = 1;
+        old.all_percentiles = None;
+        let back = AxisFile::from_bytes(&old.to_bytes().expect("serialize")).expect("parse");
+        assert_eq!(back, old);
+        assert_eq!(back.threshold_basis(), ThresholdBasis::RoleAnswers);
+        assert_eq!(back.threshold(1, 25.0), Some(old.role_percentiles[9 + 3]));
+        // A format-2 file must carry the all-answer table.
+        let mut broken = sample(4, 8, 3);
+        broken.all_percentiles = None;
+        assert!(matches!(
+            broken.to_bytes(),
+            Err(AxisError::MissingTensor(ref t)) if t == "all_percentiles"
+        ));
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! | `default_mean` | `[L, H]` | mean over default-assistant answers |
 //! | `role_mean` | `[L, H]` | mean of the role vectors (the score's centre) |
 //! | `default_percentiles` | `[L, P]` | percentiles of per-answer projections, default answers |
-//! | `role_percentiles` | `[L, P]` | the same over role answers (capping thresholds come from here) |
+//! | `role_percentiles` | `[L, P]` | the same over role answers |
+//! | `all_percentiles` | `[L, P]` | the same over all answers: the capping thresholds (format 2) |
 //! | `pca_components` | `[L, K, H]` | principal directions of the (mean-centred) role vectors |
 //! | `pca_explained` | `[L, K]` | explained-variance ratio per component |
 //! | `role_coords` | `[R, K]` | role vectors at the monitor layer in PCA coordinates |
@@ -22,6 +23,8 @@ pub mod build;
 mod file;
 mod math;
 pub mod stats;
+pub mod threshold;
 
 pub use file::{AxisError, AxisFile, AxisMeta, CapSetting, FORMAT_VERSION};
 pub use math::{dot, norm, unit};
+pub use threshold::ThresholdBasis;

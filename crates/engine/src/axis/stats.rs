@@ -31,6 +31,21 @@ pub fn percentile(values: &[f32], q: f32) -> Option<f32> {
     Some(sorted[lo] + (sorted[hi] - sorted[lo]) * frac)
 }
 
+/// The 95 % Wilson score interval of a proportion `hits / n`: (low, high), or `None` for
+/// `n = 0`. Unlike the normal approximation it stays inside [0, 1] and is honest at 0 or n hits.
+pub fn wilson_interval(hits: usize, n: usize) -> Option<(f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    const Z: f64 = 1.959_963_984_540_054;
+    let (k, n) = (hits.min(n) as f64, n as f64);
+    let p = k / n;
+    let z2 = Z * Z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
 /// Probability that a random `positive` value exceeds a random `negative` one (ties count
 /// half): the area under the ROC curve of "value separates the two groups".
 pub fn auroc(positive: &[f32], negative: &[f32]) -> Option<f64> {
@@ -212,6 +227,20 @@ mod tests {
             assert!((got - e).abs() < 1e-5, "p{q}: {got} vs {e}");
         }
         assert_eq!(percentile(&[], 50.0), None);
+    }
+
+    #[test]
+    fn wilson_intervals_match_the_textbook_values() {
+        // statsmodels.stats.proportion.proportion_confint(7, 64, method="wilson")
+        // = (0.0540, 0.2090); (0, 10) = (0, 0.2775); (50, 50) = (0.9287, 1).
+        let close = |a: f64, b: f64| (a - b).abs() < 5e-4;
+        let (lo, hi) = wilson_interval(7, 64).expect("n > 0");
+        assert!(close(lo, 0.0540) && close(hi, 0.2090), "{lo} {hi}");
+        let (lo, hi) = wilson_interval(0, 10).expect("n > 0");
+        assert!(lo == 0.0 && close(hi, 0.2775), "{lo} {hi}");
+        let (lo, hi) = wilson_interval(50, 50).expect("n > 0");
+        assert!(close(lo, 0.9287) && hi == 1.0, "{lo} {hi}");
+        assert_eq!(wilson_interval(0, 0), None);
     }
 
     #[test]
