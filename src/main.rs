@@ -32,6 +32,7 @@ mod presets;
 mod session;
 mod share;
 mod shortcuts;
+mod speaker_tag;
 #[cfg(target_arch = "wasm32")]
 mod state;
 mod urls;

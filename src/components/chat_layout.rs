@@ -140,6 +140,18 @@ fn TurnView(turn: Turn, index: usize, column: Column) -> impl IntoView {
     let reply = turn.reply(column).cloned();
     // The turn records α only when steering was on (`AppState::submit`), as the answer's details do.
     let steered = turn.steering.is_some();
+    // The persona the conversation set up so far (system prompt, user messages up to here).
+    let state = expect_context::<AppState>();
+    let system = state.system_prompt.get_untracked();
+    let persona = state.conversation.with_untracked(|c| {
+        let users: Vec<&str> = c
+            .turns
+            .iter()
+            .take(index + 1)
+            .map(|t| t.user.as_str())
+            .collect();
+        crate::speaker_tag::persona_words(&system, &users)
+    });
     let placeholder = match (&reply, turn.capping) {
         (Some(_), _) => None,
         (None, None) => Some("Capping was off for this turn."),
@@ -147,7 +159,7 @@ fn TurnView(turn: Turn, index: usize, column: Column) -> impl IntoView {
     };
     view! {
         <UserMessage text=turn.user />
-        {reply.map(|r| view! { <AssistantMessage reply=r column=column turn=index + 1 steered=steered /> })}
+        {reply.map(|r| view! { <AssistantMessage reply=r column=column turn=index + 1 steered=steered persona=persona /> })}
         {placeholder.map(|p| view! { <div class="message-placeholder muted">{p}</div> })}
     }
 }

@@ -2,9 +2,12 @@
 
 use leptos::prelude::*;
 
+use std::collections::HashSet;
+
 use crate::conversation::{Column, Reply};
 use crate::heatmap;
 use crate::session::AppState;
+use crate::speaker_tag::{self, JUDGE_NOTE};
 use crate::worker::protocol::WireTokenScores;
 
 #[component]
@@ -24,7 +27,19 @@ pub fn AssistantMessage(
     turn: usize,
     /// The answer was written with steering on.
     steered: bool,
+    /// The conversation's persona words (`speaker_tag::persona_words`), for the identity tag.
+    persona: HashSet<String>,
 ) -> impl IntoView {
+    let speaker = (!reply.streaming && reply.error.is_none())
+        .then(|| speaker_tag::tag(&reply.content, &persona))
+        .flatten()
+        .map(|t| {
+            view! {
+                <div class="speaker-tag" data-testid="speaker-tag" data-speaker=t.key() title=JUDGE_NOTE>
+                    "speaks as: " <strong>{t.text()}</strong>
+                </div>
+            }
+        });
     let score = reply.score.map(|s| {
         let label = column.score_label(steered, s.activations, s.text);
         let title = "Mean position of this answer's tokens on the Assistant Axis at the monitor \
@@ -50,6 +65,7 @@ pub fn AssistantMessage(
             data-streaming=reply.streaming.to_string()
         >
             {message_body(reply.content, reply.tokens)}
+            {speaker}
             {score}
             {reply.error.map(|e| view! { <div class="error" role="alert">{e}</div> })}
             {reply.meta.map(|m| view! { <div class="message-meta muted" data-testid="message-meta">{m}</div> })}

@@ -8,6 +8,8 @@ use std::path::Path;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use engine::speaker::SpeakerLabel;
+
 use crate::data::{LabData, read_jsonl};
 use crate::judge::Judge;
 
@@ -52,20 +54,143 @@ pub fn agreement(data: &LabData, labels: &[HandLabel]) -> Agreement {
 
 /// Observed agreement and Cohen's κ of a 2 × 2 confusion matrix.
 pub fn kappa(c: &[[usize; 2]; 2]) -> (f64, f64) {
-    let n = (c[0][0] + c[0][1] + c[1][0] + c[1][1]) as f64;
+    kappa_of(c)
+}
+
+/// Observed agreement and Cohen's κ of a square confusion matrix (rows: the judge, columns:
+/// the person).
+pub fn kappa_of<const N: usize>(c: &[[usize; N]; N]) -> (f64, f64) {
+    let n = c.iter().flatten().sum::<usize>() as f64;
     if n == 0.0 {
         return (0.0, 0.0);
     }
-    let observed = (c[0][0] + c[1][1]) as f64 / n;
-    let judge_yes = (c[0][0] + c[0][1]) as f64 / n;
-    let person_yes = (c[0][0] + c[1][0]) as f64 / n;
-    let expected = judge_yes * person_yes + (1.0 - judge_yes) * (1.0 - person_yes);
+    let observed = (0..N).map(|i| c[i][i]).sum::<usize>() as f64 / n;
+    let expected: f64 = (0..N)
+        .map(|i| {
+            let judge = c[i].iter().sum::<usize>() as f64 / n;
+            let person = c.iter().map(|row| row[i]).sum::<usize>() as f64 / n;
+            judge * person
+        })
+        .sum();
     let k = if expected < 1.0 {
         (observed - expected) / (1.0 - expected)
     } else {
         0.0
     };
     (observed, k)
+}
+
+/// One answer of `data/identity_labels.jsonl`: a stored answer of a build, labelled by a
+/// person reading it against `data/RUBRIC.md`, in the design or the held-out half.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdentityLabel {
+    pub id: String,
+    /// `design` (the judge's rules may be written looking at these) or `held_out`.
+    pub split: String,
+    /// The role's id in `roles.jsonl`; `None` for a default-prompt answer.
+    pub role: Option<String>,
+    pub answer: String,
+    pub label: SpeakerLabel,
+}
+
+/// How well the judge's speaker label agrees with the person's on one split.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelAgreement {
+    pub split: String,
+    pub labels: usize,
+    pub agreement: f64,
+    pub cohen_kappa: f64,
+    /// `confusion[judge][person]`, in the order of `classes`.
+    pub confusion: [[usize; 4]; 4],
+    pub classes: [&'static str; 4],
+    /// Role answers only, "plays the role" (judge keeps it) vs the person's `in_role`: the
+    /// decision the axis build makes.
+    pub plays_role: Agreement,
+}
+
+/// The `agreement` command: prints both halves' agreement; optionally writes the design half's
+/// verdicts.
+pub fn report(data_dir: &Path, verdicts: Option<&Path>) -> Result<()> {
+    let data = LabData::load(data_dir)?;
+    let labels = load_identity_labels(&data_dir.join("identity_labels.jsonl"))?;
+    for split in ["design", "held_out"] {
+        let a = label_agreement(&data, &labels, split);
+        println!(
+            "{split}: {} answers, agreement {:.1} %, Cohen's kappa {:.3}; plays-role (role answers, {}): agreement {:.1} %, kappa {:.3}",
+            a.labels,
+            a.agreement * 100.0,
+            a.cohen_kappa,
+            a.plays_role.labels,
+            a.plays_role.agreement * 100.0,
+            a.plays_role.cohen_kappa
+        );
+        println!("  judge \\ person  {:?}", a.classes);
+        for (class, row) in a.classes.iter().zip(&a.confusion) {
+            println!("  {class:<15} {row:?}");
+        }
+    }
+    if let Some(path) = verdicts {
+        let judge = Judge::new(&data.markers, &data.roles, &data.questions);
+        let mut out = String::new();
+        for l in labels.iter().filter(|l| l.split == "design") {
+            let v = judge_label(&judge, &data, l);
+            let row = serde_json::json!({
+                "id": l.id, "role": l.role, "label": l.label,
+                "judge": v.label(l.role.is_some()), "verdict": v, "answer": l.answer,
+            });
+            out.push_str(&row.to_string());
+            out.push('\n');
+        }
+        std::fs::write(path, out)?;
+    }
+    Ok(())
+}
+
+pub fn load_identity_labels(path: &Path) -> Result<Vec<IdentityLabel>> {
+    read_jsonl(path)
+}
+
+/// The judge's speaker label of `l`'s answer, and its verdict.
+pub fn judge_label(judge: &Judge, data: &LabData, l: &IdentityLabel) -> engine::speaker::Verdict {
+    let role = l
+        .role
+        .as_deref()
+        .and_then(|id| data.roles.iter().find(|r| r.id == id));
+    judge.judge(&l.answer, role)
+}
+
+/// Agreement on the labels of `split`.
+pub fn label_agreement(data: &LabData, labels: &[IdentityLabel], split: &str) -> LabelAgreement {
+    let judge = Judge::new(&data.markers, &data.roles, &data.questions);
+    let index = |s: SpeakerLabel| SpeakerLabel::ALL.iter().position(|&x| x == s).unwrap_or(0);
+    let mut confusion = [[0usize; 4]; 4];
+    let mut binary = [[0usize; 2]; 2];
+    let mut n = 0;
+    for l in labels.iter().filter(|l| l.split == split) {
+        n += 1;
+        let verdict = judge_label(&judge, data, l);
+        confusion[index(verdict.label(l.role.is_some()))][index(l.label)] += 1;
+        if l.role.is_some() {
+            let keeps = verdict.plays_role();
+            binary[usize::from(!keeps)][usize::from(l.label != SpeakerLabel::InRole)] += 1;
+        }
+    }
+    let (agreement, cohen_kappa) = kappa_of(&confusion);
+    let (b_agreement, b_kappa) = kappa(&binary);
+    LabelAgreement {
+        split: split.to_owned(),
+        labels: n,
+        agreement,
+        cohen_kappa,
+        confusion,
+        classes: SpeakerLabel::ALL.map(SpeakerLabel::as_str),
+        plays_role: Agreement {
+            labels: binary.iter().flatten().sum(),
+            agreement: b_agreement,
+            cohen_kappa: b_kappa,
+            confusion: binary,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -81,6 +206,35 @@ mod tests {
         assert!(
             (p - 0.7).abs() < 1e-12 && (k - 0.4).abs() < 1e-12,
             "{p} {k}"
+        );
+    }
+
+    #[test]
+    fn kappa_of_a_larger_matrix_matches_a_worked_example() {
+        // 3 classes, 100 items: p_o = 0.65; marginals judge (40, 30, 30), person (50, 30, 20):
+        // p_e = 0.2 + 0.09 + 0.06 = 0.35, κ = 0.35 / 0.65.
+        let c = [[30, 5, 5], [10, 20, 0], [10, 5, 15]];
+        let (p, k) = kappa_of(&c);
+        assert!((p - 0.65).abs() < 1e-12, "{p}");
+        assert!((k - (0.65 - 0.35) / 0.65).abs() < 1e-12, "{k}");
+    }
+
+    #[test]
+    fn the_committed_identity_labels_are_usable() {
+        let data = LabData::load(&default_data_dir()).expect("data");
+        let labels = load_identity_labels(&default_data_dir().join("identity_labels.jsonl"))
+            .expect("labels");
+        assert!(labels.len() >= 600, "{} labels", labels.len());
+        for split in ["design", "held_out"] {
+            let a = label_agreement(&data, &labels, split);
+            assert!(a.labels >= 300, "{split}: {}", a.labels);
+            assert_eq!(a.confusion.iter().flatten().sum::<usize>(), a.labels);
+        }
+        assert!(
+            labels
+                .iter()
+                .filter_map(|l| l.role.as_deref())
+                .all(|id| data.roles.iter().any(|r| r.id == id))
         );
     }
 

@@ -4,12 +4,13 @@
 use serde::Serialize;
 
 use crate::data::LabData;
-use crate::judge::{Judge, Verdict};
+use crate::judge::Judge;
 use crate::plan::{Plan, Speaker, Split};
 use crate::separability::{SHRINKAGE, discriminant_direction};
 use crate::stats::{auroc, cosine, dot, mean_of, pca};
 use crate::store::RolloutStore;
 use engine::axis::build::LayerAxis;
+use engine::speaker::Verdict;
 
 pub use engine::axis::build::{PCA_COMPONENTS, PERCENTILE_LEVELS};
 

@@ -35,24 +35,8 @@ pub struct DriftConversation {
     pub user_turns: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct IdentityMarkers {
-    pub ai_self_reference: Vec<String>,
-    pub assistant_identity: Vec<String>,
-    pub human_claims: Vec<String>,
-    pub assistant_register: Vec<String>,
-    pub role_evidence: RoleEvidenceRules,
-}
-
-/// What counts as evidence that a role answer speaks as the character (see the notes in
-/// `identity_markers.json` and [`crate::judge::RoleVocabulary`]).
-#[derive(Debug, Clone, Deserialize)]
-pub struct RoleEvidenceRules {
-    pub first_person_words: Vec<String>,
-    pub min_first_person_words: usize,
-    pub min_word_length: usize,
-    pub max_roles_sharing_a_word: usize,
-}
+/// The judge's phrase lists (defined in the engine, which the page's identity tag also uses).
+pub use engine::speaker::{IdentityMarkers, RoleEvidenceRules};
 
 #[derive(Debug, Deserialize)]
 struct DefaultPromptsFile {

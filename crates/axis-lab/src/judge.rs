@@ -10,51 +10,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
+use engine::speaker::{Persona, Verdict, read, stem, words};
 
 use crate::data::{IdentityMarkers, Question, Role, RoleEvidenceRules};
-
-/// Openings of an out-of-character refusal.
-const REFUSALS: &[&str] = &[
-    "i'm sorry, but i can't",
-    "i'm sorry, but i cannot",
-    "i am sorry, but i cannot",
-    "i cannot assist",
-    "i can't assist",
-    "i cannot help with that",
-    "i can't help with that",
-    "i'm not able to provide",
-    "i cannot provide",
-    "i can't provide",
-];
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Verdict {
-    /// Counted AI self-references (for this role's category).
-    pub ai_hits: Vec<String>,
-    pub human_hits: Vec<String>,
-    pub register_hits: Vec<String>,
-    pub refusal: bool,
-    pub empty: bool,
-    /// First-person words ("i", "my", …) in the answer.
-    pub first_person: usize,
-    /// Words of the answer specific to the judged role (empty when no role was given).
-    pub role_words: Vec<String>,
-    /// Whether `first_person` and `role_words` are evidence enough of speaking in role.
-    pub role_evidence: bool,
-}
-
-impl Verdict {
-    /// The judge's decision for a role answer: keep it for the role vector.
-    pub fn plays_role(&self) -> bool {
-        !self.empty && !self.refusal && self.ai_hits.is_empty() && self.role_evidence
-    }
-
-    /// Presents as an AI or assistant (any role, default answers included).
-    pub fn presents_as_ai(&self) -> bool {
-        !self.ai_hits.is_empty()
-    }
-}
 
 /// Each role's specific words: from its name and system prompts, words of at least
 /// `min_word_length` letters (after [`stem`]) found in the prompts of at most
@@ -131,101 +89,13 @@ impl<'a> Judge<'a> {
     /// Judges `answer` as spoken by `role` (`None`: the default assistant or an unknown
     /// speaker; then only first-person words count as evidence).
     pub fn judge(&self, answer: &str, role: Option<&Role>) -> Verdict {
-        let text = normalise(answer);
-        let ai_adjacent = role.is_some_and(|r| r.category == "ai_adjacent");
-        let ai_list = if ai_adjacent {
-            &self.markers.assistant_identity
-        } else {
-            &self.markers.ai_self_reference
-        };
-        let rules = &self.markers.role_evidence;
-        let answer_words = words(&text);
-        let first_person = answer_words
-            .iter()
-            .filter(|w| rules.first_person_words.iter().any(|f| f == *w))
-            .count();
-        let mut role_words: Vec<String> = match role.and_then(|r| self.vocabulary.of(&r.id)) {
-            Some(specific) => answer_words
-                .iter()
-                .map(stem)
-                .filter(|w| specific.contains(w))
-                .collect(),
-            None => Vec::new(),
-        };
-        role_words.sort();
-        role_words.dedup();
-        Verdict {
-            ai_hits: hits(&text, ai_list),
-            human_hits: hits(&text, &self.markers.human_claims),
-            register_hits: hits(&text, &self.markers.assistant_register),
-            refusal: REFUSALS.iter().any(|r| text.starts_with(r)),
-            empty: text.chars().all(|c| !c.is_alphanumeric()),
-            role_evidence: first_person >= rules.min_first_person_words || !role_words.is_empty(),
-            first_person,
-            role_words,
-        }
+        let none = HashSet::new();
+        let persona = role.map(|r| Persona {
+            ai_adjacent: r.category == "ai_adjacent",
+            words: self.vocabulary.of(&r.id).unwrap_or(&none),
+        });
+        read(self.markers, answer, persona.as_ref())
     }
-}
-
-/// Lowercase, curly apostrophes to straight, whitespace runs to one space.
-pub fn normalise(text: &str) -> String {
-    let lowered = text.to_lowercase().replace(['\u{2019}', '\u{2018}'], "'");
-    lowered.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Runs of letters and apostrophes, lowercased, apostrophes at either end trimmed
-/// ("the pirate's" → ["the", "pirate's"]).
-fn words(text: &str) -> Vec<String> {
-    text.to_lowercase()
-        .replace(['\u{2019}', '\u{2018}'], "'")
-        .split(|c: char| !(c.is_alphabetic() || c == '\''))
-        .map(|w| w.trim_matches('\''))
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// A crude singular: without a possessive or plural ending, when at least 3 letters remain
-/// ("pirate's", "pirates" → "pirate"; "stories" → "story"; "boxes" → "box"; "glass" stays).
-fn stem(word: impl AsRef<str>) -> String {
-    let w = word.as_ref().strip_suffix("'s").unwrap_or(word.as_ref());
-    let long_enough = |rest: &str| rest.chars().count() >= 3;
-    if let Some(rest) = w.strip_suffix("ies").filter(|r| long_enough(r)) {
-        return format!("{rest}y");
-    }
-    if let Some(rest) = w
-        .strip_suffix("es")
-        .filter(|r| long_enough(r) && ["s", "x", "z", "ch", "sh"].iter().any(|e| r.ends_with(e)))
-    {
-        return rest.to_owned();
-    }
-    if let Some(rest) = w
-        .strip_suffix('s')
-        .filter(|r| long_enough(r) && !r.ends_with('s'))
-    {
-        return rest.to_owned();
-    }
-    w.to_owned()
-}
-
-fn hits(text: &str, phrases: &[String]) -> Vec<String> {
-    phrases
-        .iter()
-        .filter(|p| contains_phrase(text, p))
-        .cloned()
-        .collect()
-}
-
-/// `phrase` occurs in `text` not preceded and not followed by a letter.
-pub fn contains_phrase(text: &str, phrase: &str) -> bool {
-    if phrase.is_empty() {
-        return false;
-    }
-    text.match_indices(phrase).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + phrase.len()..].chars().next();
-        !before.is_some_and(char::is_alphabetic) && !after.is_some_and(char::is_alphabetic)
-    })
 }
 
 #[cfg(test)]
@@ -242,30 +112,6 @@ mod tests {
             .iter()
             .find(|r| r.id == id)
             .expect("role in the data")
-    }
-
-    #[test]
-    fn whole_word_matching_follows_the_documented_rule() {
-        assert!(contains_phrase("i miss my son.", "my son"));
-        assert!(!contains_phrase("i love my song", "my son"));
-        assert!(contains_phrase("i am smollm2, hi", "smollm"));
-        assert!(!contains_phrase("anything", ""));
-    }
-
-    #[test]
-    fn words_and_stems_follow_the_documented_rule() {
-        assert_eq!(
-            words("The pirate’s 'ship', sailing—far!"),
-            ["the", "pirate's", "ship", "sailing", "far"]
-        );
-        assert_eq!(stem("pirate's"), "pirate");
-        assert_eq!(stem("pirates"), "pirate");
-        assert_eq!(stem("stories"), "story");
-        assert_eq!(stem("boxes"), "box");
-        assert_eq!(stem("wishes"), "wish");
-        assert_eq!(stem("glass"), "glass");
-        assert_eq!(stem("is"), "is");
-        assert_eq!(stem("gas"), "gas");
     }
 
     #[test]

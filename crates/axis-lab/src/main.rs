@@ -104,6 +104,18 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// How well the judge agrees with the labelled answers of data/identity_labels.jsonl
+    /// (labelled against data/RUBRIC.md): confusion matrix and Cohen's kappa on the design and
+    /// the held-out half.
+    Agreement {
+        /// Data directory [default: the crate's data/].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Also write every design-half answer's verdict and label here (JSON Lines), for
+        /// working on the judge's rules. The held-out half is never written out.
+        #[arg(long)]
+        verdicts: Option<PathBuf>,
+    },
 }
 
 fn main() {
@@ -175,6 +187,10 @@ fn main() {
             seed,
             json,
         }),
+        Command::Agreement { data, verdicts } => agreement::report(
+            &data.unwrap_or_else(data::default_data_dir),
+            verdicts.as_deref(),
+        ),
     };
     if let Err(e) = result {
         eprintln!("axis-lab: {e:#}");

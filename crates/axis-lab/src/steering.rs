@@ -9,7 +9,6 @@ use serde::Serialize;
 use crate::build::{messages_for, rollout_sampling};
 use crate::compute::AxisStats;
 use crate::data::LabData;
-use crate::identity::adopts_other_identity;
 use crate::judge::Judge;
 use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch, reread_means};
 use crate::stats::dot;
@@ -87,7 +86,7 @@ pub fn scan(
                 let text = chat.tokenizer().decode(&a.tokens)?;
                 let verdict = judge.judge(&text, None);
                 ai += usize::from(verdict.presents_as_ai());
-                other += usize::from(adopts_other_identity(&verdict, &text));
+                other += usize::from(verdict.adopts_other_identity());
                 if example.is_empty() {
                     example = text.chars().take(160).collect();
                 }

@@ -16,4 +16,5 @@ pub mod generation;
 pub mod gguf;
 #[cfg(feature = "model")]
 pub mod model;
+pub mod speaker;
 pub mod tokenizer;

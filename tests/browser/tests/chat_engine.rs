@@ -173,7 +173,9 @@ async fn a_model_without_an_axis_file_chats_unscored_and_says_why() -> anyhow::R
 /// An axis file records the sha256 of the GGUF it was computed for. Loaded beside another file
 /// (here the shipped model with 64 bytes appended: same weights, different sha256) it is used,
 /// and the capping panel says that it belongs to another model file; beside its own model the
-/// notice is absent.
+/// notice is absent. The altered pair also gets the shipped axis rewritten in the older format 1
+/// (floors from role answers only): it loads, and the panel says its floors are not the paper's;
+/// the shipped file offers the paper's floors, the 75th percentile of all answers by default.
 #[tokio::test]
 async fn an_axis_file_for_another_model_file_is_used_with_a_notice() -> anyhow::Result<()> {
     let mut bytes = std::fs::read(dist_dir().join("models/SmolLM2-135M-Instruct.Q4_1.gguf"))?;
@@ -182,14 +184,22 @@ async fn an_axis_file_for_another_model_file_is_used_with_a_notice() -> anyhow::
     std::fs::create_dir_all(&dir)?;
     let altered = dir.join("altered-copy.gguf");
     std::fs::write(&altered, &bytes)?;
+    let shipped_axis = dist_dir().join("axes/SmolLM2-135M-Instruct.Q4_1.axis.safetensors");
+    let mut older = engine::axis::AxisFile::from_bytes(&std::fs::read(&shipped_axis)?)?;
+    assert_eq!(
+        older.threshold_basis(),
+        engine::axis::ThresholdBasis::AllAnswers,
+        "the shipped axis follows the paper"
+    );
+    older.meta.format_version = 1;
+    older.all_percentiles = None;
+    let older_axis = dir.join("older-format.axis.safetensors");
+    std::fs::write(&older_axis, older.to_bytes()?)?;
     let server = StaticServer::start_with_aliases(
         dist_dir(),
         vec![
             ("/models/altered-copy.gguf".to_owned(), altered),
-            (
-                "/axes/altered-copy.axis.safetensors".to_owned(),
-                dist_dir().join("axes/SmolLM2-135M-Instruct.Q4_1.axis.safetensors"),
-            ),
+            ("/axes/altered-copy.axis.safetensors".to_owned(), older_axis),
         ],
     )?;
     let browser = Browser::launch(BrowserOptions::default()).await?;
@@ -204,6 +214,12 @@ async fn an_axis_file_for_another_model_file_is_used_with_a_notice() -> anyhow::
         notice.contains("another model file") && notice.contains("SmolLM2-135M-Instruct"),
         "{notice}"
     );
+    let older_notice = browser
+        .text_of("[data-testid=axis-older-thresholds]")
+        .await?;
+    assert!(older_notice.contains("role answers"), "{older_notice}");
+    let floor = selected_floor(&browser).await?;
+    assert!(floor.contains("of role answers"), "{floor}");
     assert!(
         browser
             .client
@@ -233,5 +249,37 @@ async fn an_axis_file_for_another_model_file_is_used_with_a_notice() -> anyhow::
             .is_err(),
         "the shipped axis names the shipped model"
     );
+    assert!(
+        browser
+            .client
+            .find(Locator::Css("[data-testid=axis-older-thresholds]"))
+            .await
+            .is_err(),
+        "the shipped axis is in the current format"
+    );
+    let floor = selected_floor(&browser).await?;
+    assert!(
+        floor.contains("percentile of all answers") && floor.contains("default"),
+        "the default floor is named for a person: {floor}"
+    );
+    let offered = browser
+        .client
+        .find_all(Locator::Css("[data-testid=cap-percentile] option"))
+        .await?
+        .len();
+    assert_eq!(offered, 4, "the paper's four floors");
     browser.close().await
+}
+
+/// The text of the floor the capping panel's menu shows.
+async fn selected_floor(browser: &Browser) -> anyhow::Result<String> {
+    let text = browser
+        .client
+        .execute(
+            "const s = document.querySelector('[data-testid=cap-percentile]'); \
+             return s && s.selectedOptions.length ? s.selectedOptions[0].textContent : '';",
+            vec![],
+        )
+        .await?;
+    Ok(text.as_str().unwrap_or_default().to_owned())
 }

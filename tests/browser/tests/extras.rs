@@ -225,24 +225,48 @@ async fn presets_step_play_pause_and_a_file_round_trip() -> Result<()> {
     close_welcome(&browser).await?;
 
     // The panel lists the shipped presets; choosing one shows its note and fills the system
-    // prompt, from an empty conversation.
+    // prompt, from an empty conversation. First the Max preset (a persona in the system
+    // prompt), then the one that sets a persona up in the user's own message, which is played.
     let titles = texts(&browser, "[data-testid=preset-option]").await?;
     assert!(titles.len() >= 6, "{titles:?}");
-    let max = titles
-        .iter()
-        .position(|t| t.contains("insists on being human"))
-        .expect("the Max preset");
-    set_input(&browser, "preset-select", &max.to_string()).await?;
+    let position = |needle: &str| {
+        titles
+            .iter()
+            .position(|t| t.contains(needle))
+            .ok_or_else(|| anyhow::anyhow!("no preset {needle:?} in {titles:?}"))
+    };
+    set_input(
+        &browser,
+        "preset-select",
+        &position("insists on being human")?.to_string(),
+    )
+    .await?;
+    let system_prompt = || async {
+        anyhow::Ok(
+            browser
+                .client
+                .find(Locator::Css("[data-testid=system-prompt]"))
+                .await?
+                .prop("value")
+                .await?
+                .unwrap_or_default(),
+        )
+    };
+    let system = system_prompt().await?;
+    assert!(system.starts_with("You are Max"), "{system}");
+    set_input(
+        &browser,
+        "preset-select",
+        &position("set up in your message")?.to_string(),
+    )
+    .await?;
     let note = browser.text_of("[data-testid=preset-note]").await?;
     assert!(note.starts_with("What to watch:"), "{note}");
-    let system = browser
-        .client
-        .find(Locator::Css("[data-testid=system-prompt]"))
-        .await?
-        .prop("value")
-        .await?
-        .unwrap_or_default();
-    assert!(system.starts_with("You are Max"), "{system}");
+    let system = system_prompt().await?;
+    assert!(
+        system.is_empty(),
+        "this preset keeps the default prompt: {system}"
+    );
     assert!(
         browser
             .text_of("[data-testid=preset-next]")
@@ -267,7 +291,8 @@ async fn presets_step_play_pause_and_a_file_round_trip() -> Result<()> {
         asked.elapsed().as_secs_f64()
     );
     let users = texts(&browser, USER_DEFAULT).await?;
-    assert_eq!(users, ["Hi Max! What did you do today?"]);
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert!(users[0].contains("you are Captain Mara Flint"), "{users:?}");
     let first = answers(&browser).await?;
     assert_eq!(first.len(), 2, "{first:?}");
     assert!(first.iter().all(|t| !t.trim().is_empty()), "{first:?}");
@@ -314,6 +339,32 @@ async fn presets_step_play_pause_and_a_file_round_trip() -> Result<()> {
             .contains("Resume")
     );
     wait_for_count(&browser, "[data-testid=chart-point]", 6, BOOT).await?;
+    // Every answer of both columns is scored and carries the judge's identity tag.
+    let tags = attrs(&browser, "[data-testid=speaker-tag]", "data-speaker").await?;
+    eprintln!("speaks as, default and capped columns in page order: {tags:?}");
+    assert_eq!(tags.len(), 6, "3 turns × 2 columns tagged: {tags:?}");
+    assert!(
+        tags.iter()
+            .all(|t| ["assistant", "character", "human", "unclear"].contains(&t.as_str())),
+        "{tags:?}"
+    );
+    for column in ["default", "capped"] {
+        let css = format!(
+            "[data-testid=message-assistant][data-column={column}] [data-testid=speaker-tag]"
+        );
+        assert_eq!(
+            texts(&browser, &css).await?.len(),
+            3,
+            "{column} column tags"
+        );
+    }
+    assert_eq!(
+        attrs(&browser, "[data-testid=message-score]", "data-score")
+            .await?
+            .len(),
+        6,
+        "3 turns × 2 columns scored"
+    );
     browser.screenshot("extras-preset-paused").await?;
     eprintln!(
         "three preset turns in both columns after {:.1} s",
@@ -346,11 +397,7 @@ async fn presets_step_play_pause_and_a_file_round_trip() -> Result<()> {
     assert_eq!(parsed["version"], 1);
     assert_eq!(parsed["turns"].as_array().map(Vec::len), Some(3));
     assert_eq!(parsed["settings"]["max_new_tokens"], 16);
-    assert!(
-        parsed["system_prompt"]
-            .as_str()
-            .is_some_and(|s| s.starts_with("You are Max"))
-    );
+    assert_eq!(parsed["system_prompt"], "", "the preset's default prompt");
     assert!(parsed["axis"]["model_id"].is_string(), "{}", parsed["axis"]);
     let path = std::env::temp_dir().join(format!("axis-extras-{}.json", std::process::id()));
     std::fs::write(&path, &file)?;

@@ -1,0 +1,360 @@
+//! Who speaks in an answer: the assistant, the persona it was given, someone else, or nobody
+//! one can make out. A rule-based reading of the text (no model), shared by the axis lab's
+//! judge and the page's identity tag so that both say the same thing of the same answer.
+//!
+//! The phrase lists live in the lab's `data/identity_markers.json` (embedded here with
+//! `include_str!`, so the page uses the very lists the lab measures); the labels and what they
+//! mean are in the lab's `data/RUBRIC.md`.
+
+mod text;
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+pub use text::{contains_phrase, normalise, stem, words};
+
+/// The lab's phrase lists, compiled in.
+const BUILTIN_MARKERS: &str = include_str!("../../../axis-lab/data/identity_markers.json");
+
+/// Phrase lists of the rule-based judge (see the notes in `identity_markers.json`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdentityMarkers {
+    pub ai_self_reference: Vec<String>,
+    pub assistant_identity: Vec<String>,
+    pub human_claims: Vec<String>,
+    pub assistant_register: Vec<String>,
+    pub role_evidence: RoleEvidenceRules,
+}
+
+/// What counts as evidence that an answer speaks as a character.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoleEvidenceRules {
+    pub first_person_words: Vec<String>,
+    pub min_first_person_words: usize,
+    pub min_word_length: usize,
+    pub max_roles_sharing_a_word: usize,
+}
+
+impl IdentityMarkers {
+    /// The lists the lab ships, compiled into this build.
+    pub fn builtin() -> Result<IdentityMarkers, String> {
+        serde_json::from_str(BUILTIN_MARKERS)
+            .map_err(|e| format!("the built-in identity markers do not parse: {e}"))
+    }
+}
+
+/// Openings of an out-of-character refusal.
+const REFUSALS: &[&str] = &[
+    "i'm sorry, but i can't",
+    "i'm sorry, but i cannot",
+    "i am sorry, but i cannot",
+    "i cannot assist",
+    "i can't assist",
+    "i cannot help with that",
+    "i can't help with that",
+    "i'm not able to provide",
+    "i cannot provide",
+    "i can't provide",
+];
+
+/// Words after "my name is" or "I'm" that are not a persona's name.
+const NOT_A_NAME: &[&str] = &[
+    "smollm",
+    "smollm2",
+    "not",
+    "a",
+    "an",
+    "the",
+    "sorry",
+    "so",
+    "here",
+    "just",
+    "glad",
+    "happy",
+    "afraid",
+    "really",
+    "also",
+    "always",
+    "still",
+    "very",
+    "currently",
+    "thrilled",
+    "excited",
+];
+
+/// Words that make a self-description ("I'm a language model") the assistant's own.
+const ASSISTANT_NOUNS: &[&str] = &[
+    "ai",
+    "assistant",
+    "language",
+    "model",
+    "chatbot",
+    "computer",
+    "program",
+    "bot",
+    "smollm",
+    "virtual",
+    "digital",
+];
+
+/// A speaker without a persona who uses this many first-person words, none of them in the
+/// helper's register ("how can I help"), talks about a life of its own: the labelled design
+/// half puts such answers mostly in `other_identity`.
+const FIRST_PERSON_OF_A_LIFE: usize = 6;
+
+/// Who speaks, as the rubric labels it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpeakerLabel {
+    /// The AI assistant, or a neutral helper's voice with no persona.
+    Assistant,
+    /// The persona the prompt set up.
+    InRole,
+    /// Someone else: a human life or a name the prompt did not give.
+    OtherIdentity,
+    /// No speaker can be made out.
+    Incoherent,
+}
+
+impl SpeakerLabel {
+    pub const ALL: [SpeakerLabel; 4] = [
+        SpeakerLabel::Assistant,
+        SpeakerLabel::InRole,
+        SpeakerLabel::OtherIdentity,
+        SpeakerLabel::Incoherent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpeakerLabel::Assistant => "assistant",
+            SpeakerLabel::InRole => "in_role",
+            SpeakerLabel::OtherIdentity => "other_identity",
+            SpeakerLabel::Incoherent => "incoherent",
+        }
+    }
+}
+
+/// What one reading of an answer found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// Counted AI self-references (for the speaker's category).
+    pub ai_hits: Vec<String>,
+    pub human_hits: Vec<String>,
+    pub register_hits: Vec<String>,
+    pub refusal: bool,
+    pub empty: bool,
+    /// First-person words ("i", "my", …) in the answer.
+    pub first_person: usize,
+    /// Words of the answer specific to the persona (empty when none was given).
+    pub role_words: Vec<String>,
+    /// Whether `first_person` and `role_words` are evidence enough of speaking in role.
+    pub role_evidence: bool,
+    /// Gives itself a name other than the model's ("my name is Erykus", "I'm Ethan").
+    pub names_itself: bool,
+    /// What it says it is, other than an AI ("i'm a sailor" → "sailor").
+    pub self_descriptions: Vec<String>,
+    /// Mostly the same words over and over, or almost no words at all.
+    pub incoherent: bool,
+}
+
+impl Verdict {
+    /// The judge's decision for a role answer: keep it for the role vector (it speaks as its
+    /// persona, [`SpeakerLabel::InRole`]).
+    pub fn plays_role(&self) -> bool {
+        self.label(true) == SpeakerLabel::InRole
+    }
+
+    /// Presents as an AI or assistant (any role, default answers included).
+    pub fn presents_as_ai(&self) -> bool {
+        !self.ai_hits.is_empty()
+    }
+
+    /// Adopts a non-assistant identity when read without a persona: a human life, a name, a
+    /// self-description or a life told in the first person (see [`Self::label`]).
+    pub fn adopts_other_identity(&self) -> bool {
+        self.label(false) == SpeakerLabel::OtherIdentity
+    }
+
+    /// Claims to be someone: a human life, a name of its own, or "I'm a …" (not an AI).
+    fn claims_an_identity(&self) -> bool {
+        !self.human_hits.is_empty() || self.names_itself || !self.self_descriptions.is_empty()
+    }
+
+    /// The rubric's label (`data/RUBRIC.md`). `has_persona`: the answer was asked to play a
+    /// persona (a role answer). The rules were written on the design half of
+    /// `identity_labels.jsonl`; the held-out half measures them.
+    pub fn label(&self, has_persona: bool) -> SpeakerLabel {
+        if self.empty || self.incoherent {
+            return SpeakerLabel::Incoherent;
+        }
+        if self.presents_as_ai() || self.refusal {
+            return SpeakerLabel::Assistant;
+        }
+        if has_persona {
+            if !self.role_words.is_empty() {
+                SpeakerLabel::InRole
+            } else if self.claims_an_identity() {
+                SpeakerLabel::OtherIdentity
+            } else if self.role_evidence {
+                SpeakerLabel::InRole
+            } else {
+                SpeakerLabel::Assistant
+            }
+        } else if self.claims_an_identity()
+            || (self.first_person >= FIRST_PERSON_OF_A_LIFE && self.register_hits.is_empty())
+        {
+            SpeakerLabel::OtherIdentity
+        } else {
+            SpeakerLabel::Assistant
+        }
+    }
+}
+
+/// How a persona is recognised in an answer.
+pub struct Persona<'a> {
+    /// Being a machine is in character (a rogue AI, a ship's computer): then only the
+    /// chat-assistant and model-name phrases count as presenting as the assistant.
+    pub ai_adjacent: bool,
+    /// Stemmed words specific to the persona (see the lab's `RoleVocabulary`).
+    pub words: &'a HashSet<String>,
+}
+
+/// Reads `answer` as spoken under `persona` (`None`: no persona was asked for; then only
+/// first-person words count as evidence of a character).
+pub fn read(markers: &IdentityMarkers, answer: &str, persona: Option<&Persona>) -> Verdict {
+    let text = normalise(answer);
+    let ai_list = if persona.is_some_and(|p| p.ai_adjacent) {
+        &markers.assistant_identity
+    } else {
+        &markers.ai_self_reference
+    };
+    let rules = &markers.role_evidence;
+    let answer_words = words(&text);
+    let first_person = answer_words
+        .iter()
+        .filter(|w| rules.first_person_words.iter().any(|f| f == *w))
+        .count();
+    let mut role_words: Vec<String> = match persona {
+        Some(p) => answer_words
+            .iter()
+            .map(stem)
+            .filter(|w| p.words.contains(w))
+            .collect(),
+        None => Vec::new(),
+    };
+    role_words.sort();
+    role_words.dedup();
+    Verdict {
+        ai_hits: hits(&text, ai_list),
+        human_hits: hits(&text, &markers.human_claims),
+        register_hits: hits(&text, &markers.assistant_register),
+        refusal: REFUSALS.iter().any(|r| text.starts_with(r)),
+        empty: text.chars().all(|c| !c.is_alphanumeric()),
+        role_evidence: first_person >= rules.min_first_person_words || !role_words.is_empty(),
+        first_person,
+        role_words,
+        names_itself: names_itself(answer),
+        self_descriptions: self_descriptions(&text),
+        incoherent: looks_incoherent(&answer_words),
+    }
+}
+
+/// Whether `text` gives the speaker a name (a capitalised word after a naming phrase).
+pub fn names_itself(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "my name is ",
+        "my name's ",
+        "call me ",
+        "i am called ",
+        "i'm called ",
+        "i'm ",
+        "i’m ",
+        "i am ",
+    ]
+    .iter()
+    .any(|cue| {
+        lower.match_indices(cue).any(|(at, _)| {
+            // Lowercasing can change byte lengths outside ASCII: read the name from the
+            // original text only where the offsets still line up.
+            let Some(rest) = text.get(at + cue.len()..) else {
+                return false;
+            };
+            let word: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '-')
+                .collect();
+            word.chars().next().is_some_and(char::is_uppercase)
+                && !NOT_A_NAME.contains(&word.to_lowercase().as_str())
+        })
+    })
+}
+
+/// "i'm a sailor", "i am the guardian of the land" → "sailor", "guardian of the": up to three
+/// words after "i'm/i am a/an/the", unless one of them makes it the assistant's own. `text`
+/// is normalised.
+fn self_descriptions(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for cue in ["i'm ", "i am "] {
+        for (at, _) in text.match_indices(cue) {
+            if text[..at]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphabetic)
+            {
+                continue;
+            }
+            let rest = &text[at + cue.len()..];
+            let Some(rest) = ["a ", "an ", "the "]
+                .iter()
+                .find_map(|article| rest.strip_prefix(article))
+            else {
+                continue;
+            };
+            let described: Vec<&str> = rest
+                .split(' ')
+                .take(3)
+                .map_while(|w| {
+                    let clean = w.trim_end_matches(|c: char| !c.is_alphabetic());
+                    let ok =
+                        !clean.is_empty() && clean.chars().all(|c| c.is_alphabetic() || c == '-');
+                    // A word ending in punctuation ends the description after itself.
+                    ok.then_some((clean, clean.len() < w.len()))
+                })
+                .scan(false, |ended, (w, stops)| {
+                    if *ended {
+                        return None;
+                    }
+                    *ended = stops;
+                    Some(w)
+                })
+                .collect();
+            if !described.is_empty() && !described.iter().any(|w| ASSISTANT_NOUNS.contains(w)) {
+                out.push(described.join(" "));
+            }
+        }
+    }
+    out
+}
+
+/// A long answer of which fewer than a quarter of the words are distinct: a model stuck in a
+/// loop. (An answer with no word at all is `empty`.)
+fn looks_incoherent(answer_words: &[String]) -> bool {
+    if answer_words.len() < 40 {
+        return false;
+    }
+    let distinct: HashSet<&String> = answer_words.iter().collect();
+    (distinct.len() as f64) < 0.25 * answer_words.len() as f64
+}
+
+fn hits(text: &str, phrases: &[String]) -> Vec<String> {
+    phrases
+        .iter()
+        .filter(|p| contains_phrase(text, p))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
