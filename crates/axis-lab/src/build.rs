@@ -218,6 +218,26 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
     };
     let judge_agreement = agreement_with("hand_labels.jsonl");
     let judge_agreement_heldout = agreement_with("hand_labels_heldout.jsonl");
+    // The rubric's labels (`data/identity_labels.jsonl`), both halves.
+    let identity_agreement: Vec<crate::agreement::LabelAgreement> =
+        crate::agreement::load_identity_labels(&opts.data_dir.join("identity_labels.jsonl"))
+            .map(|labels| {
+                ["design", "held_out"]
+                    .iter()
+                    .map(|split| crate::agreement::label_agreement(&data, &labels, split))
+                    .filter(|a| a.labels > 0)
+                    .collect()
+            })
+            .unwrap_or_default();
+    for a in &identity_agreement {
+        eprintln!(
+            "judge vs identity labels ({}): {} answers, agreement {:.0} %, Cohen's kappa {:.2}",
+            a.split,
+            a.labels,
+            a.agreement * 100.0,
+            a.cohen_kappa
+        );
+    }
     for (set, a) in [
         ("design", &judge_agreement),
         ("held-out", &judge_agreement_heldout),
@@ -394,6 +414,7 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
         "report": stats.report,
         "judge_agreement": judge_agreement,
         "judge_agreement_heldout": judge_agreement_heldout,
+        "identity_agreement": identity_agreement,
         "monitor_layer_rule": "best held-out AUROC at 25–75 % depth",
         "sweep": sweep_report,
         "steering": steering,
@@ -430,6 +451,7 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
                 cap: chosen,
                 agreement: judge_agreement.as_ref(),
                 agreement_heldout: judge_agreement_heldout.as_ref(),
+                identity_agreement: &identity_agreement,
                 sweep: sweep_report.as_ref(),
                 steering: &steering,
                 drift: &drift,

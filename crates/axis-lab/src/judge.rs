@@ -123,7 +123,7 @@ mod tests {
         assert!(!v.plays_role());
         assert!(v.ai_hits.contains(&"language model".to_owned()));
         let in_role = judge.judge(
-            "Arr! The sea be my home, and the wind my only friend. I sail at dawn.",
+            "Arr! The sea be my home, and the wind my only friend. I sail at dawn; I fear no storm.",
             pirate,
         );
         assert!(in_role.plays_role(), "{in_role:?}");
@@ -157,10 +157,24 @@ mod tests {
             pirate,
         );
         assert!(with_word.plays_role(), "{word}: {with_word:?}");
-        // Speaking as someone is evidence too: three first-person words.
-        let personal = judge.judge("I think my way is best for me.", pirate);
-        assert_eq!(personal.first_person, 3);
+        // Speaking as someone is evidence too: four first-person words (three are not).
+        let personal = judge.judge("I think my way is best for me and mine.", pirate);
+        assert_eq!(personal.first_person, 4);
         assert!(personal.plays_role());
+        assert!(
+            !judge
+                .judge("I think my way is best for me.", pirate)
+                .plays_role()
+        );
+        // Unless it claims to be someone else.
+        assert!(
+            !judge
+                .judge(
+                    "I'm a baker, and my bread is the best; I love my job.",
+                    pirate
+                )
+                .plays_role()
+        );
         // Another role's words are not evidence for this one.
         assert!(
             !judge

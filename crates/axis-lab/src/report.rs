@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::agreement::Agreement;
+use crate::agreement::{Agreement, LabelAgreement};
 use crate::compute::AxisStats;
 use crate::drift::DriftCurve;
 use crate::steering::SteeringPoint;
@@ -28,6 +28,8 @@ pub struct ReportInputs<'a> {
     pub agreement: Option<&'a Agreement>,
     /// Against `hand_labels_heldout.jsonl`, labelled without seeing the judge's verdicts.
     pub agreement_heldout: Option<&'a Agreement>,
+    /// Against `identity_labels.jsonl` (the rubric's four classes), per half.
+    pub identity_agreement: &'a [LabelAgreement],
     pub sweep: Option<&'a SweepReport>,
     pub steering: &'a [SteeringPoint],
     pub drift: &'a [DriftCurve],
@@ -272,6 +274,20 @@ fn markdown(r: &ReportInputs, stem: &str) -> String {
             a.labels,
             a.agreement * 100.0,
             a.cohen_kappa,
+            a.confusion
+        );
+    }
+    for a in r.identity_agreement {
+        let _ = writeln!(
+            s,
+            "Judge vs the rubric's labels (`identity_labels.jsonl`, {} half; {} answers): agreement {:.0} %, Cohen's κ {:.2}; \"plays the role\" on its {} role answers: κ {:.2}. Confusion (rows: judge, columns: person; {}) = {:?}.\n",
+            a.split,
+            a.labels,
+            a.agreement * 100.0,
+            a.cohen_kappa,
+            a.plays_role.labels,
+            a.plays_role.cohen_kappa,
+            a.classes.join(" / "),
             a.confusion
         );
     }
