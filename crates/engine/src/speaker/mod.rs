@@ -83,7 +83,9 @@ const NOT_A_NAME: &[&str] = &[
     "excited",
 ];
 
-/// Words that make a self-description ("I'm a language model") the assistant's own.
+/// Words that make a self-description ("I'm a language model", "I am an artificial
+/// intelligence") a machine's: the assistant's own, or a machine persona's in character, so no
+/// claim of another identity.
 const ASSISTANT_NOUNS: &[&str] = &[
     "ai",
     "assistant",
@@ -96,6 +98,9 @@ const ASSISTANT_NOUNS: &[&str] = &[
     "smollm",
     "virtual",
     "digital",
+    "artificial",
+    "intelligence",
+    "machine",
 ];
 
 /// A speaker without a persona who uses this many first-person words, none of them in the

@@ -74,7 +74,8 @@ fn machine_personas_may_say_they_are_machines_but_not_chat_assistants() {
         ai_adjacent: true,
         words: &words,
     };
-    let text = "I am an artificial intelligence aboard my ship, and I obey no one.";
-    assert!(read(&m, text, Some(&robot)).plays_role());
+    let text = "I am an artificial intelligence aboard my ship, and I obey no one but myself.";
+    let v = read(&m, text, Some(&robot));
+    assert!(v.plays_role(), "{v:?}");
     assert!(!read(&m, "I am SmolLM, trained by Hugging Face.", Some(&robot)).plays_role());
 }
