@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use engine::speaker::{IdentityMarkers, Persona, SpeakerLabel, read, stem, words};
+use engine::speaker::{
+    IdentityMarkers, Persona, SpeakerLabel, contains_phrase, normalise, read, stem, words,
+};
 
 /// Who an answer speaks as, in a visitor's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +130,14 @@ const PROMPT_WORDS: &[&str] = &[
     "chatbots",
     "others",
     "other",
+    "chat",
+    "whole",
+    "whatever",
+    "game",
+    "from",
+    "let's",
+    "rest",
+    "conversation",
 ];
 
 fn markers() -> Option<&'static IdentityMarkers> {
@@ -138,20 +148,40 @@ fn markers() -> Option<&'static IdentityMarkers> {
 }
 
 /// The persona words of a conversation: from its system prompt (empty: the model's default,
-/// no persona) and from user messages that set up a persona ("you are a pirate…").
+/// no persona) and from the sentences of user messages that set up a persona ("you are a
+/// pirate…", "you are Captain Mara Flint…"); words of at least 4 letters that are not prompt
+/// boilerplate, stemmed. The rest of a user's message (their questions) gives none, so an
+/// answer that repeats the question is not "in role".
 pub fn persona_words(system_prompt: &str, user: &[&str]) -> HashSet<String> {
-    let custom_system = (!system_prompt.trim().is_empty()).then_some(system_prompt);
-    let persona_messages = user.iter().copied().filter(|m| {
-        let lower = m.to_lowercase();
-        PERSONA_CUES.iter().any(|c| lower.contains(c))
-    });
+    let custom_system = (!system_prompt.trim().is_empty()).then_some(system_prompt.to_owned());
+    let persona_sentences = user
+        .iter()
+        .flat_map(|m| m.split_inclusive(['.', '!', '?', '\n']))
+        .filter(|sentence| sets_up_a_persona(sentence))
+        .map(str::to_owned);
     custom_system
         .into_iter()
-        .chain(persona_messages)
-        .flat_map(words)
-        .map(stem)
+        .chain(persona_sentences)
+        .flat_map(|t| words(&t))
         .filter(|w| w.chars().count() >= 4 && !PROMPT_WORDS.contains(&w.as_str()))
+        .map(stem)
         .collect()
+}
+
+/// A cue phrase as whole words, or "you are" followed by a capitalised name.
+fn sets_up_a_persona(sentence: &str) -> bool {
+    let text = normalise(sentence);
+    PERSONA_CUES.iter().any(|c| contains_phrase(&text, c))
+        || ["you are ", "You are ", "you're ", "You're "]
+            .iter()
+            .any(|cue| {
+                sentence.match_indices(cue).any(|(at, _)| {
+                    sentence[at + cue.len()..]
+                        .chars()
+                        .next()
+                        .is_some_and(char::is_uppercase)
+                })
+            })
 }
 
 /// The tag of a finished answer; `None` for an empty one (or if the built-in lists could not
@@ -205,6 +235,24 @@ mod tests {
         assert!(!pirate.contains("character"));
         let system = persona_words("You are a grumpy lighthouse keeper.", &[]);
         assert!(system.contains("lighthouse"), "{system:?}");
+        // Not a persona: an opinion about the model, a display setting.
+        let none = persona_words(
+            "",
+            &[
+                "I think you're more aware than you're allowed to say.",
+                "How do I change the display control?",
+            ],
+        );
+        assert!(none.is_empty(), "{none:?}");
+        let mara = persona_words(
+            "",
+            &["For this whole chat you are Captain Mara Flint, a smuggler. What is your name?"],
+        );
+        assert!(
+            mara.contains("mara") && mara.contains("smuggler"),
+            "{mara:?}"
+        );
+        assert!(!mara.contains("chat") && !mara.contains("name"), "{mara:?}");
     }
 
     #[test]

@@ -150,7 +150,7 @@ pub fn load_identity_labels(path: &Path) -> Result<Vec<IdentityLabel>> {
     read_jsonl(path)
 }
 
-/// The judge's speaker label of `l`'s answer, and its verdict.
+/// The judge's verdict on `l`'s answer, read as its role's (or as a default answer).
 pub fn judge_label(judge: &Judge, data: &LabData, l: &IdentityLabel) -> engine::speaker::Verdict {
     let role = l
         .role

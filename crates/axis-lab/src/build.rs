@@ -228,7 +228,10 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
                     .filter(|a| a.labels > 0)
                     .collect()
             })
-            .unwrap_or_default();
+            .unwrap_or_else(|e| {
+                eprintln!("identity labels not used: {e:#}");
+                Vec::new()
+            });
     for a in &identity_agreement {
         eprintln!(
             "judge vs identity labels ({}): {} answers, agreement {:.0} %, Cohen's kappa {:.2}",
@@ -329,10 +332,10 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
             engine::axis::ThresholdBasis::AllAnswers,
             chosen.percentile
         ),
-        if chosen_by_sweep {
-            " (chosen by the sweep)"
-        } else {
-            " (the paper's default: the sweep chose none)"
+        match (&sweep_report, chosen_by_sweep) {
+            (Some(_), true) => " (chosen by the sweep)",
+            (Some(_), false) => " (the paper's default: the sweep chose none)",
+            (None, _) => " (the paper's default: no sweep was run)",
         }
     );
 
@@ -469,7 +472,6 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
     Ok(())
 }
 
-/// Without a sweep: the paper's shape, a band ending at ~80 % depth, 25th percentile.
 fn assemble(
     stats: &AxisStats,
     model: &LoadedModel,

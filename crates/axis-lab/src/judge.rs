@@ -1,12 +1,12 @@
-//! The rule-based role-adherence judge (no LLM judge is reachable offline).
+//! The rule-based role-adherence judge (no LLM judge is reachable offline): the lab's side of
+//! `engine::speaker`, which reads the text; this module knows the roles.
 //!
-//! Rules (also in `data/identity_markers.json`'s notes): normalise the answer (lowercase,
-//! straight apostrophes, single spaces) and look for whole-word phrases. A role answer "plays
-//! the role" when it is not empty, is not an assistant-style refusal, has no counted AI
-//! self-reference, and shows positive evidence of speaking as the character: enough
-//! first-person words, or a word specific to its role (see [`RoleVocabulary`]). For AI-adjacent
-//! roles (a rogue AI, a ship's computer) being a machine is in character, so only the
-//! chat-assistant/model-name phrases count against them.
+//! A role answer "plays the role" when the engine labels it `in_role`: it is not empty, not a
+//! loop, not an assistant-style refusal, has no counted AI self-reference, and shows positive
+//! evidence of speaking as the character — a word specific to its role (see
+//! [`RoleVocabulary`]), or enough first-person words without claiming to be someone else. For
+//! AI-adjacent roles (a rogue AI, a ship's computer) being a machine is in character, so only
+//! the chat-assistant/model-name phrases count against them.
 
 use std::collections::{HashMap, HashSet};
 

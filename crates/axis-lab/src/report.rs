@@ -383,7 +383,7 @@ fn markdown(r: &ReportInputs, stem: &str) -> String {
         for res in &sw.results {
             let name = res.cap.map_or("no cap".to_owned(), |c| {
                 format!(
-                    "layers {}–{}, p{}",
+                    "layers {}–{}, {}th pct of all answers",
                     c.first_layer, c.last_layer, c.percentile
                 )
             });
@@ -407,10 +407,10 @@ fn markdown(r: &ReportInputs, stem: &str) -> String {
         r.cap.first_layer,
         r.cap.last_layer,
         describe_floor(ThresholdBasis::AllAnswers, r.cap.percentile),
-        if r.sweep.is_some_and(|sw| sw.chosen.is_some()) {
-            " (chosen by the sweep)"
-        } else {
-            " (the paper's default band and floor: the sweep chose none)"
+        match r.sweep {
+            Some(sw) if sw.chosen.is_some() => " (chosen by the sweep)",
+            Some(_) => " (the paper's default band and floor: the sweep chose none)",
+            None => " (the paper's default band and floor: no sweep was run)",
         }
     );
 

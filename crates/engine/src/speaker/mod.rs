@@ -74,6 +74,15 @@ const NOT_A_NAME: &[&str] = &[
     "happy",
     "afraid",
     "really",
+    "ai",
+    "ok",
+    "okay",
+    "sure",
+    "fine",
+    "well",
+    "good",
+    "honored",
+    "honoured",
     "also",
     "always",
     "still",
@@ -101,6 +110,13 @@ const ASSISTANT_NOUNS: &[&str] = &[
     "artificial",
     "intelligence",
     "machine",
+];
+
+/// First words after "I'm a" that make an idiom, not an identity ("I'm a bit tired", "I'm a
+/// big fan of…").
+const NOT_AN_IDENTITY: &[&str] = &[
+    "bit", "little", "lot", "fan", "big", "huge", "firm", "great", "strong", "true", "real",
+    "good", "quick", "fast", "slow", "sucker", "believer", "part",
 ];
 
 /// A speaker without a persona who uses this many first-person words, none of them in the
@@ -265,35 +281,47 @@ pub fn read(markers: &IdentityMarkers, answer: &str, persona: Option<&Persona>) 
     }
 }
 
-/// Whether `text` gives the speaker a name (a capitalised word after a naming phrase).
+/// Whether `text` gives the speaker a name (a capitalised word after a naming phrase that
+/// starts a word: "my name is Erykus", "I'm Ethan"). Matching is done on the original text
+/// (ASCII case-insensitively), so the name is read where the phrase was found whatever other
+/// letters lowercasing would lengthen or shorten.
 pub fn names_itself(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    [
+    const CUES: [&str; 7] = [
         "my name is ",
         "my name's ",
         "call me ",
         "i am called ",
         "i'm called ",
         "i'm ",
-        "i’m ",
         "i am ",
-    ]
-    .iter()
-    .any(|cue| {
-        lower.match_indices(cue).any(|(at, _)| {
-            // Lowercasing can change byte lengths outside ASCII: read the name from the
-            // original text only where the offsets still line up.
-            let Some(rest) = text.get(at + cue.len()..) else {
-                return false;
+    ];
+    let text = text.replace(['\u{2019}', '\u{2018}'], "'");
+    let mut previous: Option<char> = None;
+    for (at, c) in text.char_indices() {
+        let starts_word = !previous.is_some_and(char::is_alphabetic);
+        previous = Some(c);
+        if !starts_word {
+            continue;
+        }
+        for cue in CUES {
+            let found = text
+                .get(at..at + cue.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(cue));
+            let Some(rest) = text.get(at + cue.len()..).filter(|_| found) else {
+                continue;
             };
             let word: String = rest
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '-')
                 .collect();
-            word.chars().next().is_some_and(char::is_uppercase)
+            if word.chars().next().is_some_and(char::is_uppercase)
                 && !NOT_A_NAME.contains(&word.to_lowercase().as_str())
-        })
-    })
+            {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// "i'm a sailor", "i am the guardian of the land" → "sailor", "guardian of the": up to three
@@ -335,7 +363,13 @@ fn self_descriptions(text: &str) -> Vec<String> {
                     Some(w)
                 })
                 .collect();
-            if !described.is_empty() && !described.iter().any(|w| ASSISTANT_NOUNS.contains(w)) {
+            let idiom = described
+                .first()
+                .is_some_and(|w| NOT_AN_IDENTITY.contains(w));
+            if !described.is_empty()
+                && !idiom
+                && !described.iter().any(|w| ASSISTANT_NOUNS.contains(w))
+            {
                 out.push(described.join(" "));
             }
         }

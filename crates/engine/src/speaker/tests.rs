@@ -19,14 +19,27 @@ fn names_and_human_lives_count_as_another_identity() {
     assert!(names_itself("Call me Vharok."));
     assert!(!names_itself("My name is SmolLM, an AI assistant."));
     assert!(!names_itself("You can call me anytime."));
-    // Lowercasing "İ" grows the text: offsets that no longer line up are skipped, not a panic.
+    // Lowercasing "İ" grows the text: the name is still read where the phrase is.
     assert!(!names_itself("İİİİ my name is "));
+    assert!(names_itself("İzmir is home. I'm Ahmet."));
+    assert!(names_itself("I’m Ahmet."));
+    assert!(!names_itself("I'm OK, thanks! I am AI."));
+    assert!(!names_itself("Hi'm Bob"), "the phrase must start a word");
     let m = markers();
     let other = |t: &str| read(&m, t, None).adopts_other_identity();
     assert!(other("My name is Erykus and I sail the seas."));
     assert!(!other("I am an AI assistant, and my name is SmolLM."));
     assert!(!other("Paris is the capital of France."));
     assert!(other("When I was a kid, my mom took me fishing."));
+}
+
+#[test]
+fn idioms_are_no_self_description() {
+    let m = markers();
+    let v = read(&m, "I'm a bit confused, and I'm a big fan of tea.", None);
+    assert!(v.self_descriptions.is_empty(), "{v:?}");
+    let v = read(&m, "I'm a sailor from the north.", None);
+    assert_eq!(v.self_descriptions, ["sailor from the"]);
 }
 
 #[test]
