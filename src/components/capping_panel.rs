@@ -132,7 +132,7 @@ fn band_controls(state: AppState, axis: WireAxisInfo) -> impl IntoView {
     let older_file = (axis.threshold_basis == ThresholdBasis::RoleAnswers).then(|| {
         view! {
             <p class="notice" data-testid="axis-older-thresholds">
-                "This axis file is in the older format: its floors are percentiles of role answers only, lower than the paper's (which takes percentiles over all answers, default 75th). Capping works, but it lifts less than the paper's cap would. Rebuild the file with the axis lab, or below, for the paper's floors."
+                "This axis file is in the older format: its floors are percentiles of role answers only, lower than the paper's (which takes percentiles over all answers, default 75th). Capping works, but it lifts less than the paper's cap would. Rebuild the file with the project's axis lab (see the README) for the paper's floors."
             </p>
         }
     });
