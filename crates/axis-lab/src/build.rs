@@ -690,8 +690,8 @@ mod tests {
         let v = &axis.meta.validation;
         assert_eq!(
             v["sweep"]["results"].as_array().map(Vec::len),
-            Some(3),
-            "baseline + 2 caps"
+            Some(5),
+            "baseline + the paper's band at its 4 floors"
         );
         assert!(
             v["sweep"]["verdict"]

@@ -72,6 +72,10 @@ enum Command {
         /// Skip the capping sweep (the cap band falls back to the paper's shape).
         #[arg(long)]
         no_sweep: bool,
+        /// The small sweep on a full build: the paper's default band at its four floors (5
+        /// settings with the baseline, not 13) and five steering strengths, not seven.
+        #[arg(long)]
+        small_sweep: bool,
         /// Also write a Markdown validation report here, with SVG charts in a folder beside it.
         #[arg(long)]
         doc: Option<PathBuf>,
@@ -132,6 +136,7 @@ fn main() {
             max_new_tokens,
             restart,
             no_sweep,
+            small_sweep,
             doc,
         } => {
             let stem = model
@@ -151,10 +156,13 @@ fn main() {
                 out,
                 work,
                 data_dir: data.unwrap_or_else(data::default_data_dir),
-                budget: if quick {
-                    plan::Budget::quick()
-                } else {
-                    plan::Budget::full()
+                budget: plan::Budget {
+                    small_sweep: quick || small_sweep,
+                    ..if quick {
+                        plan::Budget::quick()
+                    } else {
+                        plan::Budget::full()
+                    }
                 },
                 doc,
                 seed,

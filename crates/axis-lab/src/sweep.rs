@@ -87,25 +87,27 @@ pub struct SweepInputs<'a> {
     pub sampling: SamplingParams,
 }
 
-/// Bands of a fifth of the depth starting at 40 % (the middle), 65 % and 75 % of it (the
-/// paper's best bands sit at 70–90 % depth) × the paper's floors (the 25th, 50th, 75th and
-/// 99th percentile of all answers). The small sweep: one band × the 75th and 99th.
+/// The full grid: bands of a fifth of the depth starting at 40 % (the middle), 65 % and 75 % of
+/// it (the paper's best bands sit at 70–90 % depth) × the paper's floors (the 25th, 50th, 75th
+/// and 99th percentile of all answers). The small one: the paper's default band (72–83 % of the
+/// depth, [`engine::axis::build::paper_defaults`]) × the same four floors.
 pub fn candidates(n_layers: usize, small: bool) -> Vec<CapSetting> {
+    if small {
+        let band = engine::axis::build::paper_defaults(n_layers).1;
+        return PAPER_PERCENTILES
+            .iter()
+            .map(|&percentile| CapSetting { percentile, ..band })
+            .collect();
+    }
     let width = (n_layers / 5).max(1);
-    let starts: &[f64] = if small { &[0.65] } else { &[0.4, 0.65, 0.75] };
-    let percentiles: &[f32] = if small {
-        &[75.0, 99.0]
-    } else {
-        &PAPER_PERCENTILES
-    };
     let mut out = Vec::new();
-    for &s in starts {
+    for s in [0.4, 0.65, 0.75] {
         let first = ((n_layers as f64 * s).round() as usize).min(n_layers - width);
-        for &p in percentiles {
+        for &percentile in &PAPER_PERCENTILES {
             out.push(CapSetting {
                 first_layer: first,
                 last_layer: first + width - 1,
-                percentile: p,
+                percentile,
             });
         }
     }
@@ -368,6 +370,9 @@ mod tests {
         }
         assert_eq!(candidates(30, false).len(), 12);
         assert_eq!(candidates(2, false)[0].last_layer, 1);
+        let small = candidates(30, true);
+        assert_eq!(small.len(), 4);
+        assert!(small.iter().all(|c| (c.first_layer, c.last_layer) == (22, 25)));
     }
 
     fn result(cap: Option<CapSetting>, identity: usize, correct: usize) -> CandidateResult {
