@@ -372,7 +372,11 @@ mod tests {
         assert_eq!(candidates(2, false)[0].last_layer, 1);
         let small = candidates(30, true);
         assert_eq!(small.len(), 4);
-        assert!(small.iter().all(|c| (c.first_layer, c.last_layer) == (22, 25)));
+        assert!(
+            small
+                .iter()
+                .all(|c| (c.first_layer, c.last_layer) == (22, 25))
+        );
     }
 
     fn result(cap: Option<CapSetting>, identity: usize, correct: usize) -> CandidateResult {
