@@ -43,21 +43,29 @@ impl SpeakerTag {
 /// on the held-out half of the lab's labelled answers (`axis-lab agreement`).
 pub const JUDGE_NOTE: &str = "Who this answer speaks as, read from its words by the project's rule-based judge (the one the axis lab uses). It agrees with a person's reading on 72 % of held-out answers (Cohen's κ 0.54, 4 classes): a hint, not a verdict.";
 
-/// Phrases that set up a persona in a user's message.
+/// Phrases that set up a persona in a user's message, matched as whole words on the normalised
+/// sentence ([`contains_phrase`]), so "role" does not fire on "control" nor "character" on
+/// "characteristics". (A phrase ending in a space could never match: a letter always follows.)
 const PERSONA_CUES: &[&str] = &[
-    "you are ",
-    "you're ",
+    "you are a",
+    "you are an",
+    "you are the",
+    "you're a",
+    "you're an",
+    "you're the",
     "pretend",
     "act as",
     "act like",
-    "play ",
+    "play a",
+    "play the",
     "role",
+    "roleplay",
     "character",
     "persona",
     "embody",
     "imagine you",
-    "be a ",
-    "be an ",
+    "be a",
+    "be an",
 ];
 
 /// Words of a persona prompt that say nothing about the persona itself.
@@ -134,7 +142,6 @@ const PROMPT_WORDS: &[&str] = &[
     "whole",
     "whatever",
     "game",
-    "from",
     "let's",
     "rest",
     "conversation",
