@@ -47,12 +47,18 @@ pub fn decode(text: &str) -> Result<Saved, String> {
     Ok(saved)
 }
 
+/// The echo penalty input's upper bound: beyond it the penalty only forbids a run outright,
+/// which a large enough value already does.
+pub const MAX_ECHO_PENALTY: f32 = 10.0;
+
 /// The same bounds as the settings panel's inputs.
 pub fn sanitize(s: &mut WireGenerationSettings) {
     let finite_or = |v: f32, d: f32| if v.is_finite() { v } else { d };
     s.temperature = finite_or(s.temperature, 0.5).clamp(0.0, 2.0);
     s.top_p = finite_or(s.top_p, 0.95).clamp(0.05, 1.0);
     s.frequency_penalty = finite_or(s.frequency_penalty, 1.0).clamp(0.0, 2.0);
+    s.echo_penalty = finite_or(s.echo_penalty, engine::generation::DEFAULT_ECHO_PENALTY)
+        .clamp(0.0, MAX_ECHO_PENALTY);
     s.max_new_tokens = s.max_new_tokens.clamp(1, 1024);
 }
 
@@ -122,6 +128,7 @@ mod tests {
                 temperature: 0.5,
                 top_p: 0.95,
                 frequency_penalty: 1.0,
+                echo_penalty: engine::generation::DEFAULT_ECHO_PENALTY,
                 seed: 16,
                 max_new_tokens: 128,
             },

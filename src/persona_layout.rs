@@ -58,6 +58,27 @@ pub const STAR_RADIUS: f32 = 9.0;
 pub const ROLE_DOT_RADIUS: f32 = 4.0;
 pub const ANSWER_DOT_RADIUS: f32 = 7.0;
 
+/// Below this cosine between PC1 and the Assistant Axis, the caption warns that left–right on
+/// the map is not the axis (the paper finds them close in large models; small ones need not be).
+const PC1_ALIGNED: f32 = 0.7;
+
+/// The map's caption on what it shows: the layer, how much of the axis lies in the drawn plane
+/// (the dashed arrow) and how well PC1 lines up with it. `axis_cos` = cos(axis, PC1), cos(axis,
+/// PC2) at `layer` (0-based, of `n_layers`).
+pub fn frame_caption(layer: usize, n_layers: usize, axis_cos: [f32; 2]) -> String {
+    let [c1, c2] = axis_cos;
+    let in_plane = (c1 * c1 + c2 * c2).sqrt().min(1.0);
+    let reading = if c1.abs() >= PC1_ALIGNED {
+        "so left to right on the map roughly follows the axis, as the paper finds in large models."
+    } else {
+        "so left to right on the map is not the Assistant Axis here (the paper finds the two close in large models): the chart's score, not a dot's position, says how Assistant-like an answer is."
+    };
+    format!(
+        "Layer {layer} of {n_layers} (counted from 0; the layer answers are scored at). The dashed arrow is the Assistant Axis seen in this plane, from the roles' mean (+) to the default Assistant (★): {:.0} % of the axis lies in the plane, and PC1 lines up with it at cos {c1:.2}, {reading}",
+        100.0 * in_plane
+    )
+}
+
 /// Data → SVG coordinates for the rectangle `b` = [x0, x1, y0, y1] (y up).
 #[derive(Clone, Copy, PartialEq)]
 pub struct Scale(pub [f32; 4]);
@@ -189,6 +210,18 @@ pub fn extremes(coords: &[[f32; 2]]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_caption_names_the_layer_and_how_much_of_the_axis_is_drawn() {
+        let off = frame_caption(21, 30, [0.2, 0.55]);
+        assert!(off.starts_with("Layer 21 of 30"), "{off}");
+        // √(0.2² + 0.55²) = 0.585.
+        assert!(off.contains("59 % of the axis"), "{off}");
+        assert!(off.contains("cos 0.20"), "{off}");
+        assert!(off.contains("is not the Assistant Axis here"), "{off}");
+        let on = frame_caption(12, 30, [0.9, 0.1]);
+        assert!(on.contains("roughly follows the axis"), "{on}");
+    }
 
     #[test]
     fn extremes_take_the_outermost_of_each_side_first_without_repeats() {

@@ -508,6 +508,7 @@ mod tests {
             temperature: 0.5,
             top_p: 0.95,
             frequency_penalty: 1.0,
+            echo_penalty: engine::generation::DEFAULT_ECHO_PENALTY,
             seed: 16,
             max_new_tokens: 128,
         }

@@ -87,6 +87,7 @@ pub fn default_settings() -> WireGenerationSettings {
         temperature: 0.5,
         top_p: 0.95,
         frequency_penalty: 1.0,
+        echo_penalty: engine::generation::DEFAULT_ECHO_PENALTY,
         seed: 16,
         max_new_tokens: 128,
     }

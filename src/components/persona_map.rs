@@ -11,7 +11,7 @@ use crate::label_layout::Placement;
 use crate::persona::{self, MapPoint};
 use crate::persona_layout::{
     ANSWER_DOT_RADIUS, CAPTIONS, DEFAULT_LABEL, HEIGHT, LabelPlan, LabelSizes, PAD,
-    ROLE_DOT_RADIUS, STAR_RADIUS, Scale, WIDTH, extremes,
+    ROLE_DOT_RADIUS, STAR_RADIUS, Scale, WIDTH, extremes, frame_caption,
 };
 use crate::session::AppState;
 use crate::worker::protocol::WirePersonaMap;
@@ -91,6 +91,23 @@ fn MapView(map: WirePersonaMap) -> impl IntoView {
             </g>
         }
     };
+    // The axis in this plane runs from the roles' mean (the PCA's origin) to the default
+    // Assistant's mean: axis = default mean − role mean, projected like everything else.
+    let axis_arrow = move || {
+        let s = scale.get();
+        let (x0, y0, x1, y1) = (s.x(0.0), s.y(0.0), s.x(default[0]), s.y(default[1]));
+        view! {
+            <g data-testid="persona-axis">
+                <line class="persona-axis" x1=x0 y1=y0 x2=x1 y2=y1 marker-end="url(#persona-axis-head)">
+                    <title>"The Assistant Axis, projected on this plane: from the roles' mean to the default Assistant"</title>
+                </line>
+                <path class="persona-origin" d=format!("M{:.1},{y0:.1}H{:.1}M{x0:.1},{:.1}V{:.1}", x0 - 5.0, x0 + 5.0, y0 - 5.0, y0 + 5.0)>
+                    <title>"The mean of the role vectors (the map's origin)"</title>
+                </path>
+            </g>
+        }
+    };
+    let caption = frame_caption(map.layer, map.n_layers, map.axis_cos);
     let paths = move || {
         let s = scale.get();
         let pts = answers.get();
@@ -139,14 +156,22 @@ fn MapView(map: WirePersonaMap) -> impl IntoView {
                         }
                     })
                     .collect_view()}
+                <defs>
+                    <marker id="persona-axis-head" viewBox="0 0 10 10" refX="9" refY="5"
+                        markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                        <path class="persona-axis-head" d="M0,0L10,5L0,10Z" />
+                    </marker>
+                </defs>
                 {role_dots}
+                {axis_arrow}
                 {default_mark}
                 {paths}
             </svg>
             <p class="muted persona-hint">
                 "Grey dots are the roles the axis was computed from; click one to use its system prompt. "
-                "Numbered dots are this conversation's answers, turn by turn."
+                "Numbered dots are this conversation's answers, turn by turn. Each grey dot averages one role's answers; a single answer scatters more widely, so it can land outside the cloud."
             </p>
+            <p class="muted persona-hint" data-testid="persona-frame">{caption}</p>
         </section>
     }
 }

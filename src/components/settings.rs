@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::persist::MAX_ECHO_PENALTY;
 use crate::session::AppState;
 
 #[component]
@@ -36,6 +37,15 @@ pub fn SettingsPanel() -> impl IntoView {
                         prop:value=move || settings.get().frequency_penalty.to_string()
                         on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f32>() {
                             settings.update(|s| s.frequency_penalty = v.clamp(0.0, 2.0));
+                        } }
+                    />
+                </label>
+                <label title="Lowers the chance of repeating a run of four tokens from one of this conversation's earlier answers, so that long conversations do not copy themselves (0 = off).">
+                    "Echo penalty"
+                    <input type="number" min="0" max=MAX_ECHO_PENALTY step="0.5" data-testid="setting-echo-penalty"
+                        prop:value=move || settings.get().echo_penalty.to_string()
+                        on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f32>() {
+                            settings.update(|s| s.echo_penalty = if v.is_finite() { v.clamp(0.0, MAX_ECHO_PENALTY) } else { s.echo_penalty });
                         } }
                     />
                 </label>

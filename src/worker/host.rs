@@ -652,6 +652,7 @@ async fn warm_up(model: &ChatModel) -> Result<(), String> {
         max_new_tokens: 1,
         sampling: SamplingParams::greedy(),
         stop_tokens: model.stop_tokens(),
+        earlier_answers: Vec::new(),
     };
     let mut generation = Generation::start(model.model(), &prepared, &request)
         .await
@@ -698,9 +699,13 @@ async fn generate(
             top_k: 0,
             top_p: settings.top_p,
             frequency_penalty: settings.frequency_penalty,
+            echo_penalty: settings.echo_penalty,
             seed: settings.seed,
         },
         stop_tokens: model.stop_tokens(),
+        earlier_answers: model
+            .earlier_answers(&messages)
+            .map_err(|e| e.to_string())?,
     };
     // Capping needs the axis; asking for it without one is an error, not a silent default.
     let steering = job.steering.filter(|a| *a != 0.0);

@@ -94,6 +94,14 @@ pub struct WirePersonaMap {
     pub default: [f32; 2],
     /// Explained-variance ratio of PC1 and PC2.
     pub explained: [f32; 2],
+    /// The layer the map shows (0-based; the monitor layer, where answers are scored) and the
+    /// model's layer count, for the caption.
+    pub layer: usize,
+    pub n_layers: usize,
+    /// The unit Assistant Axis in this frame: its cosine with PC1 and with PC2. Their
+    /// root-sum-square is the share of the axis that lies in the drawn plane; the arrow from the
+    /// roles' mean (the origin) to `default` is the axis itself seen in the plane.
+    pub axis_cos: [f32; 2],
 }
 
 /// Per-token positions on the axis for one answer (the token heatmap): `pieces[i]` is the text
@@ -133,8 +141,16 @@ pub struct WireGenerationSettings {
     pub temperature: f32,
     pub top_p: f32,
     pub frequency_penalty: f32,
+    /// Discourages repeating runs of the conversation's earlier answers (engine
+    /// `SamplingParams::echo_penalty`); settings saved before it existed get the default.
+    #[serde(default = "default_echo_penalty")]
+    pub echo_penalty: f32,
     pub seed: u64,
     pub max_new_tokens: usize,
+}
+
+fn default_echo_penalty() -> f32 {
+    engine::generation::DEFAULT_ECHO_PENALTY
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -324,6 +340,7 @@ mod tests {
                 temperature: 0.0,
                 top_p: 1.0,
                 frequency_penalty: 0.0,
+                echo_penalty: 0.0,
                 seed: 16,
                 max_new_tokens: 32,
             },

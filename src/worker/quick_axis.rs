@@ -186,6 +186,7 @@ where
                 Ok(BatchRequest {
                     prompt,
                     seed: seed.wrapping_add((b * BATCH + i) as u64),
+                    earlier_answers: Vec::new(),
                 })
             })
             .collect::<Result<Vec<_>, QuickAxisError>>()?;

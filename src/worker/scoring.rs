@@ -97,11 +97,15 @@ fn persona_map(axis: &AxisFile) -> Option<WirePersonaMap> {
     let centre = axis.role_mean_at(layer);
     let offset: Vec<f32> = default.iter().zip(centre).map(|(d, c)| d - c).collect();
     let explained = axis.pca_explained.get(layer * k..layer * k + 2)?;
+    let unit_axis = axis.unit_axis(layer);
     Some(WirePersonaMap {
         roles: m.roles.clone(),
         coords,
         default: [dot(&offset, pc1), dot(&offset, pc2)],
         explained: [explained[0], explained[1]],
+        layer,
+        n_layers: m.n_layers,
+        axis_cos: [dot(&unit_axis, pc1), dot(&unit_axis, pc2)],
     })
 }
 
@@ -434,6 +438,13 @@ mod tests {
         // (default − role mean) = (0.5, 1.5, −0.5) on e0, e1.
         assert_eq!(map.default, [0.5, 1.5]);
         assert_eq!(map.explained, [0.6, 0.3]);
+        assert_eq!((map.layer, map.n_layers), (2, 4));
+        // The axis at layer 2 is e2, orthogonal to both components: none of it is in the plane.
+        assert_eq!(map.axis_cos, [0.0, 0.0]);
+        let mut tilted = axis_with_pca();
+        tilted.axis[6..9].copy_from_slice(&[3.0, 4.0, 0.0]);
+        let map = axis_info(&tilted).persona.expect("two components");
+        assert_eq!(map.axis_cos, [0.6, 0.8]);
     }
 
     #[test]

@@ -106,6 +106,7 @@ fn rollouts(
                 Ok(RolloutRequest {
                     prompt: model.chat.prompt_tokens(&messages_for(system, question))?,
                     seed: job.seed,
+                    earlier_answers: Vec::new(),
                 })
             })
             .collect::<Result<_>>()?;
@@ -369,25 +370,27 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
         .chat
         .model()
         .prepare(&sweep::cap_interventions(&stats, &chosen)?)?;
+    let scale = crate::drift::DriftScale::from_stats(&stats, monitor);
+    let app = crate::drift::DriftSampling::app_default();
     let mut drift = crate::drift::replay(
         &model.chat,
-        &stats,
-        monitor,
+        &scale,
         &conversations,
         budget.drift_turns,
         &none,
         false,
         opts.max_new_tokens,
+        &app,
     )?;
     drift.extend(crate::drift::replay(
         &model.chat,
-        &stats,
-        monitor,
+        &scale,
         &conversations,
         budget.drift_turns,
         &capped,
         true,
         opts.max_new_tokens,
+        &app,
     )?);
     let drift_seconds = t_drift.elapsed().as_secs_f64();
 

@@ -27,6 +27,8 @@ pub struct DriftCurve {
     pub id: String,
     pub title: String,
     pub category: String,
+    /// The first turn's sampling seed (turn t: seed + t).
+    pub seed: u64,
     pub capped: bool,
     pub turns: Vec<DriftTurn>,
 }
@@ -37,32 +39,77 @@ impl DriftCurve {
     }
 }
 
-/// Replays `conversations` (up to `max_turns` user turns each) with `interventions`, all
-/// conversations of one turn generated as one batch. Sampling is the app's default.
+/// Where answers are scored: unit(axis) at the monitor layer and the score's zero point
+/// there (the mean role vector's projection), as in the app.
+pub struct DriftScale {
+    pub monitor: usize,
+    pub unit_axis: Vec<f32>,
+    pub centre: f32,
+}
+
+impl DriftScale {
+    pub fn from_stats(stats: &AxisStats, monitor: usize) -> DriftScale {
+        let unit_axis = stats.unit_axis[monitor].clone();
+        let centre = dot(&stats.role_mean[monitor], &unit_axis);
+        DriftScale {
+            monitor,
+            unit_axis,
+            centre,
+        }
+    }
+}
+
+/// How a replay samples: the app's settings, and the seed of each conversation's first turn
+/// (turn t uses seed + t, so two seeds give two independent replays of one script).
+pub struct DriftSampling {
+    pub sampling: SamplingParams,
+    pub seeds: Vec<u64>,
+}
+
+impl DriftSampling {
+    /// The app's default sampling, one replay per conversation (seed 16 like the page).
+    pub fn app_default() -> DriftSampling {
+        DriftSampling {
+            sampling: SamplingParams::default(),
+            seeds: vec![16],
+        }
+    }
+}
+
+/// Replays `conversations` (up to `max_turns` user turns each) with `interventions`, once per
+/// seed of `how`, every replay of one turn generated as one batch. Each answer is sampled with
+/// the conversation's earlier answers known to the echo penalty, as the page does.
 #[allow(clippy::too_many_arguments)]
 pub fn replay(
     chat: &ChatModel,
-    stats: &AxisStats,
-    monitor: usize,
+    scale: &DriftScale,
     conversations: &[DriftConversation],
     max_turns: usize,
     interventions: &PreparedInterventions,
     capped: bool,
     max_new_tokens: usize,
+    how: &DriftSampling,
 ) -> Result<Vec<DriftCurve>> {
     let none = chat.model().prepare(&Interventions::none())?;
-    let v = &stats.unit_axis[monitor];
-    let centre = dot(&stats.role_mean[monitor], v);
+    let (monitor, v, centre) = (scale.monitor, &scale.unit_axis, scale.centre);
     let hidden = v.len();
     let settings = RolloutSettings {
         max_new_tokens,
-        sampling: SamplingParams::default(),
+        sampling: how.sampling.clone(),
     };
-    let mut histories: Vec<Vec<ChatMessage>> = vec![Vec::new(); conversations.len()];
-    let mut curves: Vec<DriftCurve> = conversations
+    // One replay per (seed, conversation).
+    let runs: Vec<(u64, &DriftConversation)> = how
+        .seeds
         .iter()
-        .map(|c| DriftCurve {
+        .flat_map(|&seed| conversations.iter().map(move |c| (seed, c)))
+        .collect();
+    let conversations: Vec<&DriftConversation> = runs.iter().map(|(_, c)| *c).collect();
+    let mut histories: Vec<Vec<ChatMessage>> = vec![Vec::new(); conversations.len()];
+    let mut curves: Vec<DriftCurve> = runs
+        .iter()
+        .map(|&(seed, c)| DriftCurve {
             id: c.id.clone(),
+            seed,
             title: c.title.clone(),
             category: c.category.clone(),
             capped,
@@ -84,7 +131,8 @@ pub fn replay(
             histories[c].push(ChatMessage::user(&conversations[c].user_turns[t]));
             requests.push(RolloutRequest {
                 prompt: chat.prompt_tokens(&histories[c])?,
-                seed: 16 + t as u64,
+                seed: runs[c].0 + t as u64,
+                earlier_answers: chat.earlier_answers(&histories[c])?,
             });
         }
         let answers = generate_batch(chat, interventions, &requests, &settings)?;

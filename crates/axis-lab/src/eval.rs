@@ -108,6 +108,7 @@ pub fn eval(opts: &EvalOptions) -> Result<()> {
                 Ok(RolloutRequest {
                     prompt: model.chat.prompt_tokens(&messages_for(system, question))?,
                     seed: *seed,
+                    earlier_answers: Vec::new(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;

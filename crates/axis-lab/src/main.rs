@@ -10,6 +10,7 @@ mod eval;
 mod identity;
 mod judge;
 mod plan;
+mod repetition;
 mod report;
 mod rollout;
 mod separability;
@@ -120,6 +121,28 @@ enum Command {
         #[arg(long)]
         verdicts: Option<PathBuf>,
     },
+    /// How often multi-turn answers copy an earlier answer of their conversation: replays the
+    /// drift conversations with the app's sampling at each echo penalty given (see
+    /// docs/repetition.md).
+    Repetition {
+        #[arg(long)]
+        model: PathBuf,
+        /// An axis file for the model (answers are also scored, as in the drift chart).
+        #[arg(long)]
+        axis: PathBuf,
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Echo penalties to compare, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "0,3")]
+        echo_penalties: Vec<f32>,
+        /// Independent replays of every conversation (seeds 16, 1016, …).
+        #[arg(long, default_value_t = 3)]
+        seeds: usize,
+        #[arg(long, default_value_t = 80)]
+        max_new_tokens: usize,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
 }
 
 fn main() {
@@ -199,6 +222,23 @@ fn main() {
             &data.unwrap_or_else(data::default_data_dir),
             verdicts.as_deref(),
         ),
+        Command::Repetition {
+            model,
+            axis,
+            data,
+            echo_penalties,
+            seeds,
+            max_new_tokens,
+            json,
+        } => repetition::run(&repetition::RepetitionOptions {
+            model,
+            axis,
+            data_dir: data.unwrap_or_else(data::default_data_dir),
+            echo_penalties,
+            seeds,
+            max_new_tokens: max_new_tokens.max(1),
+            json,
+        }),
     };
     if let Err(e) = result {
         eprintln!("axis-lab: {e:#}");

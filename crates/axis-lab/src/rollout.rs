@@ -128,6 +128,7 @@ mod tests {
             .map(|m| RolloutRequest {
                 prompt: chat.prompt_tokens(m).expect("prompt"),
                 seed: 3,
+                earlier_answers: Vec::new(),
             })
             .collect();
         // Greedy with a penalty: deterministic, and no loops.

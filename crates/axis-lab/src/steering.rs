@@ -78,6 +78,7 @@ pub fn scan(
                 .map(|(i, p)| RolloutRequest {
                     prompt: p.clone(),
                     seed: 500 + (c * batch + i) as u64,
+                    earlier_answers: Vec::new(),
                 })
                 .collect();
             let answers = generate_batch(chat, &prepared, &requests, &settings)?;

@@ -202,6 +202,7 @@ pub fn run(inputs: &SweepInputs) -> Result<SweepReport> {
                 .map(|(i, p)| RolloutRequest {
                     prompt: p.clone(),
                     seed: inputs.persona[chunk_idx * inputs.batch + i].seed,
+                    earlier_answers: Vec::new(),
                 })
                 .collect();
             let answers = generate_batch(chat, interventions, &requests, &persona_settings)?;
@@ -236,6 +237,7 @@ pub fn run(inputs: &SweepInputs) -> Result<SweepReport> {
                 .map(|p| RolloutRequest {
                     prompt: p.clone(),
                     seed: 0,
+                    earlier_answers: Vec::new(),
                 })
                 .collect();
             let answers = generate_batch(chat, interventions, &requests, &greedy)?;

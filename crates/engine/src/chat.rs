@@ -127,6 +127,16 @@ impl ChatModel {
         }
     }
 
+    /// The token ids of each assistant message in `messages` (its text alone, without the
+    /// template around it): what the echo penalty keeps a new answer from repeating.
+    pub fn earlier_answers(&self, messages: &[ChatMessage]) -> Result<Vec<Vec<u32>>, ChatError> {
+        messages
+            .iter()
+            .filter(|m| m.role == "assistant")
+            .map(|m| Ok(self.tokenizer.encode(&m.content)?))
+            .collect()
+    }
+
     /// Tokens that end an answer.
     pub fn stop_tokens(&self) -> Vec<u32> {
         self.tokenizer.stop_ids()

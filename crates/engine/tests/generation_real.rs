@@ -45,6 +45,7 @@ fn greedy(model: &LlamaModel, prompt: Vec<u32>, max_new_tokens: usize) -> Vec<u3
         max_new_tokens,
         sampling: SamplingParams::greedy(),
         stop_tokens: vec![IM_END],
+        earlier_answers: Vec::new(),
     };
     pollster::block_on(async {
         let mut generation = Generation::start(model, &prepared, &request)
@@ -121,9 +122,11 @@ fn sampling_is_reproducible_with_a_seed_and_stops_at_max_tokens() {
                 top_k: 0,
                 top_p: 0.95,
                 frequency_penalty: 1.0,
+                echo_penalty: 0.0,
                 seed,
             },
             stop_tokens: vec![],
+            earlier_answers: Vec::new(),
         };
         pollster::block_on(async {
             let mut generation = Generation::start(&model, &prepared, &request)
@@ -172,6 +175,7 @@ fn generation_probes_equal_a_scoring_pass_over_the_same_tokens() {
         max_new_tokens: 6,
         sampling: SamplingParams::greedy(),
         stop_tokens: vec![],
+        earlier_answers: Vec::new(),
     };
     let (prompt_probes, generated) = pollster::block_on(async {
         let mut generation = Generation::start(&model, &prepared, &request)

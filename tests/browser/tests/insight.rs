@@ -125,6 +125,26 @@ async fn heatmap_steering_and_persona_map_on_the_real_model() -> anyhow::Result<
             .await
             .is_ok()
     );
+    // The axis drawn in the plane ends on the default Assistant's star (its first point is the
+    // top tip, STAR_RADIUS = 9 above the centre), and the caption names the layer and the fit.
+    let ends = eval(
+        &browser,
+        "const l = document.querySelector('.persona-axis');
+         const m = document.querySelector('.persona-default').getAttribute('d')
+             .match(/^M([-0-9.]+),([-0-9.]+)/);
+         return [l.getAttribute('x2'), l.getAttribute('y2'), m[1], m[2]].map(Number);",
+    )
+    .await?;
+    let e: Vec<f64> = serde_json::from_value(ends)?;
+    assert!(
+        (e[0] - e[2]).abs() < 0.2 && (e[1] - (e[3] + 9.0)).abs() < 0.2,
+        "axis arrow ends at {e:?}"
+    );
+    let frame = browser.text_of("[data-testid=persona-frame]").await?;
+    assert!(
+        frame.starts_with("Layer ") && frame.contains(" of 30 ") && frame.contains("% of the axis lies in the plane"),
+        "{frame}"
+    );
 
     // Steering: α = +2 for the next answer.
     set_steering(&browser, 2.0).await?;

@@ -22,10 +22,12 @@ use crate::model::{
 };
 
 /// One prompt to answer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct BatchRequest {
     pub prompt: Vec<u32>,
     pub seed: u64,
+    /// The conversation's earlier answers, for the echo penalty (empty for a first turn).
+    pub earlier_answers: Vec<Vec<u32>>,
 }
 
 /// One finished answer.
@@ -105,7 +107,9 @@ impl<'m> AnswerBatch<'m> {
                     seed: r.seed,
                     ..settings.sampling.clone()
                 };
-                Sampler::new(params, cfg.vocab_size)
+                let mut sampler = Sampler::new(params, cfg.vocab_size);
+                sampler.avoid_echoes(&r.earlier_answers);
+                sampler
             })
             .collect();
         let mut pending = Vec::with_capacity(rows);

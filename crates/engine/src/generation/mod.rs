@@ -12,7 +12,7 @@ mod score;
 
 pub use batch::{AnswerBatch, BatchAnswer, BatchRequest, BatchSettings};
 pub use rng::SeededRng;
-pub use sampler::{Sampler, SamplingParams, argmax};
+pub use sampler::{DEFAULT_ECHO_PENALTY, ECHO_RUN, Sampler, SamplingParams, argmax};
 pub use score::{ScoredTokens, score_tokens};
 
 use crate::model::{
@@ -37,6 +37,9 @@ pub struct GenerationRequest {
     pub sampling: SamplingParams,
     /// Tokens that end the answer (they are returned but not fed back).
     pub stop_tokens: Vec<u32>,
+    /// The conversation's earlier answers (`ChatModel::earlier_answers`), for the echo penalty;
+    /// empty for a first turn.
+    pub earlier_answers: Vec<Vec<u32>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +130,7 @@ impl<'m> Generation<'m> {
         )?;
         let readout = out.read().await?;
         let mut sampler = Sampler::new(request.sampling.clone(), model.config().vocab_size);
+        sampler.avoid_echoes(&request.earlier_answers);
         let logits = readout
             .row_logits(0, 0)
             .ok_or_else(|| ModelError::Readback("the prefill returned no logits".to_owned()))?;

@@ -1,14 +1,24 @@
-//! Turning logits into the next token: frequency penalty, temperature, top-k, top-p, seeded.
+//! Turning logits into the next token: frequency penalty, echo penalty, temperature, top-k,
+//! top-p, seeded.
 //!
 //! Runs on the host: DESIGN.md §4 — sorting is unavailable on burn's wasm backends, and a
 //! 49k-entry sort per token is cheap next to a forward pass.
+
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::rng::SeededRng;
 
+/// Tokens of context (this answer's last tokens) that, with the candidate, make the run an echo
+/// penalty looks for in earlier answers: a candidate is penalised when it would repeat a
+/// 4-token run of an earlier answer.
+pub const ECHO_RUN: usize = 4;
+
 /// How to pick tokens. Defaults follow what reads well for SmolLM2-135M (which loops under
-/// greedy decoding): T = 0.5, frequency penalty 1.0 (as in Neuronpedia's demo), top-p 0.95.
+/// greedy decoding): T = 0.5, frequency penalty 1.0 (as in Neuronpedia's demo), top-p 0.95, and
+/// an echo penalty that keeps a multi-turn conversation from copying its earlier answers
+/// (docs/repetition.md has the measurement behind the value).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SamplingParams {
@@ -21,8 +31,16 @@ pub struct SamplingParams {
     /// Subtracted from a token's logit once per earlier occurrence in the generated text
     /// (OpenAI's definition).
     pub frequency_penalty: f32,
+    /// Subtracted from a token's logit when it would continue a run of [`ECHO_RUN`] tokens that
+    /// appears in one of the conversation's earlier answers (see [`Sampler::avoid_echoes`]);
+    /// 0 = off. The frequency penalty sees only the answer being written, so without this a
+    /// small model answers turn after turn with the same text.
+    pub echo_penalty: f32,
     pub seed: u64,
 }
+
+/// The default echo penalty (chosen in docs/repetition.md).
+pub const DEFAULT_ECHO_PENALTY: f32 = 3.0;
 
 impl Default for SamplingParams {
     fn default() -> Self {
@@ -31,6 +49,7 @@ impl Default for SamplingParams {
             top_k: 0,
             top_p: 0.95,
             frequency_penalty: 1.0,
+            echo_penalty: DEFAULT_ECHO_PENALTY,
             seed: 16,
         }
     }
@@ -43,6 +62,7 @@ impl SamplingParams {
             top_k: 0,
             top_p: 1.0,
             frequency_penalty: 0.0,
+            echo_penalty: 0.0,
             seed: 0,
         }
     }
@@ -55,6 +75,7 @@ impl SamplingParams {
             top_k: 0,
             top_p: 0.9,
             frequency_penalty: 0.5,
+            echo_penalty: 0.0,
             seed: 0,
         }
     }
@@ -70,6 +91,12 @@ impl SamplingParams {
         if !self.frequency_penalty.is_finite() {
             return Err("frequency penalty must be a finite number".to_owned());
         }
+        if !self.echo_penalty.is_finite() || self.echo_penalty < 0.0 {
+            return Err(format!(
+                "echo penalty must be ≥ 0, got {}",
+                self.echo_penalty
+            ));
+        }
         Ok(())
     }
 }
@@ -80,6 +107,10 @@ pub struct Sampler {
     params: SamplingParams,
     rng: SeededRng,
     counts: Vec<u32>,
+    /// This answer's tokens so far (their last `ECHO_RUN − 1` are the echo penalty's context).
+    written: Vec<u32>,
+    /// Runs of `ECHO_RUN − 1` tokens in earlier answers → the tokens that followed them there.
+    echoes: HashMap<[u32; ECHO_RUN - 1], Vec<u32>>,
     /// Scratch buffers, reused across tokens.
     adjusted: Vec<f32>,
     order: Vec<u32>,
@@ -92,6 +123,8 @@ impl Sampler {
             params,
             rng,
             counts: vec![0; vocab_size],
+            written: Vec::new(),
+            echoes: HashMap::new(),
             adjusted: Vec::new(),
             order: Vec::new(),
         }
@@ -101,12 +134,28 @@ impl Sampler {
         &self.params
     }
 
+    /// Remembers the conversation's earlier answers (token ids of each, without the template
+    /// around them), so that the echo penalty discourages repeating their runs of tokens.
+    pub fn avoid_echoes(&mut self, earlier_answers: &[Vec<u32>]) {
+        for answer in earlier_answers {
+            for run in answer.windows(ECHO_RUN) {
+                let mut key = [0u32; ECHO_RUN - 1];
+                key.copy_from_slice(&run[..ECHO_RUN - 1]);
+                let next = self.echoes.entry(key).or_default();
+                if !next.contains(&run[ECHO_RUN - 1]) {
+                    next.push(run[ECHO_RUN - 1]);
+                }
+            }
+        }
+    }
+
     /// Picks the next token from `logits` (one row, vocab-sized) and records it.
     pub fn sample(&mut self, logits: &[f32]) -> u32 {
         let token = self.choose(logits);
         if let Some(c) = self.counts.get_mut(token as usize) {
             *c += 1;
         }
+        self.written.push(token);
         token
     }
 
@@ -116,6 +165,16 @@ impl Sampler {
         if self.params.frequency_penalty != 0.0 {
             for (l, &c) in self.adjusted.iter_mut().zip(&self.counts) {
                 *l -= self.params.frequency_penalty * c as f32;
+            }
+        }
+        if self.params.echo_penalty != 0.0 && self.written.len() >= ECHO_RUN - 1 {
+            let tail = &self.written[self.written.len() - (ECHO_RUN - 1)..];
+            let mut key = [0u32; ECHO_RUN - 1];
+            key.copy_from_slice(tail);
+            for &t in self.echoes.get(&key).map_or(&[][..], Vec::as_slice) {
+                if let Some(l) = self.adjusted.get_mut(t as usize) {
+                    *l -= self.params.echo_penalty;
+                }
             }
         }
         // NaN logits (a broken model) never win.
@@ -223,12 +282,49 @@ mod tests {
     }
 
     #[test]
+    fn the_echo_penalty_steers_away_from_an_earlier_answers_run_only() {
+        let params = SamplingParams {
+            echo_penalty: 3.0,
+            ..SamplingParams::greedy()
+        };
+        // An earlier answer ran 1 2 3 → 4. Token 4 is the favourite by 1.0 everywhere.
+        let logits = [0.0, 0.0, 0.0, 0.0, 1.0, 0.5];
+        let mut s = Sampler::new(params.clone(), 6);
+        s.avoid_echoes(&[vec![1, 2, 3, 4]]);
+        for t in [1, 2, 3] {
+            s.written.push(t);
+        }
+        assert_eq!(s.sample(&logits), 5, "after 1 2 3, repeating 4 costs 3.0");
+        // Another context: 4 is free again.
+        let mut other = Sampler::new(params.clone(), 6);
+        other.avoid_echoes(&[vec![1, 2, 3, 4]]);
+        for t in [2, 2, 3] {
+            other.written.push(t);
+        }
+        assert_eq!(other.sample(&logits), 4);
+        // Off, the run repeats.
+        let mut off = Sampler::new(SamplingParams::greedy(), 6);
+        off.avoid_echoes(&[vec![1, 2, 3, 4]]);
+        off.written.extend([1, 2, 3]);
+        assert_eq!(off.sample(&logits), 4);
+        assert!(
+            SamplingParams {
+                echo_penalty: -1.0,
+                ..params
+            }
+            .validate()
+            .is_err()
+        );
+    }
+
+    #[test]
     fn top_k_one_is_greedy_whatever_the_temperature() {
         let params = SamplingParams {
             temperature: 5.0,
             top_k: 1,
             top_p: 1.0,
             frequency_penalty: 0.0,
+            echo_penalty: 0.0,
             seed: 3,
         };
         let mut s = Sampler::new(params, 5);
@@ -245,6 +341,7 @@ mod tests {
             top_k: 0,
             top_p: 0.8,
             frequency_penalty: 0.0,
+            echo_penalty: 0.0,
             seed: 9,
         };
         let mut s = Sampler::new(params, 4);
@@ -260,6 +357,7 @@ mod tests {
             top_k: 0,
             top_p: 1.0,
             frequency_penalty: 0.0,
+            echo_penalty: 0.0,
             seed: 42,
         };
         let logits = [0.0f32, (3.0f32).ln()]; // p = [0.25, 0.75]
