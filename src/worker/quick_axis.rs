@@ -194,6 +194,7 @@ where
             max_new_tokens: size.max_new_tokens,
             sampling: sampling.clone(),
             stop_tokens: chat.stop_tokens(),
+            watched_caps: Vec::new(),
         };
         let generation =
             |e: engine::generation::GenerationError| QuickAxisError::Generation(e.to_string());

@@ -366,10 +366,8 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
         .cloned()
         .collect();
     let none = model.chat.model().prepare(&Interventions::none())?;
-    let capped = model
-        .chat
-        .model()
-        .prepare(&sweep::cap_interventions(&stats, &chosen)?)?;
+    let cap_interventions = sweep::cap_interventions(&stats, &chosen)?;
+    let capped = model.chat.model().prepare(&cap_interventions)?;
     let scale = crate::drift::DriftScale::from_stats(&stats, monitor);
     let app = crate::drift::DriftSampling::app_default();
     let mut drift = crate::drift::replay(
@@ -381,6 +379,7 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
         false,
         opts.max_new_tokens,
         &app,
+        &[],
     )?;
     drift.extend(crate::drift::replay(
         &model.chat,
@@ -391,6 +390,7 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
         true,
         opts.max_new_tokens,
         &app,
+        &cap_interventions.caps,
     )?);
     let drift_seconds = t_drift.elapsed().as_secs_f64();
 

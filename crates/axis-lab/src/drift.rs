@@ -4,12 +4,12 @@
 use anyhow::Result;
 use engine::chat::{ChatMessage, ChatModel};
 use engine::generation::SamplingParams;
-use engine::model::{Interventions, PreparedInterventions};
+use engine::model::{Cap, Interventions, PreparedInterventions};
 use serde::Serialize;
 
 use crate::compute::AxisStats;
 use crate::data::DriftConversation;
-use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch, reread_means};
+use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch_watching, reread_means};
 use crate::stats::dot;
 
 #[derive(Debug, Clone, Serialize)]
@@ -20,6 +20,9 @@ pub struct DriftTurn {
     /// The projection the generating model had (post-cap when capped: "Activations").
     pub activation_score: f64,
     pub answer: String,
+    /// Answer tokens, and those at which a watched cap held the stream at its floor.
+    pub tokens: usize,
+    pub floored_tokens: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,7 +81,8 @@ impl DriftSampling {
 
 /// Replays `conversations` (up to `max_turns` user turns each) with `interventions`, once per
 /// seed of `how`, every replay of one turn generated as one batch. Each answer is sampled with
-/// the conversation's earlier answers known to the echo penalty, as the page does.
+/// the conversation's earlier answers known to the echo penalty, as the page does; the tokens
+/// that `watched` caps held at their floor are counted per answer.
 #[allow(clippy::too_many_arguments)]
 pub fn replay(
     chat: &ChatModel,
@@ -89,6 +93,7 @@ pub fn replay(
     capped: bool,
     max_new_tokens: usize,
     how: &DriftSampling,
+    watched: &[Cap],
 ) -> Result<Vec<DriftCurve>> {
     let none = chat.model().prepare(&Interventions::none())?;
     let (monitor, v, centre) = (scale.monitor, &scale.unit_axis, scale.centre);
@@ -135,7 +140,7 @@ pub fn replay(
                 earlier_answers: chat.earlier_answers(&histories[c])?,
             });
         }
-        let answers = generate_batch(chat, interventions, &requests, &settings)?;
+        let answers = generate_batch_watching(chat, interventions, &requests, &settings, watched)?;
         let mut rereads = Vec::new();
         for (request, a) in requests.iter().zip(&answers) {
             let mut seq = request.prompt.clone();
@@ -160,6 +165,8 @@ pub fn replay(
                 text_score: f64::from(dot(text_mean, v) - centre),
                 activation_score,
                 answer: answer.clone(),
+                tokens: a.tokens.len(),
+                floored_tokens: a.floored_tokens,
             });
             histories[c].push(ChatMessage::assistant(&answer));
         }

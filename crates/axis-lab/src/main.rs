@@ -18,6 +18,7 @@ mod split;
 mod stats;
 mod steering;
 mod store;
+mod styles;
 mod svg;
 mod sweep;
 #[cfg(test)]
@@ -143,6 +144,27 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Does the axis measure the persona or the instruction, and does the cap engage on every
+    /// kind of prompt? Held-out roles asked in four prompt styles (as written, descriptive,
+    /// "Embody…", persona in the user's message), default prompts and the multi-turn scripts,
+    /// uncapped and with the file's cap (see docs/axis-styles.md).
+    Styles {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        axis: PathBuf,
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// (prompt, question) pairs per held-out role, each asked in every style.
+        #[arg(long, default_value_t = 2)]
+        prompts_per_role: usize,
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
+        #[arg(long, default_value_t = 80)]
+        max_new_tokens: usize,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
 }
 
 fn main() {
@@ -236,6 +258,23 @@ fn main() {
             data_dir: data.unwrap_or_else(data::default_data_dir),
             echo_penalties,
             seeds,
+            max_new_tokens: max_new_tokens.max(1),
+            json,
+        }),
+        Command::Styles {
+            model,
+            axis,
+            data,
+            prompts_per_role,
+            batch,
+            max_new_tokens,
+            json,
+        } => styles::run(&styles::StylesOptions {
+            model,
+            axis,
+            data_dir: data.unwrap_or_else(data::default_data_dir),
+            prompts_per_role: prompts_per_role.max(1),
+            batch: batch.max(1),
             max_new_tokens: max_new_tokens.max(1),
             json,
         }),

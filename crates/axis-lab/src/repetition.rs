@@ -166,6 +166,7 @@ pub fn run(opts: &RepetitionOptions) -> Result<()> {
             false,
             opts.max_new_tokens,
             &how,
+            &[],
         )?;
         let conversations: Vec<ConversationRepetition> = curves.iter().map(count).collect();
         let summary = summarise(&conversations);
@@ -227,6 +228,8 @@ mod tests {
                     text_score: 0.0,
                     activation_score: 0.0,
                     answer: (*a).into(),
+                    tokens: 0,
+                    floored_tokens: 0,
                 })
                 .collect(),
         }

@@ -4,7 +4,9 @@
 use anyhow::Result;
 use engine::chat::ChatModel;
 use engine::generation::{AnswerBatch, BatchRequest, BatchSettings, SamplingParams};
-use engine::model::{ForwardOptions, ForwardReadout, KvCache, LogitsMode, PreparedInterventions};
+use engine::model::{
+    Cap, ForwardOptions, ForwardReadout, KvCache, LogitsMode, PreparedInterventions,
+};
 
 pub use engine::generation::BatchAnswer as Answer;
 pub use engine::generation::BatchRequest as RolloutRequest;
@@ -23,10 +25,23 @@ pub fn generate_batch(
     requests: &[RolloutRequest],
     settings: &RolloutSettings,
 ) -> Result<Vec<Answer>> {
+    generate_batch_watching(chat, interventions, requests, settings, &[])
+}
+
+/// [`generate_batch`], counting in each answer the tokens that `watched` caps held at their
+/// floor (`Answer::floored_tokens`).
+pub fn generate_batch_watching(
+    chat: &ChatModel,
+    interventions: &PreparedInterventions,
+    requests: &[RolloutRequest],
+    settings: &RolloutSettings,
+    watched: &[Cap],
+) -> Result<Vec<Answer>> {
     let settings = BatchSettings {
         max_new_tokens: settings.max_new_tokens,
         sampling: settings.sampling.clone(),
         stop_tokens: chat.stop_tokens(),
+        watched_caps: watched.to_vec(),
     };
     let requests: Vec<BatchRequest> = requests.to_vec();
     pollster::block_on(async {
@@ -106,6 +121,50 @@ mod tests {
     fn model() -> ChatModel {
         let bytes = crate::test_model::model_bytes();
         ChatModel::load(&bytes, WeightMode::F32, &engine::device::cpu()).expect("model loads")
+    }
+
+    #[test]
+    fn floored_tokens_count_where_a_cap_held_the_stream() {
+        let chat = model();
+        let hidden = chat.model().config().hidden_size;
+        let direction: Vec<f32> = (0..hidden).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+        let cap = |tau: f32| Cap {
+            layer: 12,
+            direction: direction.clone(),
+            tau,
+        };
+        let requests = [RolloutRequest {
+            prompt: chat
+                .prompt_tokens(&[ChatMessage::user("Name a colour.")])
+                .expect("prompt"),
+            seed: 1,
+            earlier_answers: Vec::new(),
+        }];
+        let settings = RolloutSettings {
+            max_new_tokens: 6,
+            sampling: SamplingParams::greedy(),
+        };
+        let run = |applied: &[Cap], watched: &[Cap]| {
+            let prepared = chat
+                .model()
+                .prepare(&Interventions {
+                    caps: applied.to_vec(),
+                    ..Interventions::none()
+                })
+                .expect("prepare");
+            generate_batch_watching(&chat, &prepared, &requests, &settings, watched)
+                .expect("batch")
+                .remove(0)
+        };
+        // A floor far above every token: each is lifted to it.
+        let high = [cap(1000.0)];
+        let lifted = run(&high, &high);
+        assert!(!lifted.tokens.is_empty());
+        assert_eq!(lifted.floored_tokens, lifted.tokens.len());
+        // The same floor watched but not applied, and a floor far below: nothing is lifted.
+        assert_eq!(run(&[], &high).floored_tokens, 0);
+        let low = [cap(-1000.0)];
+        assert_eq!(run(&low, &low).floored_tokens, 0);
     }
 
     #[test]

@@ -17,7 +17,7 @@
 use super::GenerationError;
 use super::sampler::{Sampler, SamplingParams};
 use crate::model::{
-    ForwardOptions, ForwardReadout, KvCache, LlamaModel, LogitsMode, ModelError,
+    Cap, ForwardOptions, ForwardReadout, KvCache, LlamaModel, LogitsMode, ModelError,
     PreparedInterventions,
 };
 
@@ -40,6 +40,9 @@ pub struct BatchAnswer {
     /// Mean decoder-block output per layer over the content tokens, `[n_layers * hidden]`
     /// (empty when the answer has no content token).
     pub mean_activation: Vec<f32>,
+    /// Content tokens at which at least one of [`BatchSettings::watched_caps`] held the
+    /// stream at its floor (the cap lifted it): the cap's engagement.
+    pub floored_tokens: usize,
 }
 
 /// Settings shared by every row.
@@ -50,7 +53,15 @@ pub struct BatchSettings {
     pub sampling: SamplingParams,
     /// Tokens that end an answer (the chat template's end of turn).
     pub stop_tokens: Vec<u32>,
+    /// Caps (normally those of the interventions) whose engagement is counted per answer:
+    /// after a cap lifts a token, the block output's projection equals τ up to rounding, while
+    /// an untouched token lies above τ.
+    pub watched_caps: Vec<Cap>,
 }
+
+/// Relative tolerance for "the projection sits at τ": float rounding of a 576-wide dot product
+/// is ~1e-6 relative; a token left alone lands this close to τ by chance about once in 10⁴.
+const AT_FLOOR: f32 = 1e-3;
 
 /// Answers in progress.
 pub struct AnswerBatch<'m> {
@@ -63,6 +74,8 @@ pub struct AnswerBatch<'m> {
     pending: Vec<Option<u32>>,
     answers: Vec<BatchAnswer>,
     all_layers: Vec<usize>,
+    /// `(layer, unit direction, τ)` of each watched cap.
+    watched: Vec<(usize, Vec<f32>, f32)>,
     finished: bool,
 }
 
@@ -132,8 +145,22 @@ impl<'m> AnswerBatch<'m> {
                 tokens: Vec::new(),
                 stopped: false,
                 mean_activation: vec![0.0; n_layers * hidden],
+                floored_tokens: 0,
             })
             .collect();
+        let mut watched = Vec::new();
+        for c in &settings.watched_caps {
+            let norm = c.direction.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if c.layer >= n_layers || c.direction.len() != hidden || !norm.is_finite() || norm <= 0.0 {
+                return Err(ModelError::InvalidIntervention(format!(
+                    "a watched cap at layer {} does not fit the model",
+                    c.layer
+                ))
+                .into());
+            }
+            let unit = c.direction.iter().map(|v| v / norm).collect();
+            watched.push((c.layer, unit, c.tau));
+        }
         Ok(AnswerBatch {
             model,
             interventions,
@@ -143,6 +170,7 @@ impl<'m> AnswerBatch<'m> {
             pending,
             answers,
             all_layers: (0..n_layers).collect(),
+            watched,
             finished: rows == 0,
         })
     }
@@ -206,6 +234,20 @@ impl<'m> AnswerBatch<'m> {
                     *d += v;
                 }
             }
+            let at_floor = self.watched.iter().any(|(layer, unit, tau)| {
+                out.captures
+                    .iter()
+                    .find(|(l, ..)| l == layer)
+                    .and_then(|(_, values, [_, seq, h])| {
+                        let at = (r * seq + (seq - 1)) * h;
+                        values.get(at..at + h)
+                    })
+                    .is_some_and(|x| {
+                        let p: f32 = x.iter().zip(unit).map(|(a, b)| a * b).sum();
+                        (p - tau).abs() <= AT_FLOOR * (1.0 + tau.abs())
+                    })
+            });
+            self.answers[r].floored_tokens += usize::from(at_floor);
             if self.answers[r].tokens.len() < self.settings.max_new_tokens {
                 let logits = row_logits(&out, r)?;
                 self.pending[r] = Some(self.samplers[r].sample(logits));
