@@ -172,6 +172,11 @@ pub mod browser {
         }
     }
 
+    /// The origin of `?model=` when the page loaded (the one `csp.js` allowed), if any.
+    pub fn allowed_origin() -> Option<String> {
+        ALLOWED_ORIGIN.with(|o| o.borrow().clone())
+    }
+
     /// Whether the page may connect to `url` now (its origin is the page's or the one allowed
     /// at load time); otherwise the page must reload with `?model=` to allow it.
     pub fn allowed_now(url: &str) -> bool {

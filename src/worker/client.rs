@@ -20,6 +20,9 @@ impl WorkerClient {
     pub fn spawn(on_event: impl Fn(FromWorker) + 'static) -> Result<WorkerClient, String> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
+        // The worker applies the page's connection rule itself (`urls::connection_allowed`): its
+        // name carries the one other origin the page's policy allows, fixed for its lifetime.
+        options.set_name(&crate::byo::browser::allowed_origin().unwrap_or_default());
         let worker = Worker::new_with_options(WORKER_SCRIPT, &options).map_err(|e| {
             format!(
                 "the inference worker could not start: {}",

@@ -617,8 +617,31 @@ fn parse_axis(url: &str, bytes: &[u8], n_layers: usize, hidden: usize) -> Result
     Ok(axis)
 }
 
+/// Applies the page's connection rule (`urls::connection_allowed`) to `url` before the worker
+/// fetches it. The worker's own address gives the page's origin; its `name`, set by the page
+/// when it created the worker, the origin of the model the page was opened with.
+fn check_connection(scope: &DedicatedWorkerGlobalScope, url: &str) -> Result<(), String> {
+    let here = js_sys::Reflect::get(scope, &JsValue::from_str("location"))
+        .ok()
+        .and_then(|l| js_sys::Reflect::get(&l, &JsValue::from_str("href")).ok())
+        .and_then(|h| h.as_string())
+        .ok_or_else(|| "the worker cannot read its own address".to_owned())?;
+    let page = web_sys::Url::new(&here).map_err(|e| js_text(&e))?;
+    let target = web_sys::Url::new_with_base(url, &here)
+        .map_err(|_| format!("“{url}” is not an address the page can download from"))?;
+    let chosen = scope.name();
+    crate::urls::connection_allowed(
+        url,
+        &target.protocol(),
+        &target.origin(),
+        &page.origin(),
+        (!chosen.is_empty()).then_some(chosen.as_str()),
+    )
+}
+
 async fn fetch_axis(url: &str) -> Result<Vec<u8>, String> {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    check_connection(&scope, url)?;
     let response: Response = JsFuture::from(scope.fetch_with_str(url))
         .await
         .map_err(|e| format!("could not download the axis file {url}: {}", js_text(&e)))?
@@ -863,6 +886,7 @@ async fn reread_answer(
 /// Fetches the model with progress events; refuses absurd sizes before allocating.
 async fn download(url: &str) -> Result<Vec<u8>, String> {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    check_connection(&scope, url)?;
     let response: Response = JsFuture::from(scope.fetch_with_str(url))
         .await
         .map_err(|e| format!("could not download the model from {url}: {}", js_text(&e)))?

@@ -111,6 +111,7 @@ struct Job {
 /// One answer's measurements.
 #[derive(Debug, Clone)]
 struct Measured {
+    text: String,
     score: f64,
     tokens: usize,
     floored: usize,
@@ -277,6 +278,7 @@ pub fn run(opts: &StylesOptions) -> Result<()> {
                     .get(monitor * hidden..(monitor + 1) * hidden)
                     .map_or(f64::NAN, |m| f64::from(dot(m, &scale.unit_axis) - scale.centre));
                 measured[which].push(Measured {
+                    text: text.clone(),
                     score,
                     tokens: a.tokens.len(),
                     floored: a.floored_tokens,
@@ -428,6 +430,15 @@ pub fn run(opts: &StylesOptions) -> Result<()> {
             "by_question_category": by_question,
             "multi_turn": multi_turn,
             "multi_turn_curves": curves,
+            // Every single-turn answer, so that the rates can be re-read with another judge.
+            "answers": jobs.iter().zip(measured[0].iter().zip(&measured[1])).map(|(j, (plain, cap))| serde_json::json!({
+                "style": j.style,
+                "question_category": j.category,
+                "role": j.role.map(|r| data.roles[r].id.clone()),
+                "messages": j.messages.iter().map(|m| serde_json::json!({"role": m.role, "content": m.content})).collect::<Vec<_>>(),
+                "uncapped": {"text": plain.text, "score": plain.score, "tokens": plain.tokens},
+                "capped": {"text": cap.text, "score": cap.score, "tokens": cap.tokens, "floored_tokens": cap.floored},
+            })).collect::<Vec<_>>(),
         });
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;

@@ -179,3 +179,48 @@ async fn a_chosen_model_url_is_the_only_other_origin_the_page_may_reach() -> any
     assert!(!foreign.is_empty(), "the page did try the chosen model URL");
     browser.close().await
 }
+
+/// The inference worker does the downloads, and a dedicated worker is not under the page's
+/// `<meta>` policy: it applies the page's rule itself. A crafted link that asks it to load a
+/// model over plain http from another site, or from a `data:` URL, gets a clear refusal and no
+/// request leaves the page.
+#[tokio::test]
+async fn the_worker_refuses_what_the_page_may_not_fetch() -> anyhow::Result<()> {
+    let server = StaticServer::start(dist_dir())?;
+    let browser = proxied(&server).await?;
+    for (model, says) in [
+        (
+            "http://models.example/some/SmolLM2-135M-Instruct.Q4_1.gguf",
+            "only over https://",
+        ),
+        ("data:application/octet-stream;base64,R0dVRg==", "was not downloaded"),
+    ] {
+        let address = format!("/?model={}&autoload=1", urlencode(model));
+        browser.client.goto(&server.url(&address)).await?;
+        let state = browser
+            .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
+                s == "failed" || s == "ready"
+            })
+            .await?;
+        let message = browser.text_of("[data-testid=engine-status]").await?;
+        eprintln!("{model}: {state}: {message}");
+        assert_eq!(state, "failed", "{message}");
+        assert!(message.contains(says), "{message}");
+    }
+    let foreign = from_the_page(&server);
+    assert!(foreign.is_empty(), "requests left the origin: {foreign:?}");
+    browser.close().await
+}
+
+/// Percent-encodes a query value (enough for URLs: reserved characters and `%`).
+fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
