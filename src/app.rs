@@ -25,13 +25,15 @@ pub fn model_url() -> String {
     model_url_param().unwrap_or_else(|| DEFAULT_MODEL_URL.to_owned())
 }
 
-/// `?model=<url>` in the page's address, if set (`byo` sets and clears it).
+/// `?model=<url>` in the page's address, if set and an address the page accepts
+/// (`byo::check_model_param`; `byo` sets and clears it).
 pub fn model_url_param() -> Option<String> {
     web_sys::window()
         .and_then(|w| w.location().search().ok())
         .and_then(|q| web_sys::UrlSearchParams::new_with_str(&q).ok())
         .and_then(|p| p.get("model"))
         .filter(|u| !u.trim().is_empty())
+        .and_then(|u| crate::byo::check_model_param(&u).ok())
 }
 
 thread_local! {
@@ -48,9 +50,12 @@ pub fn App() -> impl IntoView {
         signal(!crate::preferences::storage::load().welcome_seen);
     // Before anything reads the address: which model origin the page's policy allows, and
     // whether the visitor asked for this model to load by itself (`&autoload=1`).
-    let autoload = crate::byo::browser::init();
+    let (autoload, address_notice) = crate::byo::browser::init();
     let state = AppState::new(gpu);
     state.autoload.set(autoload);
+    if address_notice.is_some() {
+        state.notice.set(address_notice);
+    }
     state.persist_on_change();
     provide_context(state);
     // Presets, sharing, classroom mode, tour and shortcuts (opens a `#share=` link if any).

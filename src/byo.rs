@@ -99,6 +99,53 @@ pub fn check_model_url(input: &str) -> Result<String, String> {
     Ok(url.to_owned())
 }
 
+/// Checks `?model=` in the page's address like a typed URL: a path on this site (no scheme,
+/// e.g. `models/other.gguf`) or an address [`check_model_url`] accepts. Anything else (`data:`,
+/// `javascript:`, `file:`…) is refused with the reason.
+pub fn check_model_param(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    let scheme = v
+        .split_once(':')
+        .map(|(s, _)| s)
+        .filter(|s| !s.contains(['/', '?', '#']));
+    match scheme {
+        None if !v.is_empty() && !v.starts_with("//") && !v.chars().any(char::is_whitespace) => {
+            Ok(v.to_owned())
+        }
+        _ => check_model_url(v),
+    }
+}
+
+/// What an `autoload=1` in the address does. The page itself adds it when the visitor asks for
+/// a model on another site (the page reloads to allow that origin) and leaves the same URL in
+/// this tab's session storage; a link from anywhere else may carry `autoload=1` too, and must
+/// not start a download of someone else's choosing without a click.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Autoload {
+    /// Load now: the visitor asked for exactly this model in this tab.
+    Load,
+    /// Wait for a click, saying why.
+    Ask(String),
+    /// No `autoload` in the address.
+    No,
+}
+
+pub fn autoload_decision(autoload: bool, asked_for: Option<&str>, model: Option<&str>) -> Autoload {
+    match (autoload, model) {
+        (false, _) => Autoload::No,
+        (true, Some(m)) if asked_for == Some(m) => Autoload::Load,
+        (true, Some(m)) => Autoload::Ask(format!(
+            "This link asks to load the model “{}” from {}. Nothing is downloaded until you press “Load model”.",
+            file_name(m),
+            m.split('/').take(3).collect::<Vec<_>>().join("/")
+        )),
+        (true, None) => Autoload::Ask(
+            "Press “Load model” to download the model (links do not start downloads by themselves)."
+                .to_owned(),
+        ),
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 pub mod browser {
     //! The page's address, the local files, and sending a local file to the worker.
@@ -118,16 +165,37 @@ pub mod browser {
         static ALLOWED_ORIGIN: RefCell<Option<String>> = const { RefCell::new(None) };
     }
 
+    /// Where this tab remembers the model URL the visitor asked for before the page reloaded.
+    const ASKED_KEY: &str = "assistant-axis-autoload";
+
     /// At startup: remembers which model origin the page's policy allows, and consumes
-    /// `autoload=1` (true: the visitor asked for this model before the page reloaded).
-    pub fn init() -> bool {
+    /// `autoload=1`: `(load now, a notice for the visitor)`. The notice also says when
+    /// `?model=` is an address the page refuses (and so falls back to the bundled model).
+    pub fn init() -> (bool, Option<String>) {
         let origin = crate::app::model_url_param().and_then(|u| origin_of(&u));
         ALLOWED_ORIGIN.with(|o| *o.borrow_mut() = origin);
+        let refused = params()
+            .and_then(|p| p.get("model"))
+            .filter(|u| !u.trim().is_empty())
+            .and_then(|u| super::check_model_param(&u).err())
+            .map(|why| format!("The page's address asks for a model it cannot load: {why} The bundled model is offered instead."));
         let autoload = params().is_some_and(|p| p.get("autoload").as_deref() == Some("1"));
         if autoload {
             set_params(|p| p.delete("autoload"));
         }
-        autoload
+        let storage = web_sys::window().and_then(|w| w.session_storage().ok().flatten());
+        let asked = storage
+            .as_ref()
+            .and_then(|s| s.get_item(ASKED_KEY).ok().flatten());
+        if let Some(s) = &storage {
+            let _ = s.remove_item(ASKED_KEY);
+        }
+        let model = crate::app::model_url_param();
+        match super::autoload_decision(autoload, asked.as_deref(), model.as_deref()) {
+            super::Autoload::Load => (true, refused),
+            super::Autoload::Ask(why) => (false, refused.or(Some(why))),
+            super::Autoload::No => (false, refused),
+        }
     }
 
     fn params() -> Option<UrlSearchParams> {
@@ -187,8 +255,12 @@ pub mod browser {
             || ALLOWED_ORIGIN.with(|o| o.borrow().as_deref() == Some(origin.as_str()))
     }
 
-    /// Reloads the page on `?model=<url>&autoload=1`.
+    /// Reloads the page on `?model=<url>&autoload=1`, leaving `url` in this tab's session
+    /// storage so that the reloaded page knows the visitor asked for it.
     pub fn navigate_to_model(url: &str) {
+        if let Some(s) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+            let _ = s.set_item(ASKED_KEY, url);
+        }
         let Some(address) = address_with(|p| {
             p.set("model", url);
             p.set("autoload", "1");
@@ -243,6 +315,44 @@ pub mod browser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_address_model_is_checked_like_a_typed_one() {
+        assert_eq!(
+            check_model_param("models/other.gguf").as_deref(),
+            Ok("models/other.gguf")
+        );
+        assert_eq!(
+            check_model_param("https://h/x/tiny.gguf").as_deref(),
+            Ok("https://h/x/tiny.gguf")
+        );
+        for bad in [
+            "data:application/octet-stream;base64,R0dVRg==",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "//elsewhere.example/x.gguf",
+            "models/a b.gguf",
+            "",
+        ] {
+            assert!(check_model_param(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_a_model_the_visitor_asked_for_in_this_tab_loads_by_itself() {
+        let m = "https://models.example/x/tiny.gguf";
+        assert_eq!(autoload_decision(false, Some(m), Some(m)), Autoload::No);
+        assert_eq!(autoload_decision(true, Some(m), Some(m)), Autoload::Load);
+        let Autoload::Ask(why) = autoload_decision(true, None, Some(m)) else {
+            panic!("a crafted link must ask");
+        };
+        assert!(why.contains("tiny.gguf") && why.contains("https://models.example"), "{why}");
+        assert!(matches!(
+            autoload_decision(true, Some("https://other.example/y.gguf"), Some(m)),
+            Autoload::Ask(_)
+        ));
+        assert!(matches!(autoload_decision(true, None, None), Autoload::Ask(_)));
+    }
 
     #[test]
     fn typed_urls_are_checked_and_hugging_face_pages_become_file_links() {

@@ -181,32 +181,58 @@ async fn a_chosen_model_url_is_the_only_other_origin_the_page_may_reach() -> any
 }
 
 /// The inference worker does the downloads, and a dedicated worker is not under the page's
-/// `<meta>` policy: it applies the page's rule itself. A crafted link that asks it to load a
-/// model over plain http from another site, or from a `data:` URL, gets a clear refusal and no
-/// request leaves the page.
+/// `<meta>` policy: it applies the page's rule itself. A crafted link that asks for a model over
+/// plain http from another site with `autoload=1` neither downloads by itself (the page asks
+/// for a click) nor, after the click, gets past the worker's check; a `data:` model is refused
+/// by the page's address check. No request leaves the page.
 #[tokio::test]
-async fn the_worker_refuses_what_the_page_may_not_fetch() -> anyhow::Result<()> {
+async fn crafted_model_links_neither_autoload_nor_reach_other_sites() -> anyhow::Result<()> {
     let server = StaticServer::start(dist_dir())?;
     let browser = proxied(&server).await?;
-    for (model, says) in [
-        (
-            "http://models.example/some/SmolLM2-135M-Instruct.Q4_1.gguf",
-            "only over https://",
-        ),
-        ("data:application/octet-stream;base64,R0dVRg==", "was not downloaded"),
-    ] {
-        let address = format!("/?model={}&autoload=1", urlencode(model));
-        browser.client.goto(&server.url(&address)).await?;
-        let state = browser
-            .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
-                s == "failed" || s == "ready"
-            })
-            .await?;
-        let message = browser.text_of("[data-testid=engine-status]").await?;
-        eprintln!("{model}: {state}: {message}");
-        assert_eq!(state, "failed", "{message}");
-        assert!(message.contains(says), "{message}");
-    }
+    let http = "http://models.example/some/SmolLM2-135M-Instruct.Q4_1.gguf";
+    let address = format!("/?model={}&autoload=1", urlencode(http));
+    browser.client.goto(&server.url(&address)).await?;
+    browser
+        .wait_for_attr("[data-testid=notice]", "role", BOOT, |_| true)
+        .await?;
+    let said = browser.text_of("[data-testid=notice]").await?;
+    assert!(said.contains("Nothing is downloaded until you press"), "{said}");
+    // Autoload would start once the WebGPU probe has answered; give it time to (not) happen.
+    browser
+        .wait_for_attr("[data-testid=webgpu-status]", "data-state", BOOT, |s| {
+            s != "checking"
+        })
+        .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let state = browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", BOOT, |_| true)
+        .await?;
+    assert_eq!(state, "idle", "a crafted link must not start the download");
+    browser
+        .client
+        .find(Locator::Css("[data-testid=load-model]"))
+        .await?
+        .click()
+        .await?;
+    let state = browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
+            s == "failed" || s == "ready"
+        })
+        .await?;
+    let message = browser.text_of("[data-testid=engine-status]").await?;
+    eprintln!("{http}: {state}: {message}");
+    assert_eq!(state, "failed", "{message}");
+    assert!(message.contains("only over https://"), "{message}");
+
+    let data = "data:application/octet-stream;base64,R0dVRg==";
+    let address = format!("/?model={}&autoload=1", urlencode(data));
+    browser.client.goto(&server.url(&address)).await?;
+    browser
+        .wait_for_attr("[data-testid=notice]", "role", BOOT, |_| true)
+        .await?;
+    let said = browser.text_of("[data-testid=notice]").await?;
+    assert!(said.contains("asks for a model it cannot load"), "{said}");
+
     let foreign = from_the_page(&server);
     assert!(foreign.is_empty(), "requests left the origin: {foreign:?}");
     browser.close().await
