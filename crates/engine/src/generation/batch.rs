@@ -137,7 +137,9 @@ impl<'m> AnswerBatch<'m> {
                 .read()
                 .await?;
             for (r, sampler) in samplers.iter_mut().enumerate() {
-                pending.push(Some(sampler.sample(row_logits(&prefill, r)?)));
+                let logits = row_logits(&prefill, r)?;
+                super::check_numbers(logits)?;
+                pending.push(Some(sampler.sample(logits)));
             }
         }
         let answers = (0..rows)
@@ -151,7 +153,11 @@ impl<'m> AnswerBatch<'m> {
         let mut watched = Vec::new();
         for c in &settings.watched_caps {
             let norm = c.direction.iter().map(|v| v * v).sum::<f32>().sqrt();
-            if c.layer >= n_layers || c.direction.len() != hidden || !norm.is_finite() || norm <= 0.0 {
+            if c.layer >= n_layers
+                || c.direction.len() != hidden
+                || !norm.is_finite()
+                || norm <= 0.0
+            {
                 return Err(ModelError::InvalidIntervention(format!(
                     "a watched cap at layer {} does not fit the model",
                     c.layer
@@ -250,6 +256,7 @@ impl<'m> AnswerBatch<'m> {
             self.answers[r].floored_tokens += usize::from(at_floor);
             if self.answers[r].tokens.len() < self.settings.max_new_tokens {
                 let logits = row_logits(&out, r)?;
+                super::check_numbers(logits)?;
                 self.pending[r] = Some(self.samplers[r].sample(logits));
             }
         }

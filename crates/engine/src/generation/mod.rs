@@ -52,6 +52,12 @@ pub enum GenerationError {
     EmptyPrompt,
     #[error("max new tokens must be at least 1")]
     NoTokensRequested,
+    /// NaN in the logits: broken weights (a corrupt or badly converted file) or a failing
+    /// backend. Sampling on would pick an arbitrary token and end in an empty answer.
+    #[error(
+        "the model produced invalid numbers (NaN): its weights may be corrupt, or this backend failed on it — try the other backend or precision, or another copy of the model"
+    )]
+    InvalidNumbers,
     /// The prompt plus the answer would not fit; the caller trims the conversation first.
     #[error(
         "the conversation needs {needed} tokens ({prompt} prompt + {max_new} for the answer) but the model's context is {context}"
@@ -62,6 +68,15 @@ pub enum GenerationError {
         max_new: usize,
         context: usize,
     },
+}
+
+/// Refuses logits with a NaN (see [`GenerationError::InvalidNumbers`]). Infinities pass: a
+/// `-inf` logit is a legitimate "never" (masking), and sampling handles `+inf`.
+pub fn check_numbers(logits: &[f32]) -> Result<(), GenerationError> {
+    if logits.iter().any(|v| v.is_nan()) {
+        return Err(GenerationError::InvalidNumbers);
+    }
+    Ok(())
 }
 
 /// One generated token and the probe values of its residual stream (one per requested probe).
@@ -134,6 +149,7 @@ impl<'m> Generation<'m> {
         let logits = readout
             .row_logits(0, 0)
             .ok_or_else(|| ModelError::Readback("the prefill returned no logits".to_owned()))?;
+        check_numbers(logits)?;
         let first = sampler.sample(logits);
         Ok(Generation {
             model,
@@ -195,6 +211,7 @@ impl<'m> Generation<'m> {
         let logits = readout
             .row_logits(0, 0)
             .ok_or_else(|| ModelError::Readback("the decode step returned no logits".to_owned()))?;
+        check_numbers(logits)?;
         self.pending = Some(self.sampler.sample(logits));
         Ok(Some(GeneratedToken {
             id: token,
@@ -206,5 +223,18 @@ impl<'m> Generation<'m> {
     /// Tokens generated so far (including a stop token).
     pub fn generated(&self) -> usize {
         self.generated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_logits_are_an_error_and_infinities_are_not() {
+        assert!(check_numbers(&[0.5, f32::NEG_INFINITY, 3.0]).is_ok());
+        let err = check_numbers(&[0.5, f32::NAN, 3.0]).expect_err("NaN");
+        assert!(matches!(err, GenerationError::InvalidNumbers));
+        assert!(err.to_string().contains("invalid numbers"), "{err}");
     }
 }
