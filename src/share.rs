@@ -24,9 +24,17 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const FRAGMENT_KEY: &str = "share=";
 /// Links longer than this may be cut by chat apps, mail clients or link shorteners.
 pub const LONG_LINK: usize = 8_000;
-/// Refuse absurd inputs before parsing them.
-const MAX_JSON_BYTES: usize = 16 << 20;
-const MAX_TURNS: usize = 5_000;
+/// Refuse what the page cannot show before parsing it. A long real conversation (200 turns of
+/// 128-token answers with their token heatmaps, both columns) is about 3 MB of JSON; a link
+/// carries far less. The link bound applies to the *unpacked* text, so a small compressed link
+/// cannot unpack into megabytes.
+const MAX_JSON_BYTES: usize = 8 << 20;
+const MAX_LINK_JSON_BYTES: usize = 1 << 20;
+/// Rendering time grows with turns (5,000 turns took 19 s in a review); 400 is beyond what a
+/// context window of a few thousand tokens lets a conversation reach in one sitting.
+const MAX_TURNS: usize = 400;
+/// No score of a real model comes near this; anything beyond (or not finite) is damage.
+const MAX_SCORE: f32 = 1.0e6;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SharedModel {
@@ -278,8 +286,37 @@ pub fn from_json(text: &str) -> Result<SharedConversation, String> {
             shared.turns.len()
         ));
     }
+    check_numbers(&shared)?;
     sanitize(&mut shared.settings);
     Ok(shared)
+}
+
+/// Every score and token value must be a finite number of a sane size: JSON has no NaN, but
+/// `1e39` parses as an infinite f32, which the page would print as "+inf" and chart as NaN.
+fn check_numbers(shared: &SharedConversation) -> Result<(), String> {
+    let sane = |v: f32| v.is_finite() && v.abs() <= MAX_SCORE;
+    for (i, turn) in shared.turns.iter().enumerate() {
+        for reply in std::iter::once(&turn.default).chain(&turn.capped) {
+            let mut values: Vec<f32> = Vec::new();
+            if let Some(s) = &reply.score {
+                values.extend([s.activations, s.text]);
+                values.extend(s.cap_margin);
+                values.extend(s.persona_activations.into_iter().flatten());
+                values.extend(s.persona_text.into_iter().flatten());
+            }
+            if let Some(t) = &reply.tokens {
+                values.extend(t.activations.iter().chain(&t.text));
+            }
+            values.extend(turn.steering);
+            if let Some(bad) = values.into_iter().find(|v| !sane(*v)) {
+                return Err(format!(
+                    "it is damaged (turn {} has a score of {bad}, which no model produces)",
+                    i + 1
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The payload of a `#share=` address fragment (`hash` with or without its leading `#`), or
@@ -294,7 +331,8 @@ pub fn fragment_payload(hash: &str) -> Option<&str> {
 /// could not be opened: …".
 pub fn from_fragment(payload: &str) -> Result<SharedConversation, String> {
     let payload = payload.trim();
-    if payload.len() > 2 * MAX_JSON_BYTES {
+    // base64 makes 4 characters of 3 bytes; an uncompressed link is bounded like its text.
+    if payload.len() > MAX_LINK_JSON_BYTES / 3 * 4 + 8 {
         return Err("it is too long".to_owned());
     }
     let mut chars = payload.chars();
@@ -302,8 +340,14 @@ pub fn from_fragment(payload: &str) -> Result<SharedConversation, String> {
     let bytes = base64url_decode(chars.as_str())
         .map_err(|e| format!("it is damaged or was cut off ({e})"))?;
     let json = match codec {
-        'z' => miniz_oxide::inflate::decompress_to_vec_with_limit(&bytes, MAX_JSON_BYTES)
-            .map_err(|_| "it is damaged or was cut off (the data does not unpack)".to_owned())?,
+        'z' => miniz_oxide::inflate::decompress_to_vec_with_limit(&bytes, MAX_LINK_JSON_BYTES)
+            .map_err(|e| match e.status {
+                miniz_oxide::inflate::TINFLStatus::HasMoreOutput => format!(
+                    "it unpacks to more than {} MB, more than a shared conversation holds",
+                    MAX_LINK_JSON_BYTES >> 20
+                ),
+                _ => "it is damaged or was cut off (the data does not unpack)".to_owned(),
+            })?,
         'j' => bytes,
         other => {
             return Err(format!(
@@ -741,6 +785,37 @@ mod tests {
         let back = from_json(&v.to_string()).expect("clamped");
         assert_eq!(back.settings.temperature, 2.0);
         assert_eq!(back.settings.max_new_tokens, 1);
+    }
+
+    #[test]
+    fn imports_are_bounded_before_the_page_renders_them() {
+        let s = shared(&conversation());
+        // A small link that unpacks into megabytes (a "zip bomb") is refused while unpacking.
+        let bomb = miniz_oxide::deflate::compress_to_vec(&vec![b' '; 3 << 20], 10);
+        let payload = format!("z{}", base64url_encode(&bomb));
+        assert!(payload.len() < 20_000, "{} characters", payload.len());
+        let e = from_fragment(&payload).expect_err("bomb");
+        assert!(e.contains("unpacks to more than 1 MB"), "{e}");
+        // More turns than the page can show.
+        let mut v: serde_json::Value = serde_json::to_value(&s).expect("value");
+        let turn = v["turns"][0].clone();
+        v["turns"] = serde_json::Value::Array(vec![turn; MAX_TURNS + 1]);
+        let e = from_json(&v.to_string()).expect_err("turns");
+        assert!(e.contains("at most 400"), "{e}");
+        // Scores that are not finite f32s (1e39 overflows) or absurdly large.
+        for bad in [1e39, -1e7] {
+            let mut v: serde_json::Value = serde_json::to_value(&s).expect("value");
+            v["turns"][0]["default"]["score"]["text"] = bad.into();
+            let e = from_json(&v.to_string()).expect_err("score");
+            assert!(e.contains("turn 1 has a score of"), "{e}");
+        }
+        let mut v: serde_json::Value = serde_json::to_value(&s).expect("value");
+        v["turns"][0]["default"]["tokens"] = serde_json::json!({
+            "pieces": ["a"], "activations": [1e39], "text": [0.0]
+        });
+        assert!(from_json(&v.to_string()).is_err());
+        // The conversation itself still opens.
+        assert!(from_json(&serde_json::to_string(&s).expect("json")).is_ok());
     }
 
     #[test]

@@ -16,7 +16,9 @@ const META_KEY: &str = "axis";
 const MAX_LAYERS: usize = 1024;
 const MAX_HIDDEN: usize = 65_536;
 const MAX_COMPONENTS: usize = 256;
-const MAX_ROLES: usize = 100_000;
+/// The page draws every role on its persona map: 100,000 roles froze its main thread for
+/// minutes in a review. The lab's catalogue has under 200; a few thousand is still drawable.
+pub const MAX_ROLES: usize = 5_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AxisError {
@@ -135,7 +137,7 @@ impl AxisFile {
         );
         if l == 0 || l > MAX_LAYERS || h == 0 || h > MAX_HIDDEN || r > MAX_ROLES || p == 0 {
             return Err(AxisError::Meta(format!(
-                "implausible sizes: {l} layers, hidden {h}, {p} percentiles, {r} roles"
+                "implausible sizes: {l} layers, hidden {h}, {p} percentiles, {r} roles (at most {MAX_LAYERS} layers, hidden {MAX_HIDDEN}, {MAX_ROLES} roles)"
             )));
         }
         if meta.monitor_layer >= l
@@ -444,6 +446,16 @@ mod tests {
             broken.to_bytes(),
             Err(AxisError::MissingTensor(ref t)) if t == "all_percentiles"
         ));
+    }
+
+    #[test]
+    fn more_roles_than_the_page_can_draw_are_refused() {
+        let mut file = sample(4, 8, 3);
+        let k = file.n_components;
+        file.meta.roles = (0..=MAX_ROLES).map(|i| format!("r{i}")).collect();
+        file.role_coords = vec![0.0; file.meta.roles.len() * k];
+        let err = AxisFile::from_bytes(&file.to_bytes().expect("serialize")).expect_err("roles");
+        assert!(err.to_string().contains("5000 roles"), "{err}");
     }
 
     #[test]
