@@ -42,6 +42,10 @@ pub const MAX_OUTPUT_BYTES: usize = 16 << 20;
 /// precision. Real templates indent by 2 or 4; `indent(4000000000)` asks for 4 GB, and a
 /// precision over 65535 makes Rust's formatter panic inside minijinja.
 pub const MAX_SIZE_ARG: i64 = 10_000;
+/// Most items a filter may walk through. `[1] * 10**12` is a lazy sequence that costs nothing
+/// to make, and fuel counts template instructions, not the work inside a built-in filter:
+/// `|sum` over it would run for hours. A real conversation has at most a few thousand messages.
+pub const MAX_ITEMS: usize = 100_000;
 
 /// One chat turn.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,6 +284,18 @@ fn check_size_args(filter: &str, args: &[Value]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Refuses a sequence, map or string of more than [`MAX_ITEMS`] items (sizes minijinja knows
+/// without walking: a repeated sequence reports its length).
+fn check_items(filter: &str, value: Option<&Value>) -> Result<(), Error> {
+    match value.and_then(Value::len) {
+        Some(n) if n > MAX_ITEMS => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("the input of `{filter}` has {n} items, more than {MAX_ITEMS}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Refuses a `%`-style or `{}`-style format string with a width or precision above
 /// [`MAX_SIZE_ARG`]: digits after a `%` up to its conversion letter, or inside braces.
 fn check_format_sizes(spec: &str) -> Result<(), Error> {
@@ -314,6 +330,7 @@ fn bound_size_args(env: &mut Environment<'static>) {
     use minijinja::filters;
     let wrap = |env: &mut Environment<'static>, name: &'static str, builtin: Value| {
         env.add_filter(name, move |state: &State, args: Rest<Value>| {
+            check_items(name, args.first())?;
             check_size_args(name, args.get(1..).unwrap_or_default())?;
             builtin.call(state, &args)
         });
@@ -321,6 +338,38 @@ fn bound_size_args(env: &mut Environment<'static>) {
     wrap(env, "indent", Value::from_function(filters::indent));
     wrap(env, "batch", Value::from_function(filters::batch));
     wrap(env, "slice", Value::from_function(filters::slice));
+    // The filters that walk their whole input refuse inputs longer than MAX_ITEMS.
+    let walkers: [(&'static str, Value); 21] = [
+        ("sum", Value::from_function(filters::sum)),
+        ("min", Value::from_function(filters::min)),
+        ("max", Value::from_function(filters::max)),
+        ("join", Value::from_function(filters::join)),
+        ("list", Value::from_function(filters::list)),
+        ("string", Value::from_function(filters::string)),
+        ("sort", Value::from_function(filters::sort)),
+        ("reverse", Value::from_function(filters::reverse)),
+        ("unique", Value::from_function(filters::unique)),
+        ("last", Value::from_function(filters::last)),
+        ("dictsort", Value::from_function(filters::dictsort)),
+        ("items", Value::from_function(filters::items)),
+        ("map", Value::from_function(filters::map)),
+        ("select", Value::from_function(filters::select)),
+        ("reject", Value::from_function(filters::reject)),
+        ("selectattr", Value::from_function(filters::selectattr)),
+        ("rejectattr", Value::from_function(filters::rejectattr)),
+        ("groupby", Value::from_function(filters::groupby)),
+        ("chain", Value::from_function(filters::chain)),
+        ("zip", Value::from_function(filters::zip)),
+        ("pprint", Value::from_function(filters::pprint)),
+    ];
+    for (name, builtin) in walkers {
+        env.add_filter(name, move |state: &State, args: Rest<Value>| {
+            for arg in args.iter() {
+                check_items(name, Some(arg))?;
+            }
+            builtin.call(state, &args)
+        });
+    }
     let format = Value::from_function(filters::format);
     env.add_filter("format", move |state: &State, args: Rest<Value>| {
         if let Some(spec) = args.first().and_then(Value::as_str) {
@@ -398,6 +447,34 @@ mod tests {
         ));
         let t = template("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}");
         assert!(t.render(&[], false).is_err());
+    }
+
+    #[test]
+    fn filters_refuse_sequences_too_long_to_walk() {
+        let started = std::time::Instant::now();
+        for source in [
+            "{{ ([1] * 10**12) | sum }}",
+            "{{ ([1] * 10**12) | max }}",
+            "{{ ([1] * 10**12) | join(',') }}",
+            "{{ ([1] * 10**12) | list | length }}",
+            "{{ ([1] * 10**12) | map('string') | first }}",
+            "{{ (([1] * 10**12) | batch(2)) | first }}",
+            "{{ ([1] * 10**12) | tojson }}",
+            // Each level is short enough; together they would be 10^10 items of JSON.
+            "{{ ([[1] * 100000] * 100000) | tojson }}",
+        ] {
+            let err = template(source).render(&[], false).expect_err(source);
+            assert!(matches!(err, TemplateError::Render(_)), "{source}: {err:?}");
+        }
+        // Real use is untouched.
+        let t =
+            template("{{ messages | map(attribute='content') | join('/') }}|{{ [3, 1] | max }}");
+        assert_eq!(
+            t.render(&[ChatMessage::user("a"), ChatMessage::user("b")], false)
+                .expect("render"),
+            "a/b|3"
+        );
+        assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
     }
 
     #[test]

@@ -76,13 +76,20 @@ fn write_value(out: &mut String, value: &Value, o: &Options, depth: usize) -> Re
     if depth > MAX_DEPTH {
         return Err(invalid("value (nested too deeply)"));
     }
+    // Nested sequences multiply: each level is bounded below, the whole text here.
+    if out.len() > super::MAX_OUTPUT_BYTES {
+        return Err(invalid("value (its JSON is too large)"));
+    }
     match value.kind() {
         ValueKind::None => out.push_str("null"),
         ValueKind::Bool => out.push_str(if value.is_true() { "true" } else { "false" }),
         ValueKind::Number => write_number(out, value)?,
         ValueKind::String => write_string(out, value.as_str().unwrap_or_default(), o),
         ValueKind::Seq | ValueKind::Iterable => {
-            let items: Vec<Value> = value.try_iter()?.collect();
+            let items: Vec<Value> = value.try_iter()?.take(super::MAX_ITEMS + 1).collect();
+            if items.len() > super::MAX_ITEMS {
+                return Err(invalid("value (a sequence is too long)"));
+            }
             write_container(out, ('[', ']'), items.len(), o, depth, |out, i| {
                 items
                     .get(i)
@@ -90,7 +97,10 @@ fn write_value(out: &mut String, value: &Value, o: &Options, depth: usize) -> Re
             })?;
         }
         ValueKind::Map => {
-            let mut keys: Vec<Value> = value.try_iter()?.collect();
+            let mut keys: Vec<Value> = value.try_iter()?.take(super::MAX_ITEMS + 1).collect();
+            if keys.len() > super::MAX_ITEMS {
+                return Err(invalid("value (a map is too large)"));
+            }
             if o.sort_keys {
                 keys.sort();
             }
