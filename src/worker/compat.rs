@@ -43,9 +43,8 @@ pub fn check(bytes: &[u8], name: &str) -> Result<WireModelInfo, String> {
             "{name} is a `{architecture}` model, an architecture this engine does not implement; {WHAT_RUNS}."
         ));
     }
-    let config = LlamaConfig::from_gguf(&gguf).map_err(|e| {
-        format!("{name} declares `{architecture}` but its settings cannot be used: {e}.")
-    })?;
+    // Tensor types first: for a file in a quantization the engine cannot decode, "choose
+    // another quantization" is the useful answer, whatever else is wrong with it.
     let unsupported = unsupported_types(&gguf);
     if !unsupported.is_empty() {
         let decodable: Vec<&str> = GgmlType::dequantizable().map(GgmlType::name).collect();
@@ -55,6 +54,13 @@ pub fn check(bytes: &[u8], name: &str) -> Result<WireModelInfo, String> {
             decodable.join(", ")
         ));
     }
+    // The engine's own validation, the one `LlamaModel::from_gguf` runs before loading: every
+    // number is checked against the tensors in the file (block count, widths, heads,
+    // vocabulary) and bounded (context length, epsilon, RoPE base), so a hostile header is
+    // refused here with the key it got wrong, not when the worker sizes something by it.
+    let config = LlamaConfig::from_gguf(&gguf).map_err(|e| {
+        format!("{name} declares `{architecture}` but its settings cannot be used: {e}.")
+    })?;
     let parameters: u64 = gguf.tensors.iter().map(|t| t.n_elements()).sum();
     let model_name = gguf
         .get_str_opt("general.name")
@@ -229,13 +235,21 @@ impl WireModelInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use engine::gguf::GgufWriter;
+    use engine::gguf::{GgufWriter, MetadataValue};
 
-    /// A header-complete tiny llama GGUF with one tensor of type `ty`.
-    fn tiny(arch: &str, ty: GgmlType) -> Vec<u8> {
-        let mut w = GgufWriter::new();
-        w.add_metadata("general.architecture", arch);
-        w.add_metadata("general.name", "Tiny Test");
+    /// A complete tiny llama GGUF (every tensor the engine reads, as F32 zeros, for 2 blocks
+    /// of width 32 = 4 heads × 8, MLP 64, 3 tokens), with metadata `overrides` written in place
+    /// of the defaults. With a `ty` other than F32, one extra tensor of that type is added.
+    fn tiny_with(arch: &str, ty: GgmlType, overrides: &[(&str, MetadataValue)]) -> Vec<u8> {
+        let mut meta: Vec<(String, MetadataValue)> = vec![
+            ("general.architecture".into(), arch.into()),
+            ("general.name".into(), "Tiny Test".into()),
+            ("tokenizer.ggml.tokens".into(), vec!["a", "b", "c"].into()),
+            (
+                format!("{arch}.attention.layer_norm_rms_epsilon"),
+                1e-5f32.into(),
+            ),
+        ];
         for (k, v) in [
             ("block_count", 2u32),
             ("embedding_length", 32),
@@ -243,24 +257,52 @@ mod tests {
             ("attention.head_count", 4),
             ("context_length", 128),
         ] {
-            w.add_metadata(format!("{arch}.{k}"), v);
+            meta.push((format!("{arch}.{k}"), v.into()));
         }
-        w.add_metadata(format!("{arch}.attention.layer_norm_rms_epsilon"), 1e-5f32);
-        w.add_metadata("tokenizer.ggml.tokens", vec!["a", "b", "c"]);
-        match ty {
-            GgmlType::F32 => {
-                w.add_f32_tensor("token_embd.weight", &[32, 3], &[0.5; 96]);
+        for (key, value) in overrides {
+            meta.retain(|(k, _)| k != key);
+            meta.push(((*key).to_owned(), value.clone()));
+        }
+        let mut w = GgufWriter::new();
+        for (k, v) in meta {
+            w.add_metadata(k, v);
+        }
+        let mut tensors: Vec<(String, Vec<u64>)> = vec![
+            ("token_embd.weight".into(), vec![32, 3]),
+            ("output_norm.weight".into(), vec![32]),
+        ];
+        for l in 0..2 {
+            for (t, dims) in [
+                ("attn_norm.weight", vec![32]),
+                ("attn_q.weight", vec![32, 32]),
+                ("attn_k.weight", vec![32, 32]),
+                ("attn_v.weight", vec![32, 32]),
+                ("attn_output.weight", vec![32, 32]),
+                ("ffn_norm.weight", vec![32]),
+                ("ffn_gate.weight", vec![32, 64]),
+                ("ffn_up.weight", vec![32, 64]),
+                ("ffn_down.weight", vec![64, 32]),
+            ] {
+                tensors.push((format!("blk.{l}.{t}"), dims));
             }
-            other => {
-                w.add_tensor(
-                    "token_embd.weight",
-                    &[256, 1],
-                    other,
-                    vec![0u8; other.type_size().unwrap_or(0)],
-                );
-            }
+        }
+        for (name, dims) in tensors {
+            let n = dims.iter().product::<u64>() as usize;
+            w.add_f32_tensor(name, &dims, &vec![0.0; n]);
+        }
+        if ty != GgmlType::F32 {
+            w.add_tensor(
+                "extra.weight",
+                &[256, 1],
+                ty,
+                vec![0u8; ty.type_size().unwrap_or(0)],
+            );
         }
         w.to_bytes()
+    }
+
+    fn tiny(arch: &str, ty: GgmlType) -> Vec<u8> {
+        tiny_with(arch, ty, &[])
     }
 
     #[test]
@@ -270,7 +312,8 @@ mod tests {
         assert_eq!(info.architecture, "llama");
         assert_eq!(info.n_layers, 2);
         assert_eq!(info.context_length, 128);
-        assert_eq!(info.parameters, 96);
+        // 96 embedding + 32 final norm + 2 × (2 × 32 norms + 4 × 32² + 3 × 32 × 64).
+        assert_eq!(info.parameters, 96 + 32 + 2 * (64 + 4 * 1024 + 3 * 2048));
         assert_eq!(info.file_type, "F32");
         assert!(
             info.summary().contains("2 layers · context 128 · F32"),
@@ -294,6 +337,65 @@ mod tests {
             "{types}"
         );
         assert!(too_large("big.gguf", 3e9).contains("3.0 GB"));
+    }
+
+    /// The page refuses a hostile header with the engine's own message, naming the key.
+    #[test]
+    fn hostile_settings_are_refused_with_the_key_they_got_wrong() {
+        let cases: [(&str, MetadataValue, &[&str]); 6] = [
+            (
+                "llama.block_count",
+                MetadataValue::U32((1 << 31) - 1),
+                &["2147483647 blocks", "tensors for 2"],
+            ),
+            (
+                "llama.attention.key_length",
+                MetadataValue::U64((1 << 31) + 32),
+                &["2147483680 × 4 heads", "embedding width 32"],
+            ),
+            (
+                "llama.attention.head_count",
+                MetadataValue::U32(0),
+                &["at least 1"],
+            ),
+            (
+                "llama.attention.head_count",
+                MetadataValue::U32(5),
+                &["5 heads do not divide the embedding width 32"],
+            ),
+            (
+                "llama.attention.layer_norm_rms_epsilon",
+                MetadataValue::F32(f32::NAN),
+                &["NaN is not a finite positive number"],
+            ),
+            (
+                "llama.context_length",
+                MetadataValue::U64(u64::MAX),
+                &["outside 1..=16777216"],
+            ),
+        ];
+        for (key, value, needles) in cases {
+            let file = tiny_with("llama", GgmlType::F32, &[(key, value)]);
+            let err = check(&file, "bad.gguf").expect_err(key);
+            assert!(
+                err.starts_with("bad.gguf declares `llama` but its settings cannot be used")
+                    && err.contains(&format!("`{key}`")),
+                "{err}"
+            );
+            for needle in needles {
+                assert!(err.contains(needle), "`{needle}` not in: {err}");
+            }
+        }
+        let vocab = tiny_with(
+            "llama",
+            GgmlType::F32,
+            &[("tokenizer.ggml.tokens", vec!["a"; 4].into())],
+        );
+        let err = check(&vocab, "v.gguf").expect_err("vocab");
+        assert!(
+            err.contains("`tokenizer.ggml.tokens`") && err.contains("token_embd.weight"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Entry points for the fuzz targets in `fuzz/` (see `docs/fuzzing.md`). Not part of the API.
 //!
 //! Each function takes the fuzzer's raw bytes, turns them into an input for one of the engine's
-//! readers of untrusted data (the GGUF reader, the GGUF → tokenizer builder, the chat-template
-//! renderer, the axis-file reader), runs it, and exercises what a caller would do next with
-//! the result. They live here, not in the fuzz crate, so that `tests/fuzz_corpus.rs` replays
+//! readers of untrusted data (the GGUF reader, the model configuration read from a GGUF, the
+//! GGUF → tokenizer builder, the chat-template renderer, the axis-file reader), runs it, and
+//! exercises what a caller would do next with the result. They live here, not in the fuzz crate, so that `tests/fuzz_corpus.rs` replays
 //! the committed corpus through exactly the same code on stable Rust, without libFuzzer.
 //!
 //! Contract, checked by the fuzzer and by the replay: for any bytes the function returns
@@ -19,7 +19,8 @@ use std::borrow::Cow;
 
 use crate::axis::{AxisError, AxisFile};
 use crate::chat_template::{ChatMessage, ChatTemplate, TemplateError};
-use crate::gguf::{Gguf, GgufError, GgufWriter, MetadataValue};
+use crate::gguf::{GgmlType, Gguf, GgufError, GgufWriter, MetadataValue};
+use crate::model::{LlamaConfig, MAX_CONTEXT_LENGTH, MAX_LAYERS, ModelError, block_indices};
 use crate::tokenizer::{ChatTokenizer, TokenizerError};
 
 /// Separates the sections of a structured input.
@@ -39,7 +40,8 @@ fn text(bytes: &[u8]) -> Cow<'_, str> {
 }
 
 /// The GGUF reader: parse, then read every metadata value through the typed getters and decode
-/// every tensor, as the model loader would.
+/// every tensor, as the model loader would, and read the model configuration from it (an error
+/// there is fine; an accepted configuration must satisfy [`model_config`]'s invariants).
 pub fn gguf_reader(data: &[u8]) -> Result<(), GgufError> {
     let gguf = Gguf::parse(data)?;
     let _ = gguf.architecture();
@@ -60,6 +62,201 @@ pub fn gguf_reader(data: &[u8]) -> Result<(), GgufError> {
             assert!(values.len() as u64 == t.n_elements(), "tensor `{}`", t.name);
         }
     }
+    let _ = exercise_config(&gguf);
+    Ok(())
+}
+
+/// Metadata a [`model_config`] override record can set (the selector's low 4 bits); `vocab`
+/// writes `tokenizer.ggml.tokens` (up to [`MAX_FUZZ_TOKENS`] tokens) or `{arch}.vocab_size`.
+const CONFIG_KEYS: [&str; 13] = [
+    "block_count",
+    "embedding_length",
+    "feed_forward_length",
+    "attention.head_count",
+    "attention.head_count_kv",
+    "attention.key_length",
+    "attention.value_length",
+    "rope.dimension_count",
+    "context_length",
+    "vocab",
+    "rope.freq_base",
+    "attention.layer_norm_rms_epsilon",
+    "general.architecture",
+];
+
+/// A longer vocabulary override is written as `{arch}.vocab_size`, not as a token list.
+const MAX_FUZZ_TOKENS: u64 = 4096;
+
+/// The model configuration: `LlamaConfig::from_gguf` on a GGUF whose tensors and metadata the
+/// input describes, then the invariants the loader relies on for an accepted configuration.
+///
+/// Layout: byte 0 is flags; bit 7 is raw mode (the rest is a whole GGUF file). Otherwise
+/// bytes 1–7 give the tensors the file holds — blocks `b1 % 5`, heads `b2 % 4 + 1`, key/value
+/// heads `b3 % heads + 1`, head width `2·(b4 % 4 + 1)`, MLP width `b5 % 16 + 1`, vocabulary
+/// `b6 % 16 + 1`, and (flag bit 3) a scale `2^(b7 % 32)` on the widths and vocabulary — and
+/// the metadata starts out matching them. Then 9-byte override records: a selector byte
+/// (low 4 bits: index into [`CONFIG_KEYS`], 13–15: an extra `blk.N.attn_norm.weight` tensor
+/// with `N` the value; bits 4–5: write as u32, u64, i32 (f32, f64, a string for floats), or
+/// remove the key) and a little-endian u64 value. Flags: bit 0 qwen2, bit 1 an `output.weight`,
+/// bit 2 Q/K/V biases, bit 3 tensors of an unknown type with no data (so shapes can be
+/// large) scaled as above.
+pub fn model_config(data: &[u8]) -> Result<(), ModelError> {
+    let flags = data.first().copied().unwrap_or(0);
+    let rest = data.get(1..).unwrap_or_default();
+    if flags & 0x80 != 0 {
+        return exercise_config(&Gguf::parse(rest)?);
+    }
+    let byte = |i: usize| u64::from(rest.get(i).copied().unwrap_or(0));
+    let arch = if flags & 1 != 0 { "qwen2" } else { "llama" };
+    let unknown = flags & 0x08 != 0;
+    let scale = if unknown { 1u64 << (byte(6) % 32) } else { 1 };
+    let layers = byte(0) % 5;
+    let heads = byte(1) % 4 + 1;
+    let kv_heads = byte(2) % heads + 1;
+    let head_dim = 2 * (byte(3) % 4 + 1);
+    let (hidden, kv) = (heads * head_dim * scale, kv_heads * head_dim * scale);
+    let ffn = (byte(4) % 16 + 1) * scale;
+    let vocab = (byte(5) % 16 + 1) * scale;
+
+    // Metadata, by key: overrides replace entries (a repeated key would not parse).
+    let mut meta: Vec<(String, MetadataValue)> = vec![
+        ("general.architecture".into(), arch.into()),
+        (format!("{arch}.block_count"), layers.into()),
+        (format!("{arch}.embedding_length"), hidden.into()),
+        (format!("{arch}.feed_forward_length"), ffn.into()),
+        (format!("{arch}.attention.head_count"), heads.into()),
+        (format!("{arch}.attention.head_count_kv"), kv_heads.into()),
+        (format!("{arch}.context_length"), 64u64.into()),
+        (
+            format!("{arch}.attention.layer_norm_rms_epsilon"),
+            1e-5f32.into(),
+        ),
+        (format!("{arch}.vocab_size"), vocab.into()),
+    ];
+    let mut extra_blocks = Vec::new();
+    for record in rest.get(7..).unwrap_or_default().chunks_exact(9) {
+        let selector = record[0];
+        let mut value_bytes = [0u8; 8];
+        value_bytes.copy_from_slice(&record[1..]);
+        let v = u64::from_le_bytes(value_bytes);
+        let encoding = (selector >> 4) & 3;
+        let Some(&name) = CONFIG_KEYS.get(usize::from(selector & 0x0f)) else {
+            extra_blocks.push(v);
+            continue;
+        };
+        let key = match name {
+            "general.architecture" => name.to_owned(),
+            "vocab" => format!("{arch}.vocab_size"),
+            _ => format!("{arch}.{name}"),
+        };
+        meta.retain(|(k, _)| *k != key && !(name == "vocab" && k == "tokenizer.ggml.tokens"));
+        let value: MetadataValue = match (name, encoding) {
+            (_, 3) => continue,
+            ("general.architecture", _) => {
+                ["llama", "qwen2", "gemma2", ""][(v % 4) as usize].into()
+            }
+            ("rope.freq_base" | "attention.layer_norm_rms_epsilon", 0) => {
+                f32::from_bits(v as u32).into()
+            }
+            ("rope.freq_base" | "attention.layer_norm_rms_epsilon", 1) => f64::from_bits(v).into(),
+            ("rope.freq_base" | "attention.layer_norm_rms_epsilon", _) => "x".into(),
+            ("vocab", _) if v <= MAX_FUZZ_TOKENS => {
+                meta.push((
+                    "tokenizer.ggml.tokens".into(),
+                    (0..v).map(|i| i.to_string()).collect::<Vec<_>>().into(),
+                ));
+                continue;
+            }
+            (_, 0) => (v as u32).into(),
+            (_, 1) => v.into(),
+            _ => (v as i64 as i32).into(),
+        };
+        meta.push((key, value));
+    }
+
+    let mut w = GgufWriter::new();
+    for (k, v) in meta {
+        w.add_metadata(k, v);
+    }
+    let mut tensors: Vec<(String, Vec<u64>)> = vec![
+        ("token_embd.weight".into(), vec![hidden, vocab]),
+        ("output_norm.weight".into(), vec![hidden]),
+    ];
+    if flags & 0x02 != 0 {
+        tensors.push(("output.weight".into(), vec![hidden, vocab]));
+    }
+    for l in 0..layers {
+        let mut add = |s: &str, dims: Vec<u64>| tensors.push((format!("blk.{l}.{s}"), dims));
+        add("attn_norm.weight", vec![hidden]);
+        add("attn_q.weight", vec![hidden, hidden]);
+        add("attn_k.weight", vec![hidden, kv]);
+        add("attn_v.weight", vec![hidden, kv]);
+        if flags & 0x04 != 0 {
+            add("attn_q.bias", vec![hidden]);
+            add("attn_k.bias", vec![kv]);
+            add("attn_v.bias", vec![kv]);
+        }
+        add("attn_output.weight", vec![hidden, hidden]);
+        add("ffn_norm.weight", vec![hidden]);
+        add("ffn_gate.weight", vec![hidden, ffn]);
+        add("ffn_up.weight", vec![hidden, ffn]);
+        add("ffn_down.weight", vec![ffn, hidden]);
+    }
+    for n in extra_blocks {
+        tensors.push((format!("blk.{n}.attn_norm.weight"), vec![hidden]));
+    }
+    for (name, dims) in tensors {
+        if unknown {
+            w.add_tensor(name, &dims, GgmlType::Unknown(1000), Vec::new());
+        } else {
+            // Small: every width is at most 32 without the scale.
+            let n: u64 = dims.iter().product();
+            w.add_f32_tensor(name, &dims, &vec![0.0; n as usize]);
+        }
+    }
+    // A repeated extra block is a duplicate tensor, and a scaled shape may overflow: those
+    // are the reader's errors, fine here.
+    exercise_config(&Gguf::parse(&w.to_bytes())?)
+}
+
+/// Reads the configuration and checks what the loader relies on when it is accepted.
+fn exercise_config(gguf: &Gguf) -> Result<(), ModelError> {
+    let c = LlamaConfig::from_gguf(gguf)?;
+    assert!((1..=MAX_LAYERS).contains(&c.n_layers), "{c:?}");
+    assert_eq!(c.n_layers, block_indices(gguf).len(), "{c:?}");
+    assert!(
+        c.n_kv_heads >= 1 && c.n_heads.is_multiple_of(c.n_kv_heads),
+        "{c:?}"
+    );
+    assert!(c.head_dim >= 2 && c.head_dim.is_multiple_of(2), "{c:?}");
+    assert_eq!(
+        c.n_heads.checked_mul(c.head_dim),
+        Some(c.hidden_size),
+        "{c:?}"
+    );
+    let embd = gguf.tensor("token_embd.weight").map(|t| t.dims.clone());
+    assert_eq!(
+        embd.ok(),
+        Some(vec![c.hidden_size as u64, c.vocab_size as u64]),
+        "{c:?}"
+    );
+    assert!(c.ffn_size >= 1 && c.vocab_size >= 1, "{c:?}");
+    assert!(
+        (1..=MAX_CONTEXT_LENGTH).contains(&c.context_length),
+        "{c:?}"
+    );
+    assert!(c.rms_eps.is_finite() && c.rms_eps > 0.0, "{c:?}");
+    assert!(c.rope_base.is_finite() && c.rope_base > 0.0, "{c:?}");
+    // The loader's size arithmetic must not overflow.
+    let fused = c
+        .kv_size()
+        .checked_mul(2)
+        .and_then(|x| x.checked_add(c.hidden_size));
+    assert!(
+        fused.and_then(|x| x.checked_mul(c.hidden_size)).is_some(),
+        "{c:?}"
+    );
+    assert!(c.group_size() >= 1);
     Ok(())
 }
 
@@ -308,6 +505,7 @@ fn structured_axis_bytes(mode: u8, rest: &[u8]) -> Vec<u8> {
 pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let mut out = Vec::new();
     out.extend(gguf_seeds());
+    out.extend(model_config_seeds());
     out.extend(tokenizer_seeds());
     out.extend(template_seeds());
     out.extend(axis_seeds());
@@ -372,6 +570,109 @@ fn gguf_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         "empty.gguf".to_owned(),
         GgufWriter::new().to_bytes(),
     ));
+    seeds
+}
+
+/// One override record of the structured [`model_config`] input.
+fn config_record(key: &str, encoding: u8, value: u64) -> Vec<u8> {
+    let index = CONFIG_KEYS.iter().position(|k| *k == key).unwrap_or(13);
+    let mut record = vec![index as u8 | encoding << 4];
+    record.extend_from_slice(&value.to_le_bytes());
+    record
+}
+
+fn model_config_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    // 2 blocks, 3 heads of 4 sharing 1 key/value head (b3 = 0), MLP 16, 10 tokens; b7 is the
+    // scale exponent of flag bit 3.
+    let structured = |flags: u8, scale: u8, records: &[Vec<u8>]| {
+        let mut input = vec![flags, 2, 2, 0, 1, 15, 9, scale];
+        for r in records {
+            input.extend_from_slice(r);
+        }
+        input
+    };
+    let mut seeds = vec![
+        (
+            "model_config",
+            "llama.bin".to_owned(),
+            structured(0, 0, &[]),
+        ),
+        (
+            "model_config",
+            "qwen2_bias_output_tokens.bin".to_owned(),
+            structured(
+                0x01 | 0x02 | 0x04,
+                0,
+                &[
+                    config_record("vocab", 0, 10),
+                    config_record("attention.key_length", 1, 4),
+                    config_record("rope.freq_base", 0, u64::from(1_000_000f32.to_bits())),
+                ],
+            ),
+        ),
+        (
+            "model_config",
+            "block_count_2pow31_rejected.bin".to_owned(),
+            structured(0, 0, &[config_record("block_count", 0, (1 << 31) - 1)]),
+        ),
+        (
+            "model_config",
+            "key_length_wraps_rejected.bin".to_owned(),
+            structured(
+                0,
+                0,
+                &[config_record("attention.key_length", 1, (1 << 31) + 32)],
+            ),
+        ),
+        (
+            "model_config",
+            "nan_eps_rejected.bin".to_owned(),
+            structured(
+                0,
+                0,
+                &[config_record(
+                    "attention.layer_norm_rms_epsilon",
+                    0,
+                    u64::from(f32::NAN.to_bits()),
+                )],
+            ),
+        ),
+        (
+            "model_config",
+            "unaddressable_rejected.bin".to_owned(),
+            // Widths × 2^27, consistent, declared without data: too large to address.
+            structured(0x08, 27, &[]),
+        ),
+    ];
+    // Raw mode: a whole tiny model file.
+    let mut w = GgufWriter::new();
+    w.add_metadata("general.architecture", "llama")
+        .add_metadata("llama.block_count", 1u32)
+        .add_metadata("llama.embedding_length", 4u32)
+        .add_metadata("llama.feed_forward_length", 8u32)
+        .add_metadata("llama.attention.head_count", 2u32)
+        .add_metadata("llama.context_length", 32u32)
+        .add_metadata("llama.attention.layer_norm_rms_epsilon", 1e-6f32)
+        .add_metadata("tokenizer.ggml.tokens", vec!["a", "b", "c"]);
+    for (name, dims) in [
+        ("token_embd.weight", vec![4u64, 3]),
+        ("output_norm.weight", vec![4]),
+        ("blk.0.attn_norm.weight", vec![4]),
+        ("blk.0.attn_q.weight", vec![4, 4]),
+        ("blk.0.attn_k.weight", vec![4, 4]),
+        ("blk.0.attn_v.weight", vec![4, 4]),
+        ("blk.0.attn_output.weight", vec![4, 4]),
+        ("blk.0.ffn_norm.weight", vec![4]),
+        ("blk.0.ffn_gate.weight", vec![4, 8]),
+        ("blk.0.ffn_up.weight", vec![4, 8]),
+        ("blk.0.ffn_down.weight", vec![8, 4]),
+    ] {
+        let n: u64 = dims.iter().product();
+        w.add_f32_tensor(name, &dims, &vec![0.5; n as usize]);
+    }
+    let mut raw = vec![0x80];
+    raw.extend(w.to_bytes());
+    seeds.push(("model_config", "raw_gguf.bin".to_owned(), raw));
     seeds
 }
 
@@ -582,4 +883,82 @@ fn axis_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         seeds.push(("axis_file", format!("{name}.bin"), input));
     }
     seeds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The structured `model_config` seeds reach the validation they are named for (not a
+    /// reader error on the way), so the fuzzer starts at each of those checks.
+    #[test]
+    fn model_config_seeds_fail_where_their_names_say() {
+        let expected = [
+            (
+                "block_count_2pow31_rejected.bin",
+                "`llama.block_count`: declares 2147483647",
+            ),
+            (
+                "key_length_wraps_rejected.bin",
+                "`llama.attention.key_length`: 2147483680 × 3 heads",
+            ),
+            (
+                "nan_eps_rejected.bin",
+                "`llama.attention.layer_norm_rms_epsilon`: NaN",
+            ),
+            ("unaddressable_rejected.bin", "too large to address"),
+        ];
+        let seeds = model_config_seeds();
+        for (name, needle) in expected {
+            let (_, _, input) = seeds
+                .iter()
+                .find(|(_, n, _)| n == name)
+                .expect("seed exists");
+            let err = model_config(input).expect_err(name).to_string();
+            assert!(err.contains(needle), "{name}: {err}");
+        }
+        let accepted = seeds.iter().filter(|(_, n, _)| !n.contains("_rejected"));
+        for (_, name, input) in accepted {
+            assert!(model_config(input).is_ok(), "{name}");
+        }
+    }
+
+    /// The review's finding, as a whole file: `llama.block_count = 2^31 − 1` in an otherwise
+    /// valid tiny model (it used to abort on a 4.5 TB `Vec::with_capacity` in the loader).
+    #[test]
+    fn the_block_count_regression_is_refused_by_the_config() {
+        let input =
+            include_bytes!("../../../fuzz/regressions/model_config/raw_block_count_2pow31.bin");
+        let err = model_config(input).expect_err("refused").to_string();
+        assert!(
+            err.contains(
+                "`llama.block_count`: declares 2147483647 blocks but the file has tensors for 1"
+            ),
+            "{err}"
+        );
+    }
+
+    /// Record encodings: a u32 write truncates, a removed key is missing, an extra block
+    /// number makes gaps, a wrong type is a typed error.
+    #[test]
+    fn model_config_records_reach_the_keys() {
+        let base = vec![0u8, 2, 2, 0, 1, 15, 9, 0];
+        let with = |records: &[Vec<u8>]| {
+            let mut input = base.clone();
+            records.iter().for_each(|r| input.extend_from_slice(r));
+            model_config(&input).map_err(|e| e.to_string())
+        };
+        assert_eq!(with(&[]), Ok(()));
+        let err = with(&[config_record("context_length", 3, 0)]).expect_err("removed");
+        assert!(err.contains("`llama.context_length`: missing"), "{err}");
+        let err = with(&[config_record("block_count", 0, (1 << 32) + 2)]);
+        assert_eq!(err, Ok(()), "u32 write truncates 2^32 + 2 to 2");
+        let err =
+            with(&[config_record("block_count", 1, 3), config_record("", 0, 7)]).expect_err("gaps");
+        assert!(err.contains("numbered 0 to 7, with gaps"), "{err}");
+        let err = with(&[config_record("rope.freq_base", 2, 0)]).expect_err("string");
+        assert!(err.contains("`llama.rope.freq_base`"), "{err}");
+        let err = with(&[config_record("general.architecture", 0, 2)]).expect_err("gemma2");
+        assert!(err.contains("unsupported architecture `gemma2`"), "{err}");
+    }
 }

@@ -16,8 +16,9 @@ use engine::fuzz_entry;
 /// milliseconds, the slowest (templates burning all their fuel) well under a second.
 const TIME_BOUND: Duration = Duration::from_secs(5);
 
-const TARGETS: [&str; 4] = [
+const TARGETS: [&str; 5] = [
     "gguf_reader",
+    "model_config",
     "gguf_tokenizer",
     "chat_template",
     "axis_file",
@@ -40,6 +41,7 @@ fn run(target: &str, data: &[u8]) -> Result<bool, String> {
     }
     let outcome = catch_unwind(AssertUnwindSafe(|| match target {
         "gguf_reader" => typed(fuzz_entry::gguf_reader(data)),
+        "model_config" => typed(fuzz_entry::model_config(data)),
         "gguf_tokenizer" => typed(fuzz_entry::gguf_tokenizer(data)),
         "chat_template" => typed(fuzz_entry::chat_template(data)),
         "axis_file" => typed(fuzz_entry::axis_file(data)),

@@ -1,5 +1,9 @@
 //! The Llama-family transformer, on burn.
 //!
+//! Without the crate's `model` feature only [`LlamaConfig`] (reading and validating the
+//! hyper-parameters against the GGUF's tensors) and [`ModelError`] remain: what the fuzz
+//! targets build.
+//!
 //! - [`LlamaConfig`] reads hyper-parameters from GGUF metadata (`llama`, `qwen2`).
 //! - [`Weights`] moves tensors from the GGUF onto a burn [`Device`](burn::tensor::Device):
 //!   [`WeightMode::F32`] (dequantized; the reference, within ~1e-4 of HF transformers) or
@@ -37,27 +41,50 @@
 //!   booleans, so prefill prompts of thousands of tokens in chunks (e.g. 512) — chunked prefill is
 //!   exact (the cache makes it equal to one pass).
 
-mod attention;
-mod block_matmul;
+// The configuration and the error type need no burn: they are built without the `model`
+// feature too, so the fuzz targets (which leave burn out) can fuzz config validation.
 mod config;
 mod error;
+
+#[cfg(feature = "model")]
+mod attention;
+#[cfg(feature = "model")]
+mod block_matmul;
+#[cfg(feature = "model")]
 mod forward;
+#[cfg(feature = "model")]
 mod interventions;
+#[cfg(feature = "model")]
 mod kv_cache;
+#[cfg(feature = "model")]
 mod mlp;
+#[cfg(feature = "model")]
 mod norm;
+#[cfg(feature = "model")]
 mod rope;
+#[cfg(feature = "model")]
 mod weights;
 
-pub use attention::build_mask;
-pub use block_matmul::{BlockKind, BlockMatrix};
-pub use config::{Architecture, LlamaConfig, RopeStyle};
+pub use config::{
+    Architecture, LlamaConfig, MAX_CONTEXT_LENGTH, MAX_LAYERS, RopeStyle, block_indices,
+};
 pub use error::ModelError;
+
+#[cfg(feature = "model")]
+pub use attention::build_mask;
+#[cfg(feature = "model")]
+pub use block_matmul::{BlockKind, BlockMatrix};
+#[cfg(feature = "model")]
 pub use forward::{ForwardOptions, ForwardOutput, ForwardReadout, LlamaModel, LogitsMode};
+#[cfg(feature = "model")]
 pub use interventions::{Cap, Interventions, PreparedInterventions, Probe, Steer, cap};
+#[cfg(feature = "model")]
 pub use kv_cache::KvCache;
+#[cfg(feature = "model")]
 pub use norm::rms_norm;
+#[cfg(feature = "model")]
 pub use rope::{RopeAngles, inverse_frequencies};
+#[cfg(feature = "model")]
 pub use weights::{
     GgufSource, HOST_KERNEL_MAX_ROWS, HostEmbedding, LayerWeights, Linear, MemorySource,
     QUANT_BLOCK, ResidentBytes, WeightMode, WeightSource, Weights,

@@ -21,7 +21,7 @@ use crate::gguf::dequant::f16_at;
 use crate::gguf::{GgmlType, Gguf, dequantize};
 
 use super::block_matmul::{BlockKind, BlockMatrix};
-use super::{LlamaConfig, ModelError};
+use super::{LlamaConfig, MAX_LAYERS, ModelError};
 
 /// Values per block, along a matrix's input dimension (GGUF's block length and direction).
 pub const QUANT_BLOCK: usize = 32;
@@ -487,7 +487,10 @@ impl Weights {
         let embedding = source.embedding(config)?;
         loader.resident.host += embedding.bytes();
 
-        let mut layers = Vec::with_capacity(config.n_layers);
+        // `LlamaConfig::from_gguf` bounds `n_layers` by the blocks in the file, but a config
+        // built by hand is not validated: reserve no more than MAX_LAYERS up front, so a wrong
+        // count fails on its first missing tensor instead of in one huge allocation.
+        let mut layers = Vec::with_capacity(config.n_layers.min(MAX_LAYERS));
         for l in 0..config.n_layers {
             let name = |s: &str| format!("blk.{l}.{s}");
             let attn_norm = loader.vector(&name("attn_norm.weight"), h)?;
