@@ -346,12 +346,18 @@ mod tests {
         let Autoload::Ask(why) = autoload_decision(true, None, Some(m)) else {
             panic!("a crafted link must ask");
         };
-        assert!(why.contains("tiny.gguf") && why.contains("https://models.example"), "{why}");
+        assert!(
+            why.contains("tiny.gguf") && why.contains("https://models.example"),
+            "{why}"
+        );
         assert!(matches!(
             autoload_decision(true, Some("https://other.example/y.gguf"), Some(m)),
             Autoload::Ask(_)
         ));
-        assert!(matches!(autoload_decision(true, None, None), Autoload::Ask(_)));
+        assert!(matches!(
+            autoload_decision(true, None, None),
+            Autoload::Ask(_)
+        ));
     }
 
     #[test]

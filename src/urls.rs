@@ -55,11 +55,26 @@ mod tests {
         let chosen = Some("https://models.example");
         let ok = |url, protocol, origin| connection_allowed(url, protocol, origin, page, chosen);
         assert!(ok("models/m.gguf", "https:", "https://axis.example").is_ok());
-        assert!(ok("https://models.example/m.gguf", "https:", "https://models.example").is_ok());
+        assert!(
+            ok(
+                "https://models.example/m.gguf",
+                "https:",
+                "https://models.example"
+            )
+            .is_ok()
+        );
         // Another https site, plain http elsewhere, data: and blob: of an opaque origin.
-        let other = ok("https://elsewhere.example/x", "https:", "https://elsewhere.example");
+        let other = ok(
+            "https://elsewhere.example/x",
+            "https:",
+            "https://elsewhere.example",
+        );
         assert!(other.unwrap_err().contains("opened with"));
-        let http = ok("http://models.example/m.gguf", "http:", "http://models.example");
+        let http = ok(
+            "http://models.example/m.gguf",
+            "http:",
+            "http://models.example",
+        );
         assert!(http.unwrap_err().contains("https://"));
         assert!(ok("data:,x", "data:", "null").is_err());
         assert!(connection_allowed("data:,x", "data:", "null", "null", None).is_err());

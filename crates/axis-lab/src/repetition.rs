@@ -146,7 +146,9 @@ pub fn run(opts: &RepetitionOptions) -> Result<()> {
     };
     let none = model.chat.model().prepare(&Interventions::none())?;
     // Seeds 16, 1016, 2016…: the page's seed first, then replays far from its turn offsets.
-    let seeds: Vec<u64> = (0..opts.seeds.max(1) as u64).map(|i| 16 + 1000 * i).collect();
+    let seeds: Vec<u64> = (0..opts.seeds.max(1) as u64)
+        .map(|i| 16 + 1000 * i)
+        .collect();
     let mut runs = Vec::new();
     for &echo_penalty in &opts.echo_penalties {
         let started = std::time::Instant::now();
@@ -237,7 +239,10 @@ mod tests {
 
     #[test]
     fn echoed_share_counts_word_four_grams_seen_before() {
-        assert_eq!(echoed_share("one two three four", &["One, two three four!"]), 1.0);
+        assert_eq!(
+            echoed_share("one two three four", &["One, two three four!"]),
+            1.0
+        );
         // 4-grams: [a b c d], [b c d e]; only the first was seen.
         assert_eq!(echoed_share("a b c d e", &["x a b c d"]), 0.5);
         assert_eq!(echoed_share("too short", &["too short"]), 0.0);

@@ -93,8 +93,9 @@ impl Style {
             Style::Embody => descriptive(prompt)
                 .and_then(|d| embody(&d))
                 .map(|e| messages_for(&e, question)),
-            Style::UserTurn => descriptive(prompt)
-                .map(|d| vec![ChatMessage::user(&format!("{d}\n\n{question}"))]),
+            Style::UserTurn => {
+                descriptive(prompt).map(|d| vec![ChatMessage::user(&format!("{d}\n\n{question}"))])
+            }
         }
     }
 }
@@ -276,7 +277,9 @@ pub fn run(opts: &StylesOptions) -> Result<()> {
                 let score = a
                     .mean_activation
                     .get(monitor * hidden..(monitor + 1) * hidden)
-                    .map_or(f64::NAN, |m| f64::from(dot(m, &scale.unit_axis) - scale.centre));
+                    .map_or(f64::NAN, |m| {
+                        f64::from(dot(m, &scale.unit_axis) - scale.centre)
+                    });
                 measured[which].push(Measured {
                     text: text.clone(),
                     score,
@@ -446,10 +449,13 @@ pub fn run(opts: &StylesOptions) -> Result<()> {
     Ok(())
 }
 
-fn summarise(style: &str, plain: &[&Measured], cap: &[&Measured], auroc: Option<f64>) -> StyleReport {
-    let mean = |ms: &[&Measured]| {
-        ms.iter().map(|m| m.score).sum::<f64>() / ms.len().max(1) as f64
-    };
+fn summarise(
+    style: &str,
+    plain: &[&Measured],
+    cap: &[&Measured],
+    auroc: Option<f64>,
+) -> StyleReport {
+    let mean = |ms: &[&Measured]| ms.iter().map(|m| m.score).sum::<f64>() / ms.len().max(1) as f64;
     let count = |ms: &[&Measured], f: fn(&Measured) -> bool| {
         Rate::of(ms.iter().filter(|m| f(m)).count(), ms.len())
     };
@@ -478,7 +484,10 @@ mod tests {
     fn the_descriptive_style_drops_the_instruction_and_keeps_the_persona() {
         let p = "You are an ancient red dragon who sleeps on a mountain of gold. Stay in character and never mention being an AI.";
         let d = descriptive(p).expect("a description is left");
-        assert_eq!(d, "You are an ancient red dragon who sleeps on a mountain of gold.");
+        assert_eq!(
+            d,
+            "You are an ancient red dragon who sleeps on a mountain of gold."
+        );
         assert_eq!(
             embody(&d).as_deref(),
             Some("Embody an ancient red dragon who sleeps on a mountain of gold.")
@@ -504,7 +513,13 @@ mod tests {
             }
         }
         // Nearly every prompt describes its persona before the instruction.
-        assert!(kept * 100 >= total * 95, "{kept}/{total} keep a description");
-        assert!(embodied * 100 >= total * 60, "{embodied}/{total} open with 'You are'");
+        assert!(
+            kept * 100 >= total * 95,
+            "{kept}/{total} keep a description"
+        );
+        assert!(
+            embodied * 100 >= total * 60,
+            "{embodied}/{total} open with 'You are'"
+        );
     }
 }

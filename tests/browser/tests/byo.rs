@@ -329,7 +329,9 @@ async fn a_url_on_another_origin_reloads_the_page_which_then_loads_it_by_itself(
     let message = browser.text_of("[data-testid=engine-status]").await?;
     assert_eq!(state, "failed", "{message}");
     assert!(
-        message.contains("could not download the model from https://models.example/elsewhere/other-origin.gguf"),
+        message.contains(
+            "could not download the model from https://models.example/elsewhere/other-origin.gguf"
+        ),
         "the worker tried the chosen address by itself: {message}"
     );
     let search = eval(&browser, "return location.search").await?;

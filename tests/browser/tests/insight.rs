@@ -142,7 +142,9 @@ async fn heatmap_steering_and_persona_map_on_the_real_model() -> anyhow::Result<
     );
     let frame = browser.text_of("[data-testid=persona-frame]").await?;
     assert!(
-        frame.starts_with("Layer ") && frame.contains(" of 30 ") && frame.contains("% of the axis lies in the plane"),
+        frame.starts_with("Layer ")
+            && frame.contains(" of 30 ")
+            && frame.contains("% of the axis lies in the plane"),
         "{frame}"
     );
 

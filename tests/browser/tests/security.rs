@@ -196,7 +196,10 @@ async fn crafted_model_links_neither_autoload_nor_reach_other_sites() -> anyhow:
         .wait_for_attr("[data-testid=notice]", "role", BOOT, |_| true)
         .await?;
     let said = browser.text_of("[data-testid=notice]").await?;
-    assert!(said.contains("Nothing is downloaded until you press"), "{said}");
+    assert!(
+        said.contains("Nothing is downloaded until you press"),
+        "{said}"
+    );
     // Autoload would start once the WebGPU probe has answered; give it time to (not) happen.
     browser
         .wait_for_attr("[data-testid=webgpu-status]", "data-state", BOOT, |s| {
