@@ -518,6 +518,17 @@ impl AppState {
         }
     }
 
+    /// Stops a load that takes too long (a stalled download, or a model file whose chat template
+    /// keeps the worker busy): the worker is replaced by a fresh one, so nothing of the load
+    /// survives, and the page is ready to load again.
+    pub fn cancel_load(&self) {
+        self.engine.set(EngineStatus::Starting);
+        self.start_worker();
+        self.notice.set(Some(
+            "Loading was cancelled: the engine was restarted and no model is loaded.".to_owned(),
+        ));
+    }
+
     /// The GPU is gone: keep the conversation (the answer being written is marked as cut off),
     /// restart the worker and load the model again on the CPU backend.
     fn recover_from_device_loss(&self, reason: &str, message: &str) {

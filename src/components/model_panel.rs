@@ -136,6 +136,16 @@ pub fn ModelPanel() -> impl IntoView {
                         (false, _) => "Load model",
                     }}
                 </button>
+                <Show when=move || matches!(state.engine.get(), EngineStatus::Downloading { .. } | EngineStatus::Preparing(_))>
+                    <button
+                        class="button ghost"
+                        data-testid="cancel-load"
+                        title="Stop loading: restarts the engine"
+                        on:click=move |_| state.cancel_load()
+                    >
+                        "Cancel"
+                    </button>
+                </Show>
                 <button
                     class="button ghost"
                     data-testid="clear-cache"

@@ -175,6 +175,18 @@ fn handle(
         l.push(format!("{method} {own}"));
     }
     let path = own.split(['?', '#']).next().unwrap_or("/");
+    // `/stalled/…`: a download that never finishes (tests of a stuck load). The headers promise
+    // 100 MB, a first chunk follows, then nothing until the test is long over.
+    if path.starts_with("/stalled/") {
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n";
+        out.write_all(head.as_bytes())?;
+        if method == "GET" {
+            out.write_all(&[0u8; 65_536])?;
+            out.flush()?;
+            thread::sleep(std::time::Duration::from_secs(900));
+        }
+        return Ok(());
+    }
     let alias = aliases
         .iter()
         .find(|(url, _)| url == path)

@@ -126,6 +126,65 @@ async fn a_broken_model_url_shows_an_error_instead_of_a_blank_page() -> anyhow::
     browser.close().await
 }
 
+/// A load that never finishes (the test server stalls the download) can be cancelled: the
+/// worker is replaced, the page says so and can load again.
+#[tokio::test]
+async fn a_stuck_load_can_be_cancelled() -> anyhow::Result<()> {
+    let server = StaticServer::start(dist_dir())?;
+    let browser = Browser::launch(BrowserOptions::default()).await?;
+    browser
+        .client
+        .goto(&server.url("/?model=stalled/never-ends.gguf"))
+        .await?;
+    let click = |id: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .client
+                .find(Locator::Css(&format!("[data-testid={id}]")))
+                .await?
+                .click()
+                .await?;
+            anyhow::Ok(())
+        }
+    };
+    browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
+            s == "idle"
+        })
+        .await?;
+    click("load-model").await?;
+    browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
+            s == "downloading"
+        })
+        .await?;
+    // Still stuck a few seconds later.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let state = browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |_| true)
+        .await?;
+    assert_eq!(state, "downloading");
+    click("cancel-load").await?;
+    let state = browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
+            s == "idle" || s == "failed"
+        })
+        .await?;
+    assert_eq!(state, "idle", "a fresh engine, ready to load");
+    let notice = browser.text_of("[data-testid=notice]").await?;
+    assert!(notice.contains("Loading was cancelled"), "{notice}");
+    assert!(
+        browser
+            .client
+            .find(Locator::Css("[data-testid=cancel-load]"))
+            .await
+            .is_err(),
+        "no Cancel button without a load"
+    );
+    browser.close().await
+}
+
 #[tokio::test]
 async fn a_model_without_an_axis_file_chats_unscored_and_says_why() -> anyhow::Result<()> {
     // The shipped model under another name: the page looks for `axes/<stem>.axis.safetensors`,
