@@ -35,14 +35,47 @@ pub struct Job {
     pub seed: u64,
 }
 
+/// A count where "as many as there are" is `usize::MAX`, written as `"all"` in reports and
+/// plans (not 18446744073709551615); reads either form.
+mod count_or_all {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(n: &usize, s: S) -> Result<S::Ok, S::Error> {
+        if *n == usize::MAX {
+            s.serialize_str("all")
+        } else {
+            s.serialize_u64(*n as u64)
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Count {
+        Number(u64),
+        Word(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+        match Count::deserialize(d)? {
+            Count::Number(n) => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+            Count::Word(w) if w == "all" => Ok(usize::MAX),
+            Count::Word(w) => Err(serde::de::Error::custom(format!(
+                "expected a count or \"all\", found {w:?}"
+            ))),
+        }
+    }
+}
+
 /// How much to sample.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Budget {
     /// Training roles used (all when larger than the training split).
+    #[serde(with = "count_or_all")]
     pub train_roles: usize,
     pub questions_per_role: usize,
     /// Training questions asked under each default prompt.
     pub default_questions_per_prompt: usize,
+    #[serde(with = "count_or_all")]
     pub held_out_roles: usize,
     pub held_out_questions_per_role: usize,
     pub held_out_default_questions_per_prompt: usize,
@@ -56,7 +89,9 @@ pub struct Budget {
     /// Identity questions asked at every steering strength.
     pub steering_questions: usize,
     /// Drift conversations replayed, and user turns replayed from each.
+    #[serde(with = "count_or_all")]
     pub drift_conversations: usize,
+    #[serde(with = "count_or_all")]
     pub drift_turns: usize,
 }
 
@@ -280,6 +315,22 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unlimited_counts_are_written_as_all_and_read_back() {
+        let b = Budget::full();
+        let json = serde_json::to_value(b).expect("json");
+        assert_eq!(json["train_roles"], "all");
+        assert_eq!(json["questions_per_role"], 12);
+        assert!(!json.to_string().contains("18446744073709551615"));
+        let back: Budget = serde_json::from_value(json).expect("back");
+        assert_eq!(back, b);
+        // Plans written before still read.
+        let mut old = serde_json::to_value(b).expect("json");
+        old["train_roles"] = serde_json::json!(18446744073709551615u64);
+        let back: Budget = serde_json::from_value(old).expect("old form");
+        assert_eq!(back.train_roles, usize::MAX);
+    }
     use crate::data::{LabData, default_data_dir};
 
     #[test]
