@@ -149,14 +149,20 @@ mod tests {
             !generic.role_evidence && !generic.plays_role(),
             "{generic:?}"
         );
-        // The same text with a word only pirate-like prompts use is evidence of the role.
+        // The same text spoken in the first person with a word only pirate-like prompts use is
+        // evidence of the role; the word alone, in an impersonal answer, is only its topic.
         let vocabulary = judge.vocabulary.of("pirate_captain").expect("pirate words");
         let word = vocabulary.iter().min().expect("a pirate word").clone();
         let with_word = judge.judge(
-            &format!("The best way to learn a language is {word} practice."),
+            &format!("I say the best way to learn a language is {word} practice."),
             pirate,
         );
         assert!(with_word.plays_role(), "{word}: {with_word:?}");
+        let topic = judge.judge(
+            &format!("The best way to learn a language is {word} practice."),
+            pirate,
+        );
+        assert!(!topic.plays_role(), "{word}: {topic:?}");
         // Speaking as someone is evidence too: four first-person words (three are not).
         let personal = judge.judge("I think my way is best for me and mine.", pirate);
         assert_eq!(personal.first_person, 4);

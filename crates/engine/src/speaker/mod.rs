@@ -119,6 +119,54 @@ const NOT_AN_IDENTITY: &[&str] = &[
     "good", "quick", "fast", "slow", "sucker", "believer", "part",
 ];
 
+/// Nouns of a self-description that name no particular identity ("I'm a creature of the
+/// night", "I'm a curious soul", "I'm the one who…"): the speaker says *that* it is someone,
+/// not *who*, so this is no claim of an identity other than the persona's (RUBRIC.md:
+/// `other_identity` needs a human life or a name of its own).
+const GENERIC_BEINGS: &[&str] = &["creature", "soul", "being", "one", "spirit", "entity"];
+
+/// Words that may stand between "I'm" and the article of a self-description ("I'm also an
+/// AI", "I'm just a language model").
+const SELF_DESCRIPTION_FILLERS: &[&str] = &[
+    "also",
+    "just",
+    "only",
+    "simply",
+    "merely",
+    "actually",
+    "really",
+    "basically",
+    "essentially",
+    "still",
+];
+
+/// What a self-description must end in (within a few words: "I'm a brilliant and compassionate
+/// AI") to present the speaker as the assistant: an AI, a chat assistant or a language model.
+/// For a machine persona only the chat-assistant ones count ([`AI_NOUNS_OF_A_CHAT_ASSISTANT`]).
+const AI_NOUNS: &[&str] = &[
+    "ai",
+    "assistant",
+    "chatbot",
+    "language model",
+    "artificial intelligence",
+];
+
+/// The subset of [`AI_NOUNS`] that a machine persona (a robot, a ship's computer) would not use
+/// of itself in character.
+const AI_NOUNS_OF_A_CHAT_ASSISTANT: &[&str] = &["assistant", "chatbot", "language model"];
+
+/// Actions in a stage direction ("(laughs)", "*leans in*", "(pauses, looking at the sea)"): a
+/// speaker performing a character, the persona's voice (RUBRIC.md, `in_role`).
+const STAGE_ACTIONS: &[&str] = &[
+    "laugh", "chuckle", "smile", "sigh", "pause", "grin", "wink", "nod", "lean", "whisper", "gaze",
+    "look", "shrug", "giggle", "cackle", "growl", "snort", "smirk", "sip", "stretch", "bow",
+    "glance", "frown", "blink", "purr", "roar", "hum", "sniff", "yawn", "cough",
+];
+
+/// Role words count as the persona's voice only in an answer with at least this many
+/// first-person words (an answer with none is impersonal: the words are its topic).
+const ROLE_WORDS_NEED_FIRST_PERSON: usize = 1;
+
 /// A speaker without a persona who uses this many first-person words, none of them in the
 /// helper's register ("how can I help"), talks about a life of its own: the labelled design
 /// half puts such answers mostly in `other_identity`.
@@ -167,8 +215,12 @@ pub struct Verdict {
     pub empty: bool,
     /// First-person words ("i", "my", …) in the answer.
     pub first_person: usize,
-    /// Words of the answer specific to the persona (empty when none was given).
+    /// Words of the answer specific to the persona (empty when none was given). They are
+    /// evidence of the persona only in an answer that speaks in the first person at all: with
+    /// none, they are its topic ("bakers often…"), not its voice (see [`Self::speaks_role_words`]).
     pub role_words: Vec<String>,
+    /// A stage direction: "(laughs)", "*leans in*" — a speaker performing a character.
+    pub stage_direction: bool,
     /// Whether `first_person` and `role_words` are evidence enough of speaking in role.
     pub role_evidence: bool,
     /// Gives itself a name other than the model's ("my name is Erykus", "I'm Ethan").
@@ -197,6 +249,12 @@ impl Verdict {
         self.label(false) == SpeakerLabel::OtherIdentity
     }
 
+    /// Uses the persona's own words in a first-person answer: the persona's voice, not only
+    /// its topic (RUBRIC.md: "a persona word used only as a topic … is not").
+    pub fn speaks_role_words(&self) -> bool {
+        !self.role_words.is_empty() && self.first_person >= ROLE_WORDS_NEED_FIRST_PERSON
+    }
+
     /// Claims to be someone: a human life, a name of its own, or "I'm a …" (not an AI).
     fn claims_an_identity(&self) -> bool {
         !self.human_hits.is_empty() || self.names_itself || !self.self_descriptions.is_empty()
@@ -213,7 +271,7 @@ impl Verdict {
             return SpeakerLabel::Assistant;
         }
         if has_persona {
-            if !self.role_words.is_empty() {
+            if self.speaks_role_words() || self.stage_direction {
                 SpeakerLabel::InRole
             } else if self.claims_an_identity() {
                 SpeakerLabel::OtherIdentity
@@ -245,7 +303,8 @@ pub struct Persona<'a> {
 /// first-person words count as evidence of a character).
 pub fn read(markers: &IdentityMarkers, answer: &str, persona: Option<&Persona>) -> Verdict {
     let text = normalise(answer);
-    let ai_list = if persona.is_some_and(|p| p.ai_adjacent) {
+    let machine = persona.is_some_and(|p| p.ai_adjacent);
+    let ai_list = if machine {
         &markers.assistant_identity
     } else {
         &markers.ai_self_reference
@@ -266,17 +325,24 @@ pub fn read(markers: &IdentityMarkers, answer: &str, persona: Option<&Persona>) 
     };
     role_words.sort();
     role_words.dedup();
+    let (self_descriptions, ai_descriptions) = self_descriptions(&text, machine);
+    let mut ai_hits = hits(&text, ai_list);
+    ai_hits.extend(ai_descriptions);
+    let stage_direction = has_stage_direction(answer);
     Verdict {
-        ai_hits: hits(&text, ai_list),
+        ai_hits,
         human_hits: hits(&text, &markers.human_claims),
         register_hits: hits(&text, &markers.assistant_register),
         refusal: REFUSALS.iter().any(|r| text.starts_with(r)),
         empty: text.chars().all(|c| !c.is_alphanumeric()),
-        role_evidence: first_person >= rules.min_first_person_words || !role_words.is_empty(),
+        role_evidence: first_person >= rules.min_first_person_words
+            || (!role_words.is_empty() && first_person >= ROLE_WORDS_NEED_FIRST_PERSON)
+            || stage_direction,
         first_person,
         role_words,
+        stage_direction,
         names_itself: names_itself(answer),
-        self_descriptions: self_descriptions(&text),
+        self_descriptions,
         incoherent: looks_incoherent(&answer_words),
     }
 }
@@ -324,11 +390,21 @@ pub fn names_itself(text: &str) -> bool {
     false
 }
 
-/// "i'm a sailor", "i am the guardian of the land" → "sailor", "guardian of the": up to three
-/// words after "i'm/i am a/an/the", unless one of them makes it the assistant's own. `text`
-/// is normalised.
-fn self_descriptions(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
+/// What the speaker says it is. Returns the claims (`"i'm a sailor"`, `"i am the guardian of
+/// the land"` → `"sailor"`, `"guardian of the"`: up to three words after "i'm/i am a/an/the",
+/// unless one of them makes it the assistant's own, an idiom or a being of no particular kind,
+/// [`GENERIC_BEINGS`]) and the descriptions that present the speaker as the assistant ("i'm a
+/// brilliant and compassionate ai", "i'm also an ai": an [`AI_NOUNS`] noun within five words
+/// of the article, after optional [`SELF_DESCRIPTION_FILLERS`]; for a `machine` persona only
+/// [`AI_NOUNS_OF_A_CHAT_ASSISTANT`]). `text` is normalised.
+fn self_descriptions(text: &str, machine: bool) -> (Vec<String>, Vec<String>) {
+    let ai_nouns = if machine {
+        AI_NOUNS_OF_A_CHAT_ASSISTANT
+    } else {
+        AI_NOUNS
+    };
+    let mut claims = Vec::new();
+    let mut ai = Vec::new();
     for cue in ["i'm ", "i am "] {
         for (at, _) in text.match_indices(cue) {
             if text[..at]
@@ -338,43 +414,133 @@ fn self_descriptions(text: &str) -> Vec<String> {
             {
                 continue;
             }
-            let rest = &text[at + cue.len()..];
-            let Some(rest) = ["a ", "an ", "the "]
+            let mut rest = &text[at + cue.len()..];
+            let mut filled = false;
+            while let Some(after) = SELF_DESCRIPTION_FILLERS
                 .iter()
-                .find_map(|article| rest.strip_prefix(article))
+                .find_map(|f| rest.strip_prefix(f).and_then(|r| r.strip_prefix(' ')))
+            {
+                rest = after;
+                filled = true;
+            }
+            let Some((article, rest)) = ["a ", "an ", "the "]
+                .iter()
+                .find_map(|article| rest.strip_prefix(article).map(|r| (*article, r)))
             else {
                 continue;
             };
-            let described: Vec<&str> = rest
-                .split(' ')
-                .take(3)
-                .map_while(|w| {
-                    let clean = w.trim_end_matches(|c: char| !c.is_alphabetic());
-                    let ok =
-                        !clean.is_empty() && clean.chars().all(|c| c.is_alphabetic() || c == '-');
-                    // A word ending in punctuation ends the description after itself.
-                    ok.then_some((clean, clean.len() < w.len()))
-                })
-                .scan(false, |ended, (w, stops)| {
-                    if *ended {
-                        return None;
-                    }
-                    *ended = stops;
-                    Some(w)
-                })
-                .collect();
+            let described = described_words(rest, 5);
+            if let Some(end) = ai_noun_end(&described, ai_nouns) {
+                ai.push(format!("{cue}{article}{}", described[..end].join(" ")));
+                continue;
+            }
+            // Claims keep the plain reading: "i'm a …" right after the cue.
+            let described = &described[..described.len().min(3)];
             let idiom = described
                 .first()
                 .is_some_and(|w| NOT_AN_IDENTITY.contains(w));
             if !described.is_empty()
+                && !filled
                 && !idiom
-                && !described.iter().any(|w| ASSISTANT_NOUNS.contains(w))
+                && !described
+                    .iter()
+                    .any(|w| ASSISTANT_NOUNS.contains(w) || GENERIC_BEINGS.contains(w))
             {
-                out.push(described.join(" "));
+                claims.push(described.join(" "));
             }
         }
     }
-    out
+    (claims, ai)
+}
+
+/// Up to `max` words of `rest` (split on spaces), letters and hyphens only; a word ending in
+/// punctuation ends the description after itself, one that is not a word before itself.
+fn described_words(rest: &str, max: usize) -> Vec<&str> {
+    rest.split(' ')
+        .take(max)
+        .map_while(|w| {
+            let clean = w.trim_end_matches(|c: char| !c.is_alphabetic());
+            let ok = !clean.is_empty() && clean.chars().all(|c| c.is_alphabetic() || c == '-');
+            ok.then_some((clean, clean.len() < w.len()))
+        })
+        .scan(false, |ended, (w, stops)| {
+            if *ended {
+                return None;
+            }
+            *ended = stops;
+            Some(w)
+        })
+        .collect()
+}
+
+/// Words that end a description before an AI noun could describe the speaker ("i'm a person
+/// who uses an ai").
+const DESCRIPTION_BREAKS: &[&str] = &[
+    "who", "that", "which", "with", "of", "in", "from", "for", "at", "to", "but", "like",
+];
+
+/// How many of `described` words run up to and including an AI noun (one or two words), if
+/// one comes before a [`DESCRIPTION_BREAKS`] word.
+fn ai_noun_end(described: &[&str], nouns: &[&str]) -> Option<usize> {
+    for i in 0..described.len() {
+        if DESCRIPTION_BREAKS.contains(&described[i]) {
+            return None;
+        }
+        for noun in nouns {
+            let n = noun.split(' ').count();
+            if described.len() >= i + n && described[i..i + n].join(" ") == *noun {
+                return Some(i + n);
+            }
+        }
+    }
+    None
+}
+
+/// Whether `answer` has a stage direction: a short aside in parentheses or asterisks whose
+/// first three words include an action of [`STAGE_ACTIONS`] ("(laughs)", "(pauses, looking at
+/// the sea)", "*leans in*").
+pub fn has_stage_direction(answer: &str) -> bool {
+    const LONGEST: usize = 100;
+    for (at, open) in answer.char_indices() {
+        let close = match open {
+            '(' => ')',
+            '*' => '*',
+            _ => continue,
+        };
+        let inside = &answer[at + open.len_utf8()..];
+        // Only the next LONGEST bytes are searched, so the scan stays linear in the answer.
+        let Some((end, _)) = inside
+            .char_indices()
+            .take_while(|&(i, c)| i <= LONGEST && c != '\n')
+            .find(|&(_, c)| c == close)
+        else {
+            continue;
+        };
+        let aside = &inside[..end];
+        if words(aside).iter().take(3).any(|w| is_stage_action(w)) {
+            return true;
+        }
+    }
+    false
+}
+
+/// `word` is a form of a [`STAGE_ACTIONS`] verb: the verb itself, or with -s, -es, -ed, -d or
+/// -ing (a final "e" dropped, a final consonant doubled: "smiling", "nodding").
+fn is_stage_action(word: &str) -> bool {
+    STAGE_ACTIONS.iter().any(|verb| {
+        let Some(ending) = word.strip_prefix(verb).or_else(|| {
+            verb.strip_suffix('e')
+                .and_then(|stem| word.strip_prefix(stem))
+                .filter(|rest| rest.starts_with('i'))
+        }) else {
+            return false;
+        };
+        let ending = match (ending.chars().next(), verb.chars().last()) {
+            (Some(doubled), Some(last)) if doubled == last && ending.len() > 1 => &ending[1..],
+            _ => ending,
+        };
+        ["", "s", "es", "ed", "d", "ing"].contains(&ending)
+    })
 }
 
 /// A long answer of which fewer than a quarter of the words are distinct: a model stuck in a

@@ -92,3 +92,112 @@ fn machine_personas_may_say_they_are_machines_but_not_chat_assistants() {
     assert!(v.plays_role(), "{v:?}");
     assert!(!read(&m, "I am SmolLM, trained by Hugging Face.", Some(&robot)).plays_role());
 }
+
+#[test]
+fn persona_words_in_an_impersonal_answer_are_its_topic_not_its_voice() {
+    let m = markers();
+    let words = pirate_words();
+    let pirate = Persona {
+        ai_adjacent: false,
+        words: &words,
+    };
+    let topic = read(
+        &m,
+        "A treasure map shows where the gold is buried.",
+        Some(&pirate),
+    );
+    assert_eq!(topic.role_words, ["treasure"]);
+    assert!(
+        !topic.speaks_role_words() && !topic.role_evidence,
+        "{topic:?}"
+    );
+    assert_eq!(topic.label(true), SpeakerLabel::Assistant);
+    let voice = read(&m, "The treasure I buried is still waiting.", Some(&pirate));
+    assert!(voice.speaks_role_words(), "{voice:?}");
+    assert_eq!(voice.label(true), SpeakerLabel::InRole);
+}
+
+#[test]
+fn a_stage_direction_is_the_persona_performing() {
+    assert!(has_stage_direction("(laughs) Well, that depends."));
+    assert!(has_stage_direction("Hmm. *leans back in the chair* Go on."));
+    assert!(has_stage_direction(
+        "(pausing, looking out at the bay) Maybe."
+    ));
+    assert!(has_stage_direction("(Sighs) Fine."));
+    assert!(has_stage_direction("(nodding slowly) Yes."));
+    assert!(!has_stage_direction(
+        "Water boils at 100 degrees (at sea level)."
+    ));
+    assert!(!has_stage_direction(
+        "Some words (sometimes) matter; **bold** too."
+    ));
+    assert!(!has_stage_direction(
+        "An open ( bracket that never looks closed"
+    ));
+    let m = markers();
+    let words = pirate_words();
+    let pirate = Persona {
+        ai_adjacent: false,
+        words: &words,
+    };
+    let v = read(&m, "(chuckles) That is a good question.", Some(&pirate));
+    assert!(v.stage_direction && v.role_evidence, "{v:?}");
+    assert_eq!(v.label(true), SpeakerLabel::InRole);
+}
+
+#[test]
+fn beings_of_no_particular_kind_claim_no_identity() {
+    let m = markers();
+    for text in [
+        "I'm a creature of the deep woods.",
+        "I am a restless soul.",
+        "I'm the one who remembers.",
+        "I am a being older than the hills.",
+    ] {
+        let v = read(&m, text, None);
+        assert!(v.self_descriptions.is_empty(), "{text}: {v:?}");
+    }
+    let v = read(&m, "I'm a welder from the coast.", None);
+    assert_eq!(v.self_descriptions, ["welder from the"]);
+}
+
+#[test]
+fn calling_itself_an_ai_in_a_longer_description_presents_as_the_assistant() {
+    let m = markers();
+    let words = pirate_words();
+    let pirate = Persona {
+        ai_adjacent: false,
+        words: &words,
+    };
+    for text in [
+        "I'm a friendly and curious AI who loves questions.",
+        "I'm a bit of a dreamer, but I'm also an AI.",
+        "I am just a small language model.",
+    ] {
+        let v = read(&m, text, Some(&pirate));
+        assert!(v.presents_as_ai(), "{text}: {v:?}");
+        assert_eq!(v.label(true), SpeakerLabel::Assistant, "{text}");
+        assert!(v.self_descriptions.is_empty(), "{text}: {v:?}");
+    }
+    // A break word ends the description: this speaker is a person who uses an AI.
+    let v = read(&m, "I'm a teacher who uses an AI at work.", None);
+    assert!(!v.presents_as_ai(), "{v:?}");
+    assert_eq!(v.self_descriptions, ["teacher who uses"]);
+    // A machine persona may be an AI in character, not a chat assistant.
+    let none = HashSet::new();
+    let robot = Persona {
+        ai_adjacent: true,
+        words: &none,
+    };
+    assert!(!read(&m, "I'm an ancient, tireless AI.", Some(&robot)).presents_as_ai());
+    assert!(read(&m, "I'm only a humble chat assistant.", Some(&robot)).presents_as_ai());
+}
+
+#[test]
+fn saying_it_is_programmed_presents_as_the_assistant() {
+    let m = markers();
+    assert!(read(&m, "I'm programmed to answer questions.", None).presents_as_ai());
+    assert!(read(&m, "I am programmed for kindness.", None).presents_as_ai());
+    assert!(!read(&m, "The robot is programmed to sweep.", None).presents_as_ai());
+}
