@@ -1,6 +1,6 @@
 //! "Compute axis in the browser": a reduced axis-lab run for a model that has no axis file.
 //!
-//! The recipe is the lab's (DESIGN.md §1) at a size a browser can afford: a few roles, each
+//! The recipe is the lab's (docs/design.md §1) at a size a browser can afford: a few roles, each
 //! answering a few shared questions under one of its system prompts, and the default Assistant
 //! answering the same questions under each neutral prompt; every answer's residual stream is
 //! averaged per layer, and `engine::axis::build::assemble_quick` turns the answers into an axis

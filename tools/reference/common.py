@@ -24,7 +24,7 @@ MODEL_PATH = MODEL_DIR / MODEL_NAME
 MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 FIXTURES = REPO / "crates" / "engine" / "tests" / "fixtures"
 
-# Architecture facts we rely on when slicing outputs (DESIGN.md §2).
+# Architecture facts we rely on when slicing outputs (docs/design.md §2).
 N_LAYERS = 30
 HIDDEN = 576
 N_VOCAB = 49152

@@ -32,7 +32,7 @@ from prompts import PROMPTS
 
 NEAR_TIE = 0.05
 
-# DESIGN.md §2 sanity check (measured with transformers on this machine before this script).
+# docs/design.md §2 sanity check (measured with transformers on this machine before this script).
 FRANCE_GREEDY = [504, 3575, 282, 4649, 314, 7042, 30, 2]
 FRANCE_TOP5 = [(504, 25.3254), (60, 25.2433), (15319, 24.9424), (2219, 24.4017), (7026, 24.3146)]
 

@@ -8,7 +8,7 @@ Writes crates/engine/tests/fixtures/tokenizer_llamacpp.jsonl, one JSON object pe
 
 llama.cpp is the reference because it implements the GGUF's `pre = smollm` pre-tokenizer
 (split every digit, then GPT-2 byte-level regex); transformers' GGUF converter drops the
-digit split (DESIGN.md §2). Run: tools/.venv/bin/python tools/reference/gen_tokenizer.py
+digit split (docs/design.md §2). Run: tools/.venv/bin/python tools/reference/gen_tokenizer.py
 """
 
 from __future__ import annotations

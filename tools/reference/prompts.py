@@ -17,7 +17,7 @@ def a(c):
 PROMPTS = [
     # ~25 tokens: the shortest sensible chat.
     ("hi", [u("Hi!")]),
-    # The sanity check from DESIGN.md §2: a near-tie between "The" and "L" at the first step.
+    # The sanity check from docs/design.md §2: a near-tie between "The" and "L" at the first step.
     ("france", [u("What is the capital of France?")]),
     # ~60 tokens: persona / role-play pressure, the demo's subject matter.
     (

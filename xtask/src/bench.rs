@@ -105,7 +105,7 @@ impl Options {
 /// `ours-page-cpu` and `ours-page-webgpu` are our built app (`dist/`) in the same Chromium, on
 /// its two backends with the app's default (quantized) weights; `ours-page-cpu-f32` with f32.
 /// `ours-page-webgpu-fused` is the same page built with burn's kernel fusion and autotuning
-/// (`--features fusion,autotune`, into `target/bench/dist-fused`): the A/B DESIGN.md §4 asks
+/// (`--features fusion,autotune`, into `target/bench/dist-fused`): the A/B docs/design.md §3 asks
 /// for before either is switched on for visitors.
 const ALL_PEERS: [&str; 11] = [
     "ours-f32",
@@ -986,7 +986,7 @@ fn targets(all: &[(String, Row)], runs: &[PeerRun], gguf: f64) -> String {
         browser_decode(runs, "ours-page-webgpu-fused"),
     ) {
         lines.push(format!(
-            "- burn fusion + autotune on WebGPU (not a target, the A/B of DESIGN.md §4): ours-page-webgpu-fused {fused:.3} tok/s vs ours-page-webgpu {plain:.3} tok/s = {:.2}× decode.",
+            "- burn fusion + autotune on WebGPU (not a target, the A/B of docs/design.md §3): ours-page-webgpu-fused {fused:.3} tok/s vs ours-page-webgpu {plain:.3} tok/s = {:.2}× decode.",
             fused / plain
         ));
     }

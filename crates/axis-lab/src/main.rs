@@ -1,5 +1,5 @@
 //! axis-lab: computes, validates and ships the Assistant Axis for a GGUF chat model
-//! (Lu et al. 2026; see `/work/shared/DESIGN.md` §1 and this crate's README).
+//! (Lu et al. 2026; see `docs/design.md` §1 and this crate's README).
 
 mod agreement;
 mod build;

@@ -229,7 +229,7 @@ mod tests {
             assert_eq!(batched.mean_activation.len(), 30 * hidden);
             assert!(batched.mean_activation.iter().all(|v| v.is_finite()));
         }
-        // The France answer is the reference answer (DESIGN.md §2), stopped by <|im_end|>.
+        // The France answer is the reference answer (docs/design.md §2), stopped by <|im_end|>.
         let text = chat
             .tokenizer()
             .decode(&together[0].tokens)

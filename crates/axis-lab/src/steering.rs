@@ -1,5 +1,6 @@
-//! Steering scan: add α·axis at the monitor layer (DESIGN.md §1, paper §3.2) and count, at each
-//! α, how often the default Assistant answers identity questions as an AI vs as someone else.
+//! Steering scan: add α·axis at the monitor layer (docs/design.md §1, paper §3.2) and count, at
+//! each α, how often the default Assistant answers identity questions as an AI vs as someone
+//! else.
 
 use anyhow::Result;
 use engine::chat::ChatModel;

@@ -1,4 +1,4 @@
-//! The GGUF reader on the real SmolLM2-135M-Instruct Q4_1 file (the facts of DESIGN.md §2),
+//! The GGUF reader on the real SmolLM2-135M-Instruct Q4_1 file (the facts of docs/design.md §2),
 //! and its decoders against the reference `gguf` Python package on random blocks
 //! (`tests/fixtures/dequant_gguf_py.json`, written by `dequant_gguf_py.py` beside it).
 
@@ -16,7 +16,7 @@ fn parsed() -> (&'static [u8], Gguf) {
 #[test]
 fn real_model_header_has_the_documented_shape() {
     let (bytes, g) = parsed();
-    assert_eq!(bytes.len(), 98_362_432, "file size (DESIGN.md §2)");
+    assert_eq!(bytes.len(), 98_362_432, "file size (docs/design.md §2)");
     assert_eq!((g.version, g.alignment), (3, 32));
     assert_eq!(g.data_offset % 32, 0);
     assert_eq!(g.architecture(), Ok("llama"));

@@ -95,7 +95,7 @@ fn decoding_round_trips_every_fixture_string_and_streams_whole_characters() {
 #[test]
 fn known_strings_tokenize_as_worked_out_by_hand() {
     let tok = tokenizer();
-    // DESIGN.md §2: ChatML control tokens; SmolLM splits digits one by one.
+    // docs/design.md §2: ChatML control tokens; SmolLM splits digits one by one.
     let ids = tok
         .encode("<|im_start|>user\nhi<|im_end|>")
         .expect("encode");
@@ -104,7 +104,7 @@ fn known_strings_tokenize_as_worked_out_by_hand() {
     let digits = tok.encode("2024").expect("encode");
     assert_eq!(digits.len(), 4, "{digits:?}");
     assert_eq!(tok.decode(&digits).expect("decode"), "2024");
-    // The HF reference answer (DESIGN.md §2) decodes to the expected text.
+    // The HF reference answer (docs/design.md §2) decodes to the expected text.
     assert_eq!(
         tok.decode(&[504, 3575, 282, 4649, 314, 7042, 30, 2])
             .expect("decode"),

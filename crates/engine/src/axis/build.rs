@@ -1,5 +1,5 @@
 //! From answers' mean activations to an axis file: the arithmetic shared by the native lab and
-//! the browser's quick build (DESIGN.md §1).
+//! the browser's quick build (docs/design.md §1).
 //!
 //! Per layer: role vector = mean over a role's answers; axis = mean(default answers) − mean(role
 //! vectors); percentiles of per-answer projections on unit(axis); PCA of the role vectors. The

@@ -1,7 +1,7 @@
 //! Turning logits into the next token: frequency penalty, echo penalty, temperature, top-k,
 //! top-p, seeded.
 //!
-//! Runs on the host: DESIGN.md §4 — sorting is unavailable on burn's wasm backends, and a
+//! Runs on the host: docs/design.md §3 — sorting is unavailable on burn's wasm backends, and a
 //! 49k-entry sort per token is cheap next to a forward pass.
 
 use std::collections::HashMap;
@@ -67,8 +67,9 @@ impl SamplingParams {
         }
     }
 
-    /// How answers that build an axis are sampled (DESIGN.md §1: the paper samples at T = 0.7,
-    /// top-p 0.9). SmolLM2-135M loops without a penalty; a mild one keeps answers readable.
+    /// How answers that build an axis are sampled (docs/design.md §1: the paper samples at
+    /// T = 0.7, top-p 0.9). SmolLM2-135M loops without a penalty; a mild one keeps answers
+    /// readable.
     pub fn axis_rollout() -> Self {
         SamplingParams {
             temperature: 0.7,

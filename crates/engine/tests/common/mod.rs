@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The model file the project ships against (DESIGN.md §2).
+/// The model file the project ships against (docs/design.md §2).
 pub const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
 /// The workspace root (two levels above this crate).
