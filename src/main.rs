@@ -10,6 +10,7 @@
 
 #[cfg(target_arch = "wasm32")]
 mod app;
+mod backend_choice;
 mod byo;
 mod capping;
 mod chart;

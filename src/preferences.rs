@@ -16,6 +16,11 @@ pub struct Preferences {
     /// The backend last used to load the model (`None`: see [`default_backend`]).
     pub backend: Option<Backend>,
     pub precision: Option<Precision>,
+    /// Whether `backend` is the person's own pick in the select (it then always stands) rather
+    /// than what the page preselected.
+    pub backend_explicit: bool,
+    /// Decode speeds measured in this browser (`backend_choice`).
+    pub speeds: crate::backend_choice::MeasuredSpeed,
 }
 
 /// What the browser's WebGPU offers, as far as choosing a backend goes.
@@ -113,6 +118,11 @@ mod tests {
             welcome_seen: true,
             backend: Some(Backend::Cpu),
             precision: Some(Precision::F32),
+            backend_explicit: true,
+            speeds: crate::backend_choice::MeasuredSpeed {
+                webgpu: Some(0.2),
+                cpu: Some(25.0),
+            },
         };
         assert_eq!(decode(&encode(&prefs)), prefs);
         assert_eq!(decode("not json"), Preferences::default());

@@ -58,6 +58,8 @@ pub struct AppState {
     loaded_source: RwSignal<Option<ModelSource>>,
     /// Computing an axis in the browser for a model without one.
     pub axis_build: RwSignal<AxisBuild>,
+    /// The other backend looks faster in this browser (`backend_choice::advice`).
+    pub backend_offer: RwSignal<Option<crate::backend_choice::SwitchOffer>>,
 }
 
 impl AppState {
@@ -111,6 +113,7 @@ impl AppState {
             autoload: RwSignal::new(false),
             loaded_source: RwSignal::new(None),
             axis_build: RwSignal::new(AxisBuild::Idle),
+            backend_offer: RwSignal::new(None),
         }
     }
 
@@ -157,6 +160,7 @@ impl AppState {
 
     pub fn load_model(&self, backend: Backend, precision: Precision) {
         self.model_info.set(None);
+        self.backend_offer.set(None);
         if let ModelSource::Local { name, .. } = self.source.get_untracked() {
             self.engine
                 .set(EngineStatus::Preparing(format!("Reading {name}")));
@@ -423,6 +427,7 @@ impl AppState {
                     seconds,
                     first_token_seconds,
                 );
+                self.measure_backend(tokens, seconds, first_token_seconds);
                 self.update_reply(id, |r| {
                     r.streaming = false;
                     r.score = score;
@@ -516,6 +521,27 @@ impl AppState {
             Ok(client) => WORKER.with(|w| *w.borrow_mut() = Some(client)),
             Err(e) => self.engine.set(EngineStatus::Failed(e)),
         }
+    }
+
+    /// Records this answer's decode rate for the backend in use and offers the other backend
+    /// when it looks clearly faster here (`backend_choice`).
+    fn measure_backend(&self, tokens: usize, seconds: f64, first_token_seconds: Option<f64>) {
+        use crate::backend_choice::{advice, decode_rate};
+        let EngineStatus::Ready { backend, .. } = self.engine.get_untracked() else {
+            return;
+        };
+        let Some(rate) = decode_rate(tokens, seconds, first_token_seconds) else {
+            return;
+        };
+        let mut speeds = Default::default();
+        crate::preferences::storage::update(|p| {
+            p.speeds.record(backend, rate);
+            speeds = p.speeds;
+        });
+        let gpu = self
+            .gpu
+            .with_untracked(crate::platform::webgpu::WebGpuStatus::offer);
+        self.backend_offer.set(advice(backend, &speeds, gpu));
     }
 
     /// Stops a load that takes too long (a stalled download, or a model file whose chat template

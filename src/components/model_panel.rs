@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::backend_choice::{self, preselect};
 use crate::byo::ModelSource;
 use crate::components::byo_panel::ByoPanel;
 use crate::platform::webgpu::{WebGpuStatus, format_bytes};
@@ -16,11 +17,21 @@ use crate::worker::protocol::{Backend, Precision};
 pub fn ModelPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
     // The last choice is remembered (a visitor who found WebGPU slow keeps the CPU).
+    // Unless the person picked one, the backend measured clearly faster in this browser is
+    // preselected (`backend_choice`), saying so.
     let remembered = preferences::storage::load();
     let backend = RwSignal::new(remembered.backend);
+    let explicit = RwSignal::new(remembered.backend_explicit);
     let precision = RwSignal::new(remembered.precision.unwrap_or(Precision::Quantized));
-    let chosen_backend =
-        move || default_backend(backend.get(), state.gpu.with(WebGpuStatus::offer));
+    let preselected = move || {
+        let gpu = state.gpu.with(WebGpuStatus::offer);
+        if explicit.get() {
+            (default_backend(backend.get(), gpu), None)
+        } else {
+            preselect(backend.get(), false, gpu, &remembered.speeds)
+        }
+    };
+    let chosen_backend = move || preselected().0;
 
     let status_view = move || match state.engine.get() {
         EngineStatus::Starting => {
@@ -103,7 +114,9 @@ pub fn ModelPanel() -> impl IntoView {
                     <select
                         data-testid="backend-select"
                         on:change=move |ev| {
-                            backend.set(Some(if event_target_value(&ev) == "cpu" { Backend::Cpu } else { Backend::WebGpu }))
+                            backend.set(Some(if event_target_value(&ev) == "cpu" { Backend::Cpu } else { Backend::WebGpu }));
+                            explicit.set(true);
+                            preferences::storage::update(|p| p.backend_explicit = true);
                         }
                         prop:value=move || if chosen_backend() == Backend::Cpu { "cpu" } else { "webgpu" }
                     >
@@ -159,6 +172,25 @@ pub fn ModelPanel() -> impl IntoView {
                     "Forget cached model"
                 </button>
             </div>
+            {move || preselected().1.map(|why| view! {
+                <p class="muted backend-hint" data-testid="backend-measured">{why}</p>
+            })}
+            {move || state.backend_offer.get().map(|offer| {
+                let to = offer.to;
+                view! {
+                    <p class="backend-offer" data-testid="backend-offer" role="status">
+                        {offer.why}" "
+                        <button class="button" data-testid="switch-backend"
+                            disabled=move || state.busy()
+                            on:click=move |_| {
+                                state.backend_offer.set(None);
+                                backend.set(Some(to));
+                                start_load(state, to, precision.get_untracked());
+                            }
+                        >{format!("Switch to {}", backend_choice::name(to))}</button>
+                    </p>
+                }
+            })}
             <Show when=move || state.gpu.with(WebGpuStatus::offer) == GpuOffer::Software>
                 <p class="muted backend-hint" data-testid="backend-hint">
                     "This browser's WebGPU adapter is a software emulation of a GPU, which runs this model far slower than the CPU backend, so the CPU is preselected. Choose WebGPU to try it anyway."

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use browser_tests::browser::{Browser, BrowserOptions};
 use browser_tests::dist_dir;
-use browser_tests::page::{load_model, set_capping, set_input};
+use browser_tests::page::{eval, load_model, set_capping, set_input};
 use browser_tests::static_server::StaticServer;
 use fantoccini::Locator;
 
@@ -341,4 +341,105 @@ async fn selected_floor(browser: &Browser) -> anyhow::Result<String> {
         )
         .await?;
     Ok(text.as_str().unwrap_or_default().to_owned())
+}
+
+/// The backend is chosen by measuring. On SwiftShader WebGPU decodes far below the CPU path: the
+/// first answers on it bring an offer to switch, which loads the model on the CPU. On the next
+/// visit the backend measured clearly faster is preselected, saying why, unless the person chose
+/// one in the select (that choice always wins).
+#[tokio::test]
+async fn the_page_picks_the_backend_by_measuring_and_a_persons_choice_wins() -> anyhow::Result<()> {
+    let server = StaticServer::start(dist_dir())?;
+    let browser = Browser::launch(BrowserOptions::default()).await?;
+    browser.client.goto(&server.url("/")).await?;
+    load_model(&browser, "webgpu", "quantized", LOAD).await?;
+    set_capping(&browser, false).await?;
+    set_input(&browser, "setting-max-tokens", "6").await?;
+    ask(&browser, "Hello!").await?;
+    let offer = browser.text_of("[data-testid=backend-offer]").await?;
+    eprintln!("offer: {offer}");
+    assert!(
+        offer.contains("WebGPU writes") && offer.contains("Switch to CPU"),
+        "{offer}"
+    );
+    browser
+        .client
+        .find(Locator::Css("[data-testid=switch-backend]"))
+        .await?
+        .click()
+        .await?;
+    let footer = browser
+        .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
+            s == "ready" || s == "failed"
+        })
+        .await?;
+    assert_eq!(footer, "ready");
+    let status = browser.text_of("[data-testid=model-status]").await?;
+    assert!(
+        status.contains("loaded on") && status.to_lowercase().contains("cpu"),
+        "{status}"
+    );
+    ask(&browser, "And how are you?").await?;
+    let prefs = eval(
+        &browser,
+        "return JSON.parse(localStorage.getItem('assistant-axis/preferences'));",
+    )
+    .await?;
+    eprintln!("preferences: {prefs}");
+    let (gpu, cpu) = (
+        prefs["speeds"]["webgpu"].as_f64().unwrap_or(0.0),
+        prefs["speeds"]["cpu"].as_f64().unwrap_or(0.0),
+    );
+    assert!(
+        gpu > 0.0 && cpu > 1.5 * gpu,
+        "measured {gpu} and {cpu} tokens/s"
+    );
+
+    // Next visit, no choice of the person's: the faster backend is preselected, saying why.
+    let mut p = prefs.clone();
+    p["backend"] = "WebGpu".into();
+    p["backend_explicit"] = false.into();
+    let set = |p: serde_json::Value| {
+        format!(
+            "localStorage.setItem('assistant-axis/preferences', JSON.stringify({p})); return 0;"
+        )
+    };
+    eval(&browser, &set(p.clone())).await?;
+    browser.client.goto(&server.url("/")).await?;
+    browser
+        .wait_for_attr("[data-testid=webgpu-status]", "data-state", LOAD, |s| {
+            s != "checking"
+        })
+        .await?;
+    let chosen = eval(
+        &browser,
+        "return document.querySelector('[data-testid=backend-select]').value;",
+    )
+    .await?;
+    assert_eq!(chosen, "cpu");
+    let why = browser.text_of("[data-testid=backend-measured]").await?;
+    assert!(why.contains("faster in this browser"), "{why}");
+    // The person's own pick stands, however slow.
+    p["backend_explicit"] = true.into();
+    eval(&browser, &set(p)).await?;
+    browser.client.goto(&server.url("/")).await?;
+    browser
+        .wait_for_attr("[data-testid=webgpu-status]", "data-state", LOAD, |s| {
+            s != "checking"
+        })
+        .await?;
+    let chosen = eval(
+        &browser,
+        "return document.querySelector('[data-testid=backend-select]').value;",
+    )
+    .await?;
+    assert_eq!(chosen, "webgpu");
+    assert!(
+        browser
+            .client
+            .find(Locator::Css("[data-testid=backend-measured]"))
+            .await
+            .is_err()
+    );
+    browser.close().await
 }
