@@ -861,8 +861,64 @@ fn browser_section(runs: &[PeerRun]) -> String {
         s,
         "\nwllama 3.x takes only text prompts: its peer turns the ids back into their exact text and checks that wllama evaluated as many prompt tokens as there are ids (`tools/bench/browser/README.md`); its prefill and decode are llama-server's own timings inside the worker. Our page is driven like a person uses it (backend, weights as its row says, capping off, temperature 0) and read from each answer's meta line, after checking that the app's prompt has as many tokens as the file; its threads are the page's (the CPU backend in wasm runs on the worker's one thread). TTFT is what the page sees; ours includes one decode step. The WebGPU peer runs with its own sizes (`--webgpu-prompt-tokens`, `--webgpu-new-tokens`, `--webgpu-runs`): in headless Chromium here WebGPU is SwiftShader, a GPU emulated on the CPU, and a shorter context makes its decode a little faster than it would be at the full prompt. Tokens per CPU-second count all of Chromium's processes."
     );
+    s.push_str(&gpu_calls_table(&browser));
     if let Some(size) = wasm_size() {
         let _ = writeln!(s, "\n{size}");
+    }
+    s
+}
+
+/// WebGPU calls per token for the page's WebGPU peers, counted inside the worker by the peer
+/// (`gpu_calls` in its JSON lines; `tools/bench/browser/ours-page.mjs`). Machine-independent:
+/// the number of dispatches a real GPU would be asked to run.
+fn gpu_calls_table(browser: &[&PeerRun]) -> String {
+    let mut s = String::new();
+    let counted: Vec<(&str, &Value)> = browser
+        .iter()
+        .filter_map(|r| {
+            let lines = r.outcome.as_ref().ok()?;
+            let calls = lines
+                .iter()
+                .find_map(|l| l.get("gpu_calls").filter(|v| !v.is_null()))?;
+            Some((r.name.as_str(), calls))
+        })
+        .collect();
+    if counted.is_empty() {
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "\nWebGPU calls, counted in the inference worker (dispatchWorkgroups, queue submits, buffer readbacks with mapAsync, buffer creations); per decoded token the median over the answer's decode steps, per prompt token the prefill's calls over the prompt:\n"
+    );
+    let _ = writeln!(
+        s,
+        "| peer | dispatches / decoded token | submits | readbacks | buffers created | dispatches / prompt token | submits | readbacks | buffers created | decode steps |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, calls) in counted {
+        let n = |part: &str, key: &str| {
+            calls
+                .get(part)
+                .and_then(|p| p.get(key))
+                .and_then(Value::as_f64)
+                .map_or("—".to_owned(), |v| format!("{v:.1}"))
+        };
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            n("per_decode_token", "dispatch"),
+            n("per_decode_token", "submit"),
+            n("per_decode_token", "readback"),
+            n("per_decode_token", "buffer"),
+            n("per_prefill_token", "dispatch"),
+            n("per_prefill_token", "submit"),
+            n("per_prefill_token", "readback"),
+            n("per_prefill_token", "buffer"),
+            calls
+                .get("decode_steps")
+                .and_then(Value::as_u64)
+                .map_or("—".to_owned(), |v| v.to_string()),
+        );
     }
     s
 }

@@ -210,6 +210,64 @@ function startServer(dist, verbose) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// WebGPU calls, counted inside the inference worker (the page's own thread never touches the
+// GPU). Counts do not depend on the machine: they are what any GPU would be asked to run.
+// `snap` is taken at every Token message the worker posts: one message per forward pass (the
+// worker posts each generated token after the forward that feeds it), so the difference between
+// consecutive snapshots is one decode step.
+
+export const GPU_COUNTER = `(() => {
+  if (self.__gpu) return;
+  const c = { dispatch: 0, submit: 0, readback: 0, buffer: 0 };
+  const snaps = [];
+  const wrap = (proto, name, key) => {
+    if (!proto || !proto[name]) return;
+    const orig = proto[name];
+    proto[name] = function (...args) { c[key]++; return orig.apply(this, args); };
+  };
+  wrap(self.GPUComputePassEncoder && GPUComputePassEncoder.prototype, 'dispatchWorkgroups', 'dispatch');
+  wrap(self.GPUQueue && GPUQueue.prototype, 'submit', 'submit');
+  wrap(self.GPUBuffer && GPUBuffer.prototype, 'mapAsync', 'readback');
+  wrap(self.GPUDevice && GPUDevice.prototype, 'createBuffer', 'buffer');
+  const post = self.postMessage.bind(self);
+  self.postMessage = (m, ...rest) => {
+    if (typeof m === 'string' && m.startsWith('{"type":"Token"')) snaps.push({ ...c });
+    return post(m, ...rest);
+  };
+  let start = { ...c };
+  self.__gpu = {
+    reset() { snaps.length = 0; start = { ...c }; },
+    report() { return { start, snaps: snaps.slice(), end: { ...c } }; },
+  };
+})();`;
+
+/// Per decoded token: the median over decode steps (consecutive Token snapshots) of each count;
+/// per prefill token: what ran from Send to the first Token, less one decode step, over the
+/// prompt's tokens. `null` where the answer was too short to tell.
+export function gpuCounts(report, promptTokens) {
+  const keys = ['dispatch', 'submit', 'readback', 'buffer'];
+  const steps = [];
+  for (let i = 1; i < report.snaps.length; i++) {
+    const d = {};
+    for (const k of keys) d[k] = report.snaps[i][k] - report.snaps[i - 1][k];
+    steps.push(d);
+  }
+  const median = (xs) => {
+    if (!xs.length) return null;
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const perDecode = {};
+  for (const k of keys) perDecode[k] = median(steps.filter((d) => d.dispatch > 0).map((d) => d[k]));
+  const first = report.snaps[0];
+  const perPrefill = {};
+  for (const k of keys) {
+    perPrefill[k] = first && perDecode[k] != null && promptTokens > 0
+      ? Math.round(((first[k] - report.start[k] - perDecode[k]) / promptTokens) * 1000) / 1000
+      : null;
+  }
+  return { per_decode_token: perDecode, per_prefill_token: perPrefill, decode_steps: steps.length };
+}
 
 async function main() {
   const opts = parseCli(process.argv.slice(2));
@@ -241,6 +299,15 @@ async function main() {
     });
     const chromePid = session.chrome.child.pid;
     const page = await context.newPage();
+    // The inference worker, with the WebGPU call counter installed as soon as it exists (long
+    // before it creates a GPU device, which happens when the model loads).
+    let worker = null;
+    const counted = new Promise((resolve) => {
+      page.on('worker', (w) => {
+        worker = w;
+        w.evaluate(GPU_COUNTER).then(() => resolve(true), () => resolve(false));
+      });
+    });
     const watch = watchPage(page, { verbose: opts.verbose, log });
     const guard = (what, promise) =>
       Promise.race([promise, watch.died]).catch((e) => {
@@ -397,6 +464,8 @@ async function main() {
         obs.observe(col, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['data-streaming'] });
       }, run);
       if (!marks.has(run)) marks.set(run, {});
+      const counting = opts.backend === 'webgpu' && worker && (await counted);
+      if (counting) await worker.evaluate(() => self.__gpu.reset());
       marks.get(run).start = treeCpuSeconds(chromePid);
       await guard('cannot click Send', page.click('[data-testid=send]'));
       await guard(`run ${run}: the answer did not finish`, page.waitForFunction(() => window.__oursRun.done != null, null, { timeout: remainingMs(), polling: 250 }));
@@ -427,6 +496,7 @@ async function main() {
       if (meta.tokens > opts.newTokens || (meta.stop === 'max tokens' && meta.tokens !== opts.newTokens)) {
         throw new Error(`run ${run}: ${meta.tokens} tokens with max tokens ${opts.newTokens}`);
       }
+      const gpu = counting ? gpuCounts(await worker.evaluate(() => self.__gpu.report()), meta.prompt_tokens ?? ids.length) : null;
       const m = marks.get(run) || {};
       const ttft = meta.ttft_s;
       const decodeS = ttft == null ? null : round3(meta.total_s - ttft);
@@ -473,6 +543,7 @@ async function main() {
         fetch_s: fetchS,
         answer_chars: r.answer.length,
         answer_head: r.answer.slice(0, 80),
+        gpu_calls: gpu,
         host_cpus: os.cpus().length,
         host_loadavg_1m: Math.round(os.loadavg()[0] * 100) / 100,
       };
@@ -480,6 +551,7 @@ async function main() {
       if (firstAnswer === null) firstAnswer = r.answer;
       else if (r.answer !== firstAnswer) log(`warning: run ${run}'s answer differs from run 0's (greedy decoding should repeat itself)`);
       const f = (x, d = 2) => (x == null ? 'n/a' : x.toFixed(d));
+      if (gpu) log(`${peer} run ${run}: WebGPU calls per decoded token ${JSON.stringify(gpu.per_decode_token)}, per prompt token ${JSON.stringify(gpu.per_prefill_token)} (${gpu.decode_steps} steps)`);
       log(`${peer} run ${run}: ${meta.tokens} tokens (${meta.stop}), ttft ${ttft == null ? "n/a" : `${f(ttft, 1)} s`} (prefill ${f(line.prefill_tok_s)} tok/s), decode ${f(line.decode_tok_s)} tok/s, total ${f(meta.total_s, 1)} s, load ${f(loadS)} s`);
     }
   });
