@@ -18,7 +18,8 @@ USAGE:
 
 COMMANDS:
     serve         Install what is missing, fetch the model, build and serve the app on
-                  http://127.0.0.1:8080 (trunk serve; rebuilds on change)
+                  http://127.0.0.1:8080 (trunk serve with the fast profile; rebuilds on
+                  change). --release: the shipped release build instead
     test          Everything CI checks: rustfmt, clippy (native and wasm32, -D warnings), native
                   tests, the release wasm build (dist/) and the browser tests in headless Chromium
     dist          Build the self-contained release site into dist/ (app, model, axis files), with
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map(String::as_str).unwrap_or("help");
     let result = match command {
-        "serve" => tasks::serve(),
+        "serve" => tasks::serve(args.iter().any(|a| a == "--release")),
         "test" => tasks::test(),
         "dist" => tasks::dist(args.iter().any(|a| a == "--fast")),
         "fetch-model" => model::fetch_model().map(|_| ()),

@@ -12,11 +12,34 @@ use crate::tools::{self, Needs, WASM_TARGET};
 /// Packages that compile to wasm32 (the app and the engine it runs).
 const WASM_PACKAGES: [&str; 2] = ["assistant-axis-web", "assistant-axis-engine"];
 
-pub fn serve() -> Result<()> {
+/// Local development: the `fast` cargo profile (no fat LTO, no wasm-opt, incremental), which
+/// builds the app in a fraction of the release build's time; `release` serves what `dist`
+/// ships. Each step says how long it took.
+pub fn serve(release: bool) -> Result<()> {
+    let t = std::time::Instant::now();
+    eprintln!("[serve] 1/3 checking the tools (installing what is missing)…");
     tools::ensure_all(Needs::Build)?;
+    eprintln!("[serve] tools ready in {:.0} s", t.elapsed().as_secs_f64());
+    let t = std::time::Instant::now();
+    eprintln!("[serve] 2/3 checking the model…");
     fetch_model()?;
-    eprintln!("serving on http://127.0.0.1:8080 (Ctrl-C to stop)");
-    run(trunk().args(["serve", "--release"]))
+    eprintln!("[serve] model ready in {:.0} s", t.elapsed().as_secs_f64());
+    let profile = if release {
+        "release build (fat LTO, wasm-opt: the slow one, as shipped)"
+    } else {
+        "the `fast` profile (no LTO; `--release` for the shipped build)"
+    };
+    eprintln!(
+        "[serve] 3/3 building with {profile}, then serving on http://127.0.0.1:8080 (Ctrl-C to stop; trunk rebuilds on change)"
+    );
+    let mut trunk = trunk();
+    trunk.arg("serve");
+    if release {
+        trunk.arg("--release");
+    } else {
+        trunk.args(["--cargo-profile", "fast"]);
+    }
+    run(&mut trunk)
 }
 
 /// `fast`: the `fast` cargo profile (no LTO, no wasm-opt; minutes less) for local iteration.
