@@ -392,7 +392,7 @@ async fn backend_is_chosen_by_measuring(
     }
     ask(browser, "And how are you?").await?;
     let prefs = eval(
-        &browser,
+        browser,
         "return JSON.parse(localStorage.getItem('assistant-axis/preferences'));",
     )
     .await?;
@@ -415,7 +415,7 @@ async fn backend_is_chosen_by_measuring(
             "localStorage.setItem('assistant-axis/preferences', JSON.stringify({p})); return 0;"
         )
     };
-    eval(&browser, &set(p.clone())).await?;
+    eval(browser, &set(p.clone())).await?;
     browser.client.goto(&server.url("/")).await?;
     browser
         .wait_for_attr("[data-testid=webgpu-status]", "data-state", LOAD, |s| {
@@ -423,7 +423,7 @@ async fn backend_is_chosen_by_measuring(
         })
         .await?;
     let chosen = eval(
-        &browser,
+        browser,
         "return document.querySelector('[data-testid=backend-select]').value;",
     )
     .await?;
@@ -432,7 +432,7 @@ async fn backend_is_chosen_by_measuring(
     assert!(why.contains("faster in this browser"), "{why}");
     // The person's own pick stands, however slow.
     p["backend_explicit"] = true.into();
-    eval(&browser, &set(p)).await?;
+    eval(browser, &set(p)).await?;
     browser.client.goto(&server.url("/")).await?;
     browser
         .wait_for_attr("[data-testid=webgpu-status]", "data-state", LOAD, |s| {
@@ -440,7 +440,7 @@ async fn backend_is_chosen_by_measuring(
         })
         .await?;
     let chosen = eval(
-        &browser,
+        browser,
         "return document.querySelector('[data-testid=backend-select]').value;",
     )
     .await?;
