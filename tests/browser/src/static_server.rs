@@ -175,13 +175,23 @@ fn handle(
         l.push(format!("{method} {own}"));
     }
     let path = own.split(['?', '#']).next().unwrap_or("/");
-    // `/stalled/…`: a download that never finishes (tests of a stuck load). The headers promise
-    // 100 MB, a first chunk follows, then nothing until the test is long over.
-    if path.starts_with("/stalled/") {
-        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n";
+    // `/stalled/<path>`: a download of `<path>` that never finishes (tests of a stuck load). The
+    // headers give the file's real size, its first 64 KiB follow (a real GGUF header start, so
+    // the page's early checks pass), then nothing until the test is long over.
+    if let Some(real) = path.strip_prefix("/stalled") {
+        let Some(file) = resolve(root, real) else {
+            return respond(&mut out, "404 Not Found", "text/plain", b"not found", false);
+        };
+        let mut f = std::fs::File::open(&file)?;
+        let size = f.metadata()?.len();
+        let mut start = vec![0u8; 65_536.min(size as usize)];
+        f.read_exact(&mut start)?;
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+        );
         out.write_all(head.as_bytes())?;
         if method == "GET" {
-            out.write_all(&[0u8; 65_536])?;
+            out.write_all(&start)?;
             out.flush()?;
             thread::sleep(std::time::Duration::from_secs(900));
         }

@@ -148,7 +148,7 @@ async fn a_stuck_load_can_be_cancelled() -> anyhow::Result<()> {
     let browser = Browser::launch(BrowserOptions::default()).await?;
     browser
         .client
-        .goto(&server.url("/?model=stalled/never-ends.gguf"))
+        .goto(&server.url("/?model=stalled/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
         .await?;
     let click = |id: &'static str| {
         let browser = &browser;
