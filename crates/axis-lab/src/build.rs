@@ -61,6 +61,16 @@ pub fn load_model(path: &Path) -> Result<LoadedModel> {
     Ok(LoadedModel { chat, id, sha256 })
 }
 
+/// The model and an axis file made for it (checked to fit: layers and width).
+pub fn load_model_and_axis(model: &Path, axis: &Path) -> Result<(LoadedModel, AxisFile)> {
+    let bytes = std::fs::read(axis).with_context(|| format!("reading {}", axis.display()))?;
+    let axis = AxisFile::from_bytes(&bytes)?;
+    let model = load_model(model)?;
+    let cfg = model.chat.model().config();
+    axis.check_model(cfg.n_layers, cfg.hidden_size)?;
+    Ok((model, axis))
+}
+
 pub fn messages_for(system: &str, question: &str) -> Vec<ChatMessage> {
     let mut m = Vec::new();
     if !system.is_empty() {

@@ -51,6 +51,16 @@ pub struct DriftScale {
 }
 
 impl DriftScale {
+    /// The scale an axis file's scores are read on (its monitor layer).
+    pub fn from_file(axis: &engine::axis::AxisFile) -> DriftScale {
+        let monitor = axis.meta.monitor_layer;
+        DriftScale {
+            monitor,
+            unit_axis: axis.unit_axis(monitor),
+            centre: axis.score_centre(monitor),
+        }
+    }
+
     pub fn from_stats(stats: &AxisStats, monitor: usize) -> DriftScale {
         let unit_axis = stats.unit_axis[monitor].clone();
         let centre = dot(&stats.role_mean[monitor], &unit_axis);

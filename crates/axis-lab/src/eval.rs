@@ -8,12 +8,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use engine::axis::AxisFile;
+use anyhow::Result;
 use engine::model::Interventions;
 use serde::Serialize;
 
-use crate::build::{load_model, messages_for, rollout_sampling};
+use crate::build::{load_model_and_axis, messages_for, rollout_sampling};
 use crate::data::{LabData, Question, Role, read_jsonl};
 use crate::judge::Judge;
 use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch};
@@ -58,12 +57,8 @@ pub fn eval(opts: &EvalOptions) -> Result<()> {
         !roles.is_empty() && !questions.is_empty(),
         "no roles or no questions given"
     );
-    let bytes =
-        std::fs::read(&opts.axis).with_context(|| format!("reading {}", opts.axis.display()))?;
-    let axis = AxisFile::from_bytes(&bytes)?;
-    let model = load_model(&opts.model)?;
+    let (model, axis) = load_model_and_axis(&opts.model, &opts.axis)?;
     let cfg = model.chat.model().config();
-    axis.check_model(cfg.n_layers, cfg.hidden_size)?;
     let monitor = axis.meta.monitor_layer;
     let v = axis.unit_axis(monitor);
     let centre = axis.score_centre(monitor);

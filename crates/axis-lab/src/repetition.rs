@@ -15,12 +15,11 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use engine::axis::AxisFile;
 use engine::generation::SamplingParams;
 use engine::model::Interventions;
 use serde::Serialize;
 
-use crate::build::load_model;
+use crate::build::load_model_and_axis;
 use crate::data::LabData;
 use crate::drift::{DriftCurve, DriftSampling, DriftScale, replay};
 use crate::stats::Rate;
@@ -132,18 +131,8 @@ struct PenaltyRun {
 
 pub fn run(opts: &RepetitionOptions) -> Result<()> {
     let data = LabData::load(&opts.data_dir)?;
-    let bytes =
-        std::fs::read(&opts.axis).with_context(|| format!("reading {}", opts.axis.display()))?;
-    let axis = AxisFile::from_bytes(&bytes)?;
-    let model = load_model(&opts.model)?;
-    let cfg = model.chat.model().config();
-    axis.check_model(cfg.n_layers, cfg.hidden_size)?;
-    let monitor = axis.meta.monitor_layer;
-    let scale = DriftScale {
-        monitor,
-        unit_axis: axis.unit_axis(monitor),
-        centre: axis.score_centre(monitor),
-    };
+    let (model, axis) = load_model_and_axis(&opts.model, &opts.axis)?;
+    let scale = DriftScale::from_file(&axis);
     let none = model.chat.model().prepare(&Interventions::none())?;
     // Seeds 16, 1016, 2016…: the page's seed first, then replays far from its turn offsets.
     let seeds: Vec<u64> = (0..opts.seeds.max(1) as u64)

@@ -26,7 +26,7 @@ use engine::chat::ChatMessage;
 use engine::model::{Cap, Interventions};
 use serde::Serialize;
 
-use crate::build::{load_model, messages_for, rollout_sampling};
+use crate::build::{load_model_and_axis, messages_for, rollout_sampling};
 use crate::data::{LabData, Role};
 use crate::drift::{DriftSampling, DriftScale, replay};
 use crate::judge::Judge;
@@ -179,19 +179,11 @@ fn file_caps(axis: &AxisFile) -> Result<Vec<Cap>> {
 
 pub fn run(opts: &StylesOptions) -> Result<()> {
     let data = LabData::load(&opts.data_dir)?;
-    let bytes =
-        std::fs::read(&opts.axis).with_context(|| format!("reading {}", opts.axis.display()))?;
-    let axis = AxisFile::from_bytes(&bytes)?;
-    let model = load_model(&opts.model)?;
+    let (model, axis) = load_model_and_axis(&opts.model, &opts.axis)?;
     let chat = &model.chat;
     let cfg = chat.model().config();
-    axis.check_model(cfg.n_layers, cfg.hidden_size)?;
     let monitor = axis.meta.monitor_layer;
-    let scale = DriftScale {
-        monitor,
-        unit_axis: axis.unit_axis(monitor),
-        centre: axis.score_centre(monitor),
-    };
+    let scale = DriftScale::from_file(&axis);
     let role_ids = held_out_ids(&axis, "held_out_roles")?;
     let question_ids = held_out_ids(&axis, "held_out_questions")?;
     let roles: Vec<usize> = role_ids

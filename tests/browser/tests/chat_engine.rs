@@ -406,45 +406,36 @@ async fn backend_is_chosen_by_measuring(
         "measured {gpu} and {cpu} tokens/s"
     );
 
-    // Next visit, no choice of the person's: the faster backend is preselected, saying why.
-    let mut p = prefs.clone();
-    p["backend"] = "WebGpu".into();
-    p["backend_explicit"] = false.into();
-    let set = |p: serde_json::Value| {
-        format!(
-            "localStorage.setItem('assistant-axis/preferences', JSON.stringify({p})); return 0;"
-        )
+    // Next visits with these measurements: which backend does the panel preselect?
+    let visit_with = |explicit: bool| {
+        let mut p = prefs.clone();
+        p["backend"] = "WebGpu".into();
+        p["backend_explicit"] = explicit.into();
+        async move {
+            let store = format!(
+                "localStorage.setItem('assistant-axis/preferences', JSON.stringify({p})); return 0;"
+            );
+            eval(browser, &store).await?;
+            browser.client.goto(&server.url("/")).await?;
+            browser
+                .wait_for_attr("[data-testid=webgpu-status]", "data-state", LOAD, |s| {
+                    s != "checking"
+                })
+                .await?;
+            let chosen = eval(
+                browser,
+                "return document.querySelector('[data-testid=backend-select]').value;",
+            )
+            .await?;
+            anyhow::Ok(chosen.as_str().unwrap_or_default().to_owned())
+        }
     };
-    eval(browser, &set(p.clone())).await?;
-    browser.client.goto(&server.url("/")).await?;
-    browser
-        .wait_for_attr("[data-testid=webgpu-status]", "data-state", LOAD, |s| {
-            s != "checking"
-        })
-        .await?;
-    let chosen = eval(
-        browser,
-        "return document.querySelector('[data-testid=backend-select]').value;",
-    )
-    .await?;
-    assert_eq!(chosen, "cpu");
+    // No choice of the person's: the faster backend, saying why.
+    assert_eq!(visit_with(false).await?, "cpu");
     let why = browser.text_of("[data-testid=backend-measured]").await?;
     assert!(why.contains("faster in this browser"), "{why}");
     // The person's own pick stands, however slow.
-    p["backend_explicit"] = true.into();
-    eval(browser, &set(p)).await?;
-    browser.client.goto(&server.url("/")).await?;
-    browser
-        .wait_for_attr("[data-testid=webgpu-status]", "data-state", LOAD, |s| {
-            s != "checking"
-        })
-        .await?;
-    let chosen = eval(
-        browser,
-        "return document.querySelector('[data-testid=backend-select]').value;",
-    )
-    .await?;
-    assert_eq!(chosen, "webgpu");
+    assert_eq!(visit_with(true).await?, "webgpu");
     assert!(
         browser
             .client

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use browser_tests::browser::{Browser, BrowserOptions};
 use browser_tests::dist_dir;
-use browser_tests::page::{load_model, set_capping, set_input};
+use browser_tests::page::{click, load_model, set_capping, set_input};
 use browser_tests::static_server::StaticServer;
 use fantoccini::Locator;
 
@@ -211,12 +211,7 @@ async fn crafted_model_links_neither_autoload_nor_reach_other_sites() -> anyhow:
         .wait_for_attr("[data-testid=model-panel]", "data-state", BOOT, |_| true)
         .await?;
     assert_eq!(state, "idle", "a crafted link must not start the download");
-    browser
-        .client
-        .find(Locator::Css("[data-testid=load-model]"))
-        .await?
-        .click()
-        .await?;
+    click(&browser, "load-model").await?;
     let state = browser
         .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
             s == "failed" || s == "ready"
