@@ -17,7 +17,7 @@ pub fn SettingsPanel() -> impl IntoView {
                     "Temperature (0 = greedy)"
                     <input type="number" min="0" max="2" step="0.05" data-testid="setting-temperature"
                         prop:value=move || settings.get().temperature.to_string()
-                        on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f32>() {
+                        on:change=move |ev| { if let Some(v) = finite(&event_target_value(&ev)) {
                             settings.update(|s| s.temperature = v.clamp(0.0, 2.0));
                         } }
                     />
@@ -26,7 +26,7 @@ pub fn SettingsPanel() -> impl IntoView {
                     "Top-p"
                     <input type="number" min="0.05" max="1" step="0.05" data-testid="setting-top-p"
                         prop:value=move || settings.get().top_p.to_string()
-                        on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f32>() {
+                        on:change=move |ev| { if let Some(v) = finite(&event_target_value(&ev)) {
                             settings.update(|s| s.top_p = v.clamp(0.05, 1.0));
                         } }
                     />
@@ -35,7 +35,7 @@ pub fn SettingsPanel() -> impl IntoView {
                     "Frequency penalty"
                     <input type="number" min="0" max="2" step="0.1" data-testid="setting-frequency-penalty"
                         prop:value=move || settings.get().frequency_penalty.to_string()
-                        on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f32>() {
+                        on:change=move |ev| { if let Some(v) = finite(&event_target_value(&ev)) {
                             settings.update(|s| s.frequency_penalty = v.clamp(0.0, 2.0));
                         } }
                     />
@@ -44,8 +44,8 @@ pub fn SettingsPanel() -> impl IntoView {
                     "Echo penalty"
                     <input type="number" min="0" max=MAX_ECHO_PENALTY step="0.5" data-testid="setting-echo-penalty"
                         prop:value=move || settings.get().echo_penalty.to_string()
-                        on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f32>() {
-                            settings.update(|s| s.echo_penalty = if v.is_finite() { v.clamp(0.0, MAX_ECHO_PENALTY) } else { s.echo_penalty });
+                        on:change=move |ev| { if let Some(v) = finite(&event_target_value(&ev)) {
+                            settings.update(|s| s.echo_penalty = v.clamp(0.0, MAX_ECHO_PENALTY));
                         } }
                     />
                 </label>
@@ -77,4 +77,9 @@ pub fn SettingsPanel() -> impl IntoView {
             </label>
         </details>
     }
+}
+
+/// A number typed into a field, if it is one ("NaN" and "inf" parse as f32 but are not settings).
+fn finite(text: &str) -> Option<f32> {
+    text.trim().parse::<f32>().ok().filter(|v| v.is_finite())
 }
