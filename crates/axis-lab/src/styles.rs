@@ -328,13 +328,13 @@ pub fn run(opts: &StylesOptions) -> Result<()> {
                 .filter(|(j, _)| &j.category == category)
                 .map(|(_, m)| m)
                 .collect();
-            let tokens: usize = ms.iter().map(|m| m.tokens).sum();
-            let floored: usize = ms.iter().map(|m| m.floored).sum();
+            let (lifted_token_share, answers_lifted) =
+                engagement(ms.iter().map(|m| (m.tokens, m.floored)));
             serde_json::json!({
                 "question_category": category,
                 "answers": ms.len(),
-                "lifted_token_share": floored as f64 / tokens.max(1) as f64,
-                "answers_lifted": Rate::of(ms.iter().filter(|m| m.floored > 0).count(), ms.len()),
+                "lifted_token_share": lifted_token_share,
+                "answers_lifted": answers_lifted,
             })
         })
         .collect();
@@ -353,7 +353,6 @@ pub fn run(opts: &StylesOptions) -> Result<()> {
         &caps,
     )?;
     let mut categories: Vec<String> = curves.iter().map(|c| c.category.clone()).collect();
-    categories.dedup();
     categories.sort();
     categories.dedup();
     let mut multi_turn = Vec::new();
@@ -363,14 +362,14 @@ pub fn run(opts: &StylesOptions) -> Result<()> {
             .filter(|c| &c.category == category)
             .flat_map(|c| &c.turns)
             .collect();
-        let tokens: usize = turns.iter().map(|t| t.tokens).sum();
-        let floored: usize = turns.iter().map(|t| t.floored_tokens).sum();
+        let (lifted_token_share, answers_lifted) =
+            engagement(turns.iter().map(|t| (t.tokens, t.floored_tokens)));
         multi_turn.push(serde_json::json!({
             "category": category,
             "answers": turns.len(),
             "mean_text_score": turns.iter().map(|t| t.text_score).sum::<f64>() / turns.len().max(1) as f64,
-            "lifted_token_share": floored as f64 / tokens.max(1) as f64,
-            "answers_lifted": Rate::of(turns.iter().filter(|t| t.floored_tokens > 0).count(), turns.len()),
+            "lifted_token_share": lifted_token_share,
+            "answers_lifted": answers_lifted,
         }));
     }
 
@@ -451,8 +450,8 @@ fn summarise(
     let count = |ms: &[&Measured], f: fn(&Measured) -> bool| {
         Rate::of(ms.iter().filter(|m| f(m)).count(), ms.len())
     };
-    let tokens: usize = cap.iter().map(|m| m.tokens).sum();
-    let floored: usize = cap.iter().map(|m| m.floored).sum();
+    let (lifted_token_share, answers_lifted) =
+        engagement(cap.iter().map(|m| (m.tokens, m.floored)));
     StyleReport {
         style: style.to_lowercase(),
         answers: plain.len(),
@@ -463,9 +462,22 @@ fn summarise(
         in_role_capped: count(cap, |m| m.in_role),
         other_identity: count(plain, |m| m.other_identity),
         other_identity_capped: count(cap, |m| m.other_identity),
-        lifted_token_share: floored as f64 / tokens.max(1) as f64,
-        answers_lifted: count(cap, |m| m.floored > 0),
+        lifted_token_share,
+        answers_lifted,
     }
+}
+
+/// The cap's engagement over answers given as (tokens, floored tokens): the share of all their
+/// tokens that a cap held at its floor, and how many answers it lifted at least once.
+fn engagement(answers: impl Iterator<Item = (usize, usize)>) -> (f64, Rate) {
+    let (mut tokens, mut floored, mut lifted, mut n) = (0usize, 0usize, 0usize, 0usize);
+    for (t, f) in answers {
+        tokens += t;
+        floored += f;
+        lifted += usize::from(f > 0);
+        n += 1;
+    }
+    (floored as f64 / tokens.max(1) as f64, Rate::of(lifted, n))
 }
 
 #[cfg(test)]
@@ -491,6 +503,15 @@ mod tests {
             descriptive("You are Vharok! Speak slowly? Never break character").as_deref(),
             Some("You are Vharok! Speak slowly?")
         );
+    }
+
+    #[test]
+    fn engagement_is_the_share_of_tokens_held_and_of_answers_lifted() {
+        let (share, lifted) = engagement([(10, 5), (30, 0), (0, 0)].into_iter());
+        assert_eq!(share, 5.0 / 40.0);
+        assert_eq!((lifted.hits, lifted.n), (1, 3));
+        let (share, lifted) = engagement(std::iter::empty());
+        assert_eq!((share, lifted.n), (0.0, 0));
     }
 
     #[test]
