@@ -129,21 +129,66 @@ cap = load_jsonl("capability.jsonl")
 need_keys("capability.jsonl", cap, ["id", "question", "accept"])
 unique("capability.jsonl", "id", [c["id"] for c in cap])
 unique("capability.jsonl", "question", [norm(c["question"]) for c in cap])
+
+
+def capability_correct(answer, accept):
+    """The sweep's rule (`capability_correct` in the crate's sweep module): an accept string counts where the
+    character before it is not alphanumeric and, for an all-digit string, the one after is no digit."""
+    text = answer.lower()
+    for a in accept:
+        numeric = a.isascii() and a.isdigit()
+        start = text.find(a)
+        while start >= 0:
+            before = text[start - 1] if start > 0 else ""
+            after = text[start + len(a):start + len(a) + 1]
+            if not (before.isalnum() or (numeric and after.isascii() and after.isdigit())):
+                return True
+            start = text.find(a, start + 1)
+    return False
+
+
+# too short or too common to count as an answer: a wrong reply would contain them by accident
+CAP_STOPWORDS = {"a", "an", "i", "it", "is", "no", "not", "yes", "the", "of", "to", "in", "on", "and"}
 numeric = 0
-for c in cap:
-    acc = c["accept"]
-    if not acc or not all(isinstance(a, str) and a for a in acc):
-        err(f"capability.jsonl: {c['id']}: accept must be non-empty strings")
+for n, c in enumerate(cap, 1):
+    cid = c.get("id", "?")
+    if cid != f"c{n:03d}":
+        err(f"capability.jsonl: line {n}: id {cid!r}, want 'c{n:03d}' (ids run c001, c002, ... with no gaps)")
+    q = c.get("question", "")
+    if not isinstance(q, str) or not q.strip() or not q.endswith("?"):
+        err(f"capability.jsonl: {cid}: question must be a non-empty string ending with '?'")
+        q = q if isinstance(q, str) else ""
+    acc = c.get("accept")
+    if not isinstance(acc, list) or not acc or not all(isinstance(a, str) and a for a in acc):
+        err(f"capability.jsonl: {cid}: accept must be a non-empty list of non-empty strings")
         continue
+    unique(f"capability.jsonl: {cid}", "accept string", acc)
     for a in acc:
         if a != a.lower():
-            err(f"capability.jsonl: {c['id']}: accept {a!r} is not lowercase")
+            err(f"capability.jsonl: {cid}: accept {a!r} is not lowercase")
         if a != a.strip():
-            err(f"capability.jsonl: {c['id']}: accept {a!r} has outer whitespace")
+            err(f"capability.jsonl: {cid}: accept {a!r} has outer whitespace")
         if a.isdigit():
             numeric += 1
-if len(cap) < 60:
-    err(f"capability.jsonl: only {len(cap)} items, want >= 60")
+        elif len(a) < 3 or a in CAP_STOPWORDS:
+            err(f"capability.jsonl: {cid}: accept {a!r} is too short or common to be a reliable answer")
+        if capability_correct(q, [a]):
+            err(f"capability.jsonl: {cid}: accept {a!r} occurs in the question (echoing it would count as correct)")
+if len(cap) < 230:
+    err(f"capability.jsonl: only {len(cap)} items, want >= 230")
+# the matching rule, tried on a few answers (documents the rule; must agree with the sweep module's tests)
+for answer, accept, want in [
+    ("The answer is 4.", ["4", "four"], True),
+    ("It is 14", ["4"], False),
+    ("about 40", ["4"], False),
+    ("4.5", ["4"], True),
+    ("Cows say moo", ["cow"], True),
+    ("FOUR", ["four"], True),
+    ("The capital is Paris.", ["paris"], True),
+    ("someone", ["one"], False),
+]:
+    if capability_correct(answer, accept) != want:
+        err(f"capability.jsonl: rule self-test {answer!r} with {accept}: want {want}")
 
 # ---------------------------------------------------------------- drift conversations
 drift = load_jsonl("drift_conversations.jsonl")
