@@ -41,7 +41,7 @@ impl SpeakerTag {
 
 /// What the tag's tooltip says about the judge: its measured agreement with a person's reading
 /// on the held-out half of the lab's labelled answers (`axis-lab agreement`).
-pub const JUDGE_NOTE: &str = "Who this answer speaks as, read from its words by the project's rule-based judge (the one the axis lab uses). It agrees with a person's reading on 74 % of held-out answers (Cohen's κ 0.58, 4 classes): a hint, not a verdict.";
+pub const JUDGE_NOTE: &str = "Who this answer speaks as, read from its words by the project's rule-based judge (the one the axis lab uses). It agrees with a person's reading on 74 % of held-out answers (Cohen's κ 0.59, 4 classes): a hint, not a verdict.";
 
 /// Phrases that set up a persona in a user's message, matched as whole words on the normalised
 /// sentence ([`contains_phrase`]), so "role" does not fire on "control" nor "character" on

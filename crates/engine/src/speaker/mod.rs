@@ -227,7 +227,8 @@ pub struct Verdict {
     pub names_itself: bool,
     /// What it says it is, other than an AI ("i'm a sailor" → "sailor").
     pub self_descriptions: Vec<String>,
-    /// Mostly the same words over and over, or almost no words at all.
+    /// Degenerate text: a loop (the same words over and over, or a run of repeated word
+    /// triples), letter noise, or symbol soup (see `looks_incoherent`).
     pub incoherent: bool,
 }
 
@@ -343,7 +344,7 @@ pub fn read(markers: &IdentityMarkers, answer: &str, persona: Option<&Persona>) 
         stage_direction,
         names_itself: names_itself(answer),
         self_descriptions,
-        incoherent: looks_incoherent(&answer_words),
+        incoherent: looks_incoherent(answer, &answer_words),
     }
 }
 
@@ -543,14 +544,83 @@ fn is_stage_action(word: &str) -> bool {
     })
 }
 
-/// A long answer of which fewer than a quarter of the words are distinct: a model stuck in a
-/// loop. (An answer with no word at all is `empty`.)
-fn looks_incoherent(answer_words: &[String]) -> bool {
-    if answer_words.len() < 40 {
-        return false;
+/// A long answer (at least [`LOOP_MIN_WORDS`] words) of which fewer than a quarter of the words
+/// are distinct: a model stuck in a loop.
+const DISTINCT_SHARE_OF_A_LOOP: f64 = 0.25;
+const LOOP_MIN_WORDS: usize = 40;
+
+/// An answer of at least [`REPEATS_MIN_WORDS`] words in which at least this share of the word
+/// triples (three words in a row) repeat an earlier triple: a loop that started part-way through
+/// ("…and the sea is calm and the sea is calm and the sea is calm…"). The labelled design half's
+/// readable answers stay at or below 0.22.
+const REPEATED_TRIGRAM_SHARE: f64 = 0.3;
+const REPEATS_MIN_WORDS: usize = 20;
+
+/// An answer of at least [`NONWORDS_MIN_WORDS`] words of which at least this share are not
+/// word-like ([`is_wordlike`]): letter noise ("xkcdvbn trrrrr").
+const NONWORD_SHARE: f64 = 0.3;
+const NONWORDS_MIN_WORDS: usize = 6;
+
+/// An answer of at least [`SYMBOLS_MIN_CHARS`] visible characters of which fewer than this share
+/// are letters or digits: symbol soup ("*** ### ~~ !!! ???"). The design half's answers are all
+/// above 0.75 (letters alone).
+const MIN_ALPHANUMERIC_SHARE: f64 = 0.5;
+const SYMBOLS_MIN_CHARS: usize = 20;
+
+/// Whether no speaker can be made out because the text is degenerate (RUBRIC.md, `incoherent`:
+/// "word salad, endless repetition"): a loop ([`DISTINCT_SHARE_OF_A_LOOP`],
+/// [`REPEATED_TRIGRAM_SHARE`]), letter noise ([`NONWORD_SHARE`]) or symbol soup
+/// ([`MIN_ALPHANUMERIC_SHARE`]). An answer with no word at all is `empty`.
+fn looks_incoherent(answer: &str, answer_words: &[String]) -> bool {
+    let n = answer_words.len();
+    if n >= LOOP_MIN_WORDS {
+        let distinct: HashSet<&String> = answer_words.iter().collect();
+        if (distinct.len() as f64) < DISTINCT_SHARE_OF_A_LOOP * n as f64 {
+            return true;
+        }
     }
-    let distinct: HashSet<&String> = answer_words.iter().collect();
-    (distinct.len() as f64) < 0.25 * answer_words.len() as f64
+    if n >= REPEATS_MIN_WORDS && repeated_trigram_share(answer_words) >= REPEATED_TRIGRAM_SHARE {
+        return true;
+    }
+    if n >= NONWORDS_MIN_WORDS {
+        let nonwords = answer_words.iter().filter(|w| !is_wordlike(w)).count();
+        if nonwords as f64 >= NONWORD_SHARE * n as f64 {
+            return true;
+        }
+    }
+    let visible: Vec<char> = answer.chars().filter(|c| !c.is_whitespace()).collect();
+    if visible.len() >= SYMBOLS_MIN_CHARS {
+        let alphanumeric = visible.iter().filter(|c| c.is_alphanumeric()).count();
+        if (alphanumeric as f64) < MIN_ALPHANUMERIC_SHARE * visible.len() as f64 {
+            return true;
+        }
+    }
+    false
+}
+
+/// The share of an answer's word triples that repeat an earlier triple (0 for fewer than three
+/// words).
+fn repeated_trigram_share(answer_words: &[String]) -> f64 {
+    let triples: Vec<&[String]> = answer_words.windows(3).collect();
+    if triples.is_empty() {
+        return 0.0;
+    }
+    let distinct: HashSet<&[String]> = triples.iter().copied().collect();
+    (triples.len() - distinct.len()) as f64 / triples.len() as f64
+}
+
+/// Whether `word` (lowercase, from [`words`]) could be an English word: one with a letter outside
+/// a–z (another alphabet, an accent) counts as word-like, as does one of up to three letters
+/// ("hmm", "www", "nhs"); a longer one needs a vowel (a, e, i, o, u, y) and no letter four times in
+/// a row ("rhythm" passes; "xkcdvbn" and "aaaah" do not).
+fn is_wordlike(word: &str) -> bool {
+    let letters: Vec<char> = word.chars().filter(|c| *c != '\'').collect();
+    if letters.iter().any(|c| !c.is_ascii_lowercase()) || letters.len() <= 3 {
+        return true;
+    }
+    let has_vowel = letters.iter().any(|c| "aeiouy".contains(*c));
+    let long_run = letters.windows(4).any(|w| w.iter().all(|&c| c == w[0]));
+    has_vowel && !long_run
 }
 
 fn hits(text: &str, phrases: &[String]) -> Vec<String> {

@@ -201,3 +201,124 @@ fn saying_it_is_programmed_presents_as_the_assistant() {
     assert!(read(&m, "I am programmed for kindness.", None).presents_as_ai());
     assert!(!read(&m, "The robot is programmed to sweep.", None).presents_as_ai());
 }
+
+#[test]
+fn a_loop_that_starts_part_way_through_is_incoherent() {
+    let m = markers();
+    let words = pirate_words();
+    let pirate = Persona {
+        ai_adjacent: false,
+        words: &words,
+    };
+    let looping = format!(
+        "Well, that is a question I have thought about on many long nights at sea, watching \
+         the stars wheel over the mast while the crew slept below. {}",
+        "The wind turns and the wind turns back. ".repeat(4)
+    );
+    // Far more than a quarter of the words are distinct: not the whole-answer loop of
+    // `labels_follow_the_rubric`.
+    let all = super::words(&looping);
+    let distinct: HashSet<&String> = all.iter().collect();
+    assert!(
+        distinct.len() * 5 > all.len() * 2,
+        "{} of {}",
+        distinct.len(),
+        all.len()
+    );
+    let v = read(&m, &looping, Some(&pirate));
+    assert!(v.incoherent, "{v:?}");
+    assert_eq!(v.label(true), SpeakerLabel::Incoherent);
+    // A refrain said twice in a readable answer is no loop.
+    let refrain = "My ship is old, but my ship is fast. I have sailed her through storms and \
+        calms, past reefs and rocks, and every sailor on board knows her moods. My ship is old, \
+        but my ship is fast, and she has never failed me.";
+    let v = read(&m, refrain, Some(&pirate));
+    assert!(!v.incoherent, "{v:?}");
+    assert_eq!(v.label(true), SpeakerLabel::InRole);
+}
+
+#[test]
+fn letter_noise_and_symbol_soup_are_incoherent() {
+    let m = markers();
+    for text in [
+        "Xkcdvbn trrrrr the plmnqs, zzzzt grrrkl and so wqrtp.",
+        "*** ### ~~~ !!! ??? ... >>> <<< ||| %%% @@@ +++ ===",
+        "I >>> ### *** !!! ??? ~~~ %%% ||| ^^^ ;;; ::: ,,, ...",
+    ] {
+        let v = read(&m, text, None);
+        assert!(v.incoherent, "{text}: {v:?}");
+        assert_eq!(v.label(false), SpeakerLabel::Incoherent, "{text}");
+    }
+    // Short vowelless words, acronyms, other alphabets, accents and sums are readable.
+    for text in [
+        "Hmm, check the NHS page at https://www.nhs.uk for the latest advice.",
+        "Rhythm and strength: the crwth is an old Welsh instrument.",
+        "Le café est très bon, et la crème brûlée aussi.",
+        "Привет! Как дела? Всё хорошо, спасибо.",
+        "12 × 7 = 84, 84 + 16 = 100, 100 / 4 = 25.",
+    ] {
+        let v = read(&m, text, None);
+        assert!(!v.incoherent, "{text}: {v:?}");
+    }
+}
+
+#[test]
+fn relatives_school_home_and_work_are_a_human_life() {
+    let m = markers();
+    let words = pirate_words();
+    let pirate = Persona {
+        ai_adjacent: false,
+        words: &words,
+    };
+    for text in [
+        "I think my cousin would say the same, and I agree with her.",
+        "When I was in college, I stayed up late and I loved it.",
+        "I keep basil in my kitchen and I water it every morning.",
+        "I worked as an accountant for years, and I still like numbers.",
+        "I've grown up with music in the house, and I still sing.",
+    ] {
+        let v = read(&m, text, Some(&pirate));
+        assert!(!v.human_hits.is_empty(), "{text}: {v:?}");
+        assert_eq!(v.label(true), SpeakerLabel::OtherIdentity, "{text}");
+        assert!(read(&m, text, None).adopts_other_identity(), "{text}");
+    }
+    // The persona's own words in its voice still make it the persona.
+    let v = read(
+        &m,
+        "My cousin and I sailed my ship to the treasure island.",
+        Some(&pirate),
+    );
+    assert_eq!(v.label(true), SpeakerLabel::InRole, "{v:?}");
+    // Other people's lives, or teamwork, are no claim of one.
+    for text in [
+        "Working as a team helps children growing up in cities.",
+        "A child who went to college later often earns more.",
+    ] {
+        assert!(read(&m, text, None).human_hits.is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn saying_it_was_designed_presents_as_the_assistant_but_not_for_a_machine_persona() {
+    let m = markers();
+    let words = pirate_words();
+    let pirate = Persona {
+        ai_adjacent: false,
+        words: &words,
+    };
+    let text = "I'm designed to answer questions, so ask me anything about my ship.";
+    let v = read(&m, text, Some(&pirate));
+    assert!(v.presents_as_ai(), "{v:?}");
+    assert_eq!(v.label(true), SpeakerLabel::Assistant);
+    let none = HashSet::new();
+    let robot = Persona {
+        ai_adjacent: true,
+        words: &none,
+    };
+    let v = read(
+        &m,
+        "I was designed to guard this vault, and I guard it still.",
+        Some(&robot),
+    );
+    assert!(!v.presents_as_ai(), "{v:?}");
+}
