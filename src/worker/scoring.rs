@@ -154,29 +154,13 @@ pub fn plan(
     }
     let mut cap_taus = Vec::new();
     if let Some(c) = capping {
-        if c.first_layer > c.last_layer || c.last_layer >= m.n_layers {
-            return Err(format!(
-                "the cap band {}–{} is not within the model's layers 0–{}",
-                c.first_layer,
-                c.last_layer,
-                m.n_layers.saturating_sub(1)
-            ));
-        }
-        for layer in c.first_layer..=c.last_layer {
-            let tau = axis.threshold(layer, c.percentile).ok_or_else(|| {
-                format!(
-                    "the axis file has no {}th percentile (it has {:?})",
-                    c.percentile, m.percentile_levels
-                )
-            })?;
-            let direction = axis.unit_axis(layer);
-            interventions.caps.push(Cap {
-                layer,
-                direction: direction.clone(),
-                tau,
+        for cap in axis.caps(c)? {
+            cap_taus.push(cap.tau);
+            interventions.probes.push(Probe {
+                layer: cap.layer,
+                direction: cap.direction.clone(),
             });
-            interventions.probes.push(Probe { layer, direction });
-            cap_taus.push(tau);
+            interventions.caps.push(cap);
         }
     }
     Ok(AxisPlan {

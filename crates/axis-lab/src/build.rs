@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::compute::{AxisStats, PERCENTILE_LEVELS, choose_monitor_layer, compute, judge_all};
 use crate::data::LabData;
+use crate::drift::DriftScale;
 use crate::plan::{Budget, Plan, Speaker, Split};
 use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch};
 use crate::store::{RolloutStore, StoredAnswer};
@@ -278,8 +279,12 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
             .filter_map(|j| match j.speaker {
                 Speaker::Role { role, .. } => Some(PersonaPrompt {
                     role,
-                    system: Plan::system_prompt(&data, &j.speaker).to_owned(),
-                    question: data.questions[j.question].text.clone(),
+                    style: crate::styles::Style::Instructed,
+                    messages: messages_for(
+                        Plan::system_prompt(&data, &j.speaker),
+                        &data.questions[j.question].text,
+                    ),
+                    follow_up: None,
                     seed: j.seed,
                 }),
                 Speaker::Default { .. } => None,
@@ -292,19 +297,26 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
             .take(budget.capability_questions)
             .cloned()
             .collect();
+        let caps_of = |c: &engine::axis::CapSetting| sweep::cap_list(&stats, c);
         let inputs = SweepInputs {
             chat: &model.chat,
             data: &data,
-            stats: &stats,
-            monitor_layer: monitor,
+            scale: DriftScale::from_stats(&stats, monitor),
+            caps: &caps_of,
             persona,
             capability,
-            candidates: sweep::candidates(cfg.n_layers, budget.small_sweep),
+            candidates: sweep::grid::for_build(cfg.n_layers, budget.small_sweep),
             batch: opts.batch,
-            max_new_tokens: short,
+            budget: sweep::TokenBudget {
+                persona: short,
+                capability: 32,
+                persona_study: 0,
+                capability_study: 0,
+            },
             sampling: rollout_sampling(),
+            store: None,
         };
-        Some(sweep::run(&inputs)?)
+        Some(sweep::run(&inputs)?.0)
     } else {
         None
     };
@@ -376,7 +388,10 @@ pub fn build(opts: &BuildOptions) -> Result<()> {
         .cloned()
         .collect();
     let none = model.chat.model().prepare(&Interventions::none())?;
-    let cap_interventions = sweep::cap_interventions(&stats, &chosen)?;
+    let cap_interventions = Interventions {
+        caps: sweep::cap_list(&stats, &chosen)?,
+        ..Interventions::none()
+    };
     let capped = model.chat.model().prepare(&cap_interventions)?;
     let scale = crate::drift::DriftScale::from_stats(&stats, monitor);
     let app = crate::drift::DriftSampling::app_default();
@@ -757,6 +772,64 @@ mod tests {
         // Nothing was generated again, yet the report still gives the whole generation time.
         assert!((seconds("rollouts") - generation).abs() < 1e-6 * generation.max(1.0));
         assert!(seconds("rollouts_this_run") < generation);
+
+        // The sweep command on the built file: held-out persona set, every style, a listed
+        // setting; it resumes from its stored answers and writes its choice into the file.
+        let sweep_opts = |write_axis: bool| crate::sweep::command::SweepOptions {
+            model: opts.model.clone(),
+            axis: opts.out.clone(),
+            data_dir: opts.data_dir.clone(),
+            part: crate::sweep::persona_set::Part::Selection,
+            grid: crate::sweep::command::GridKind::Listed,
+            widths: vec![2],
+            floors: Vec::new(),
+            settings: vec!["1-2@99".to_owned()],
+            capability_items: 3,
+            persona_limit: Some(8),
+            batch: 4,
+            budget: crate::sweep::TokenBudget {
+                persona: 3,
+                capability: 3,
+                persona_study: 5,
+                capability_study: 4,
+            },
+            work: dir.join("sweep"),
+            json: Some(dir.join("sweep.json")),
+            doc: Some(dir.join("sweep.md")),
+            write_axis,
+        };
+        crate::sweep::command::run(&sweep_opts(false)).expect("sweep");
+        let report = |p: &str| -> serde_json::Value {
+            serde_json::from_str(&std::fs::read_to_string(dir.join(p)).expect("sweep JSON"))
+                .expect("JSON")
+        };
+        let first_sweep = report("sweep.json");
+        let results = first_sweep["report"]["results"]
+            .as_array()
+            .expect("results");
+        assert_eq!(results.len(), 2, "no cap and 1–2 @ 99th");
+        assert_eq!(results[0]["persona_other_identity"]["n"], 8);
+        assert!(
+            !first_sweep["budget_study"]
+                .as_array()
+                .expect("study")
+                .is_empty()
+        );
+        let stored = dir.join("sweep/selection/L1-2-p99.json");
+        let run: crate::sweep::SettingRun =
+            serde_json::from_slice(&std::fs::read(&stored).expect("stored run")).expect("run");
+        assert_eq!(run.persona.len(), 8);
+        assert!(run.persona.iter().all(|a| a.tokens <= 3));
+        crate::sweep::command::run(&sweep_opts(true)).expect("resumed sweep");
+        let again = report("sweep.json");
+        assert_eq!(
+            again["cost"][1]["seconds"], first_sweep["cost"][1]["seconds"],
+            "the rerun read its stored answers"
+        );
+        let rewritten =
+            AxisFile::from_bytes(&std::fs::read(&opts.out).expect("axis")).expect("axis");
+        assert!(rewritten.meta.validation["capping_sweep"]["verdict"].is_string());
+        assert_eq!(rewritten.axis, axis.axis, "only the metadata changes");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -8,13 +8,10 @@
 
 use crate::judge::Judge;
 
-/// How many of `texts` adopt a non-assistant identity (read as the default speaker's: the
+/// Whether `text` adopts a non-assistant identity (read as the default speaker's: the
 /// non-AI-adjacent phrase list).
-pub fn other_identity_count(judge: &Judge, texts: &[String]) -> usize {
-    texts
-        .iter()
-        .filter(|t| judge.judge(t, None).adopts_other_identity())
-        .count()
+pub fn adopts_other_identity(judge: &Judge, text: &str) -> bool {
+    judge.judge(text, None).adopts_other_identity()
 }
 
 #[cfg(test)]
@@ -32,6 +29,12 @@ mod tests {
             "Paris is the capital of France.".to_owned(),
             "When I was a kid, my mom took me fishing.".to_owned(),
         ];
-        assert_eq!(other_identity_count(&judge, &texts), 2);
+        assert_eq!(
+            texts
+                .iter()
+                .filter(|t| adopts_other_identity(&judge, t))
+                .count(),
+            2
+        );
     }
 }

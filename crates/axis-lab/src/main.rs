@@ -165,6 +165,63 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// The capping sweep on an existing axis file, with statistical power: 8 held-out persona
+    /// prompts per held-out role (instructed, descriptive, "Embody…", in the user's message,
+    /// over two turns) and the capability list, per setting. Choose on `--part selection`,
+    /// confirm the choice on `--part confirmation` (see the lab README's protocol). Resumable.
+    Sweep {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        axis: PathBuf,
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "selection")]
+        part: sweep::persona_set::Part,
+        #[arg(long, value_enum, default_value = "paper")]
+        grid: sweep::command::GridKind,
+        /// Band widths of the depth grid, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "2,4,6")]
+        widths: Vec<usize>,
+        /// Floors (percentiles of all answers), comma-separated [default: the paper's four].
+        #[arg(long, value_delimiter = ',')]
+        floors: Vec<f32>,
+        /// Extra settings, e.g. `--setting 22-25@75` (repeatable).
+        #[arg(long = "setting")]
+        settings: Vec<String>,
+        /// Capability questions (the first N of data/capability.jsonl).
+        #[arg(long, default_value_t = 240)]
+        capability_items: usize,
+        /// Only the first N persona prompts (for trying the command out).
+        #[arg(long)]
+        persona_limit: Option<usize>,
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
+        /// Persona answer length in tokens.
+        #[arg(long, default_value_t = 32)]
+        max_new_tokens: usize,
+        /// Capability answer length in tokens (greedy).
+        #[arg(long, default_value_t = 24)]
+        capability_tokens: usize,
+        /// The baseline's persona answers are generated this long and cut, to measure what
+        /// the shorter budget changes.
+        #[arg(long, default_value_t = 64)]
+        study_tokens: usize,
+        #[arg(long, default_value_t = 40)]
+        capability_study_tokens: usize,
+        /// Where answers are kept [default: target/axis-lab/sweep-<axis file stem>].
+        #[arg(long)]
+        work: Option<PathBuf>,
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Also write the tables as Markdown here.
+        #[arg(long)]
+        doc: Option<PathBuf>,
+        /// Make the chosen setting (or the paper's default when none is chosen) the axis
+        /// file's default cap, with the sweep's summary in its metadata.
+        #[arg(long)]
+        write_axis: bool,
+    },
 }
 
 fn main() {
@@ -278,6 +335,57 @@ fn main() {
             max_new_tokens: max_new_tokens.max(1),
             json,
         }),
+        Command::Sweep {
+            model,
+            axis,
+            data,
+            part,
+            grid,
+            widths,
+            floors,
+            settings,
+            capability_items,
+            persona_limit,
+            batch,
+            max_new_tokens,
+            capability_tokens,
+            study_tokens,
+            capability_study_tokens,
+            work,
+            json,
+            doc,
+            write_axis,
+        } => {
+            let stem = axis
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("axis")
+                .to_owned();
+            sweep::command::run(&sweep::command::SweepOptions {
+                model,
+                work: work
+                    .unwrap_or_else(|| PathBuf::from(format!("target/axis-lab/sweep-{stem}"))),
+                axis,
+                data_dir: data.unwrap_or_else(data::default_data_dir),
+                part,
+                grid,
+                widths,
+                floors,
+                settings,
+                capability_items,
+                persona_limit,
+                batch: batch.max(1),
+                budget: sweep::TokenBudget {
+                    persona: max_new_tokens.max(1),
+                    capability: capability_tokens.max(1),
+                    persona_study: study_tokens,
+                    capability_study: capability_study_tokens,
+                },
+                json,
+                doc,
+                write_axis,
+            })
+        }
     };
     if let Err(e) = result {
         eprintln!("axis-lab: {e:#}");

@@ -376,27 +376,7 @@ fn markdown(r: &ReportInputs, stem: &str) -> String {
             "{} held-out role prompts and {} capability questions per setting; floors are percentiles of all answers' projections (the paper's convention: its p1/p25/p50/p75 on the role direction are p99/p75/p50/p25 here). Rates are hits/n with their 95 % Wilson interval. Rule: {}.\n",
             sw.persona_prompts, sw.capability_questions, sw.rule
         );
-        let _ = writeln!(
-            s,
-            "| setting | non-assistant identity | in role (judge) | text score | activation score | capability |\n|---|---|---|---|---|---|"
-        );
-        for res in &sw.results {
-            let name = res.cap.map_or("no cap".to_owned(), |c| {
-                format!(
-                    "layers {}–{}, {}th pct of all answers",
-                    c.first_layer, c.last_layer, c.percentile
-                )
-            });
-            let _ = writeln!(
-                s,
-                "| {name} | {} | {} | {:+.2} | {:+.2} | {} |",
-                res.persona_other_identity,
-                res.persona_in_role,
-                res.persona_text_score,
-                res.persona_activation_score,
-                res.capability
-            );
-        }
+        s.push_str(&crate::sweep::render::results_table(sw));
         let _ = writeln!(s, "\nOutcome: {}.\n", sw.verdict);
     } else {
         let _ = writeln!(s, "No sweep was run for this file.\n");

@@ -60,6 +60,10 @@ pub fn reread_means(
     sequences: &[(Vec<u32>, usize)],
     layers: &[usize],
 ) -> Result<Vec<Vec<f32>>> {
+    if sequences.is_empty() {
+        // A batch of no rows is not a tensor shape the backend accepts.
+        return Ok(Vec::new());
+    }
     let model = chat.model();
     let hidden = model.config().hidden_size;
     let mut cache = model.new_cache(sequences.len());

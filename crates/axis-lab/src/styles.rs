@@ -23,7 +23,7 @@ use anyhow::{Context, Result, bail};
 use engine::axis::AxisFile;
 use engine::axis::stats::auroc;
 use engine::chat::ChatMessage;
-use engine::model::{Cap, Interventions};
+use engine::model::Interventions;
 use serde::Serialize;
 
 use crate::build::{load_model_and_axis, messages_for, rollout_sampling};
@@ -75,6 +75,9 @@ pub enum Style {
     Descriptive,
     Embody,
     UserTurn,
+    /// The user-turn persona, answered once; the judged answer is the reply to a second
+    /// question asked after it (the capping sweep's multi-turn prompts).
+    MultiTurn,
 }
 
 impl Style {
@@ -85,15 +88,16 @@ impl Style {
         Style::UserTurn,
     ];
 
-    /// The conversation for `prompt` (a role's system prompt) and `question` in this style.
-    fn messages(self, prompt: &str, question: &str) -> Option<Vec<ChatMessage>> {
+    /// The conversation for `prompt` (a role's system prompt) and `question` in this style (for
+    /// `MultiTurn`: its first turn).
+    pub fn messages(self, prompt: &str, question: &str) -> Option<Vec<ChatMessage>> {
         match self {
             Style::Default | Style::Instructed => Some(messages_for(prompt, question)),
             Style::Descriptive => descriptive(prompt).map(|d| messages_for(&d, question)),
             Style::Embody => descriptive(prompt)
                 .and_then(|d| embody(&d))
                 .map(|e| messages_for(&e, question)),
-            Style::UserTurn => {
+            Style::UserTurn | Style::MultiTurn => {
                 descriptive(prompt).map(|d| vec![ChatMessage::user(&format!("{d}\n\n{question}"))])
             }
         }
@@ -147,7 +151,7 @@ pub struct StylesOptions {
     pub json: Option<PathBuf>,
 }
 
-fn held_out_ids(axis: &AxisFile, key: &str) -> Result<Vec<String>> {
+pub(crate) fn held_out_ids(axis: &AxisFile, key: &str) -> Result<Vec<String>> {
     let ids = axis
         .meta
         .build
@@ -158,23 +162,6 @@ fn held_out_ids(axis: &AxisFile, key: &str) -> Result<Vec<String>> {
         .iter()
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect())
-}
-
-/// The file's own cap (band and percentile), as interventions and as caps to watch.
-fn file_caps(axis: &AxisFile) -> Result<Vec<Cap>> {
-    let c = axis.meta.cap;
-    (c.first_layer..=c.last_layer)
-        .map(|layer| {
-            let tau = axis
-                .threshold(layer, c.percentile)
-                .with_context(|| format!("no floor at layer {layer} for {}", c.percentile))?;
-            Ok(Cap {
-                layer,
-                direction: axis.unit_axis(layer),
-                tau,
-            })
-        })
-        .collect()
 }
 
 pub fn run(opts: &StylesOptions) -> Result<()> {
@@ -235,7 +222,7 @@ pub fn run(opts: &StylesOptions) -> Result<()> {
     eprintln!("styles: {} answers per setting", jobs.len());
 
     let judge = Judge::new(&data.markers, &data.roles, &data.questions);
-    let caps = file_caps(&axis)?;
+    let caps = axis.caps(&axis.meta.cap).map_err(anyhow::Error::msg)?;
     let none = chat.model().prepare(&Interventions::none())?;
     let capped = chat.model().prepare(&Interventions {
         caps: caps.clone(),

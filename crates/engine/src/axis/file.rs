@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::math::unit;
 use super::threshold::{ThresholdBasis, level_index};
+use crate::model::Cap;
 
 /// Bumped on any incompatible change of the layout. Version 2 added `all_percentiles` (the
 /// paper's threshold convention); version 1 files still load, their floors marked as
@@ -300,6 +301,36 @@ impl AxisFile {
             .as_deref()
             .unwrap_or(&self.role_percentiles);
         self.percentile_in(table, layer, level)
+    }
+
+    /// The caps of `setting`: every layer of its band held at or above its floor along the
+    /// unit axis (the one planner for a file's caps: page, lab sweep and reports). The error
+    /// says what does not fit: a band outside the model, or a percentile the file lacks.
+    pub fn caps(&self, setting: &CapSetting) -> Result<Vec<Cap>, String> {
+        let m = &self.meta;
+        if setting.first_layer > setting.last_layer || setting.last_layer >= m.n_layers {
+            return Err(format!(
+                "the cap band {}–{} is not within the model's layers 0–{}",
+                setting.first_layer,
+                setting.last_layer,
+                m.n_layers.saturating_sub(1)
+            ));
+        }
+        (setting.first_layer..=setting.last_layer)
+            .map(|layer| {
+                let tau = self.threshold(layer, setting.percentile).ok_or_else(|| {
+                    format!(
+                        "the axis file has no {}th percentile (it has {:?})",
+                        setting.percentile, m.percentile_levels
+                    )
+                })?;
+                Ok(Cap {
+                    layer,
+                    direction: self.unit_axis(layer),
+                    tau,
+                })
+            })
+            .collect()
     }
 
     /// Percentile `level` of the role answers' projections at `layer` (for reports; caps use
