@@ -1,10 +1,9 @@
 //! The page layout, its state, and the wiring between the UI and the inference worker.
 
-use std::cell::RefCell;
-
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::byo::browser::model_url;
 use crate::components::chat_layout::ChatLayout;
 use crate::components::explainer::Explainer;
 use crate::components::header::Header;
@@ -14,32 +13,7 @@ use crate::components::status_bar::StatusBar;
 use crate::platform::model_file::{self, ModelFileStatus};
 use crate::platform::webgpu::{self, WebGpuStatus};
 use crate::session::AppState;
-use crate::worker::client::WorkerClient;
-
-pub use crate::urls::axis_url;
-
-use crate::urls::DEFAULT_MODEL_URL;
-
-/// The model to load: `?model=<url>` in the page's address, else the shipped model.
-pub fn model_url() -> String {
-    model_url_param().unwrap_or_else(|| DEFAULT_MODEL_URL.to_owned())
-}
-
-/// `?model=<url>` in the page's address, if set and an address the page accepts
-/// (`byo::check_model_param`; `byo` sets and clears it).
-pub fn model_url_param() -> Option<String> {
-    web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .and_then(|q| web_sys::UrlSearchParams::new_with_str(&q).ok())
-        .and_then(|p| p.get("model"))
-        .filter(|u| !u.trim().is_empty())
-        .and_then(|u| crate::byo::check_model_param(&u).ok())
-}
-
-thread_local! {
-    // The worker handle is not `Send`, so it lives here rather than in a signal.
-    pub(crate) static WORKER: RefCell<Option<WorkerClient>> = const { RefCell::new(None) };
-}
+use crate::worker::client::WORKER;
 
 #[component]
 pub fn App() -> impl IntoView {

@@ -158,6 +158,22 @@ pub mod browser {
 
     use crate::platform::webgpu::js_error_text;
 
+    /// The model to load: `?model=<url>` in the page's address, else the shipped model.
+    pub fn model_url() -> String {
+        model_url_param().unwrap_or_else(|| crate::urls::DEFAULT_MODEL_URL.to_owned())
+    }
+
+    /// `?model=<url>` in the page's address, if set and an address the page accepts
+    /// (`byo::check_model_param`; `byo` sets and clears it).
+    pub fn model_url_param() -> Option<String> {
+        web_sys::window()
+            .and_then(|w| w.location().search().ok())
+            .and_then(|q| web_sys::UrlSearchParams::new_with_str(&q).ok())
+            .and_then(|p| p.get("model"))
+            .filter(|u| !u.trim().is_empty())
+            .and_then(|u| super::check_model_param(&u).ok())
+    }
+
     thread_local! {
         /// The chosen local model file and its optional axis file.
         static LOCAL: RefCell<Option<(File, Option<File>)>> = const { RefCell::new(None) };
@@ -172,7 +188,7 @@ pub mod browser {
     /// `autoload=1`: `(load now, a notice for the visitor)`. The notice also says when
     /// `?model=` is an address the page refuses (and so falls back to the bundled model).
     pub fn init() -> (bool, Option<String>) {
-        let origin = crate::app::model_url_param().and_then(|u| origin_of(&u));
+        let origin = model_url_param().and_then(|u| origin_of(&u));
         ALLOWED_ORIGIN.with(|o| *o.borrow_mut() = origin);
         let refused = params()
             .and_then(|p| p.get("model"))
@@ -190,7 +206,7 @@ pub mod browser {
         if let Some(s) = &storage {
             let _ = s.remove_item(ASKED_KEY);
         }
-        let model = crate::app::model_url_param();
+        let model = model_url_param();
         match super::autoload_decision(autoload, asked.as_deref(), model.as_deref()) {
             super::Autoload::Load => (true, refused),
             super::Autoload::Ask(why) => (false, refused.or(Some(why))),

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 
-use crate::app::model_url;
+use crate::byo::browser::model_url;
 use crate::presets::{self, Player, Preset, last_turn_failed, last_turn_settled};
 use crate::session::AppState;
 use crate::share::{self, SharedAxis, SharedConversation, SharedModel, Snapshot};

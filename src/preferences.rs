@@ -23,32 +23,6 @@ pub struct Preferences {
     pub speeds: crate::backend_choice::MeasuredSpeed,
 }
 
-/// What the browser's WebGPU offers, as far as choosing a backend goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GpuOffer {
-    /// The adapter request has not answered yet.
-    Checking,
-    /// No WebGPU, or no adapter.
-    Nothing,
-    /// Only a software fallback adapter (SwiftShader): it emulates the GPU on the CPU through
-    /// many small dispatches and decodes far slower than the CPU backend (docs/benchmarks.md:
-    /// 0.2 vs 25 tokens/s on the same machine).
-    Software,
-    Hardware,
-}
-
-/// The backend the model panel offers: the visitor's remembered choice, except WebGPU in a
-/// browser without an adapter; with no choice yet, WebGPU only on a hardware adapter, else
-/// the CPU.
-pub fn default_backend(remembered: Option<Backend>, gpu: GpuOffer) -> Backend {
-    match (remembered, gpu) {
-        (Some(Backend::WebGpu), GpuOffer::Nothing) => Backend::Cpu,
-        (Some(choice), _) => choice,
-        (None, GpuOffer::Hardware) => Backend::WebGpu,
-        (None, _) => Backend::Cpu,
-    }
-}
-
 /// Preferences are a convenience: anything unreadable simply means "no preferences".
 pub fn decode(text: &str) -> Preferences {
     serde_json::from_str(text).unwrap_or_default()
@@ -87,30 +61,6 @@ pub mod storage {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn webgpu_is_preselected_only_on_a_hardware_adapter() {
-        use GpuOffer::*;
-        assert_eq!(default_backend(None, Hardware), Backend::WebGpu);
-        for offer in [Software, Nothing, Checking] {
-            assert_eq!(default_backend(None, offer), Backend::Cpu, "{offer:?}");
-        }
-        // A remembered choice stands, also WebGPU on a software adapter (the visitor asked)...
-        for offer in [Hardware, Software, Checking] {
-            assert_eq!(
-                default_backend(Some(Backend::WebGpu), offer),
-                Backend::WebGpu
-            );
-        }
-        for offer in [Hardware, Software, Nothing, Checking] {
-            assert_eq!(default_backend(Some(Backend::Cpu), offer), Backend::Cpu);
-        }
-        // ...except WebGPU where there is none.
-        assert_eq!(
-            default_backend(Some(Backend::WebGpu), Nothing),
-            Backend::Cpu
-        );
-    }
 
     #[test]
     fn round_trips_and_tolerates_garbage_and_missing_fields() {

@@ -4,14 +4,16 @@
 
 use leptos::prelude::*;
 
-use crate::app::{WORKER, axis_url, model_url};
 use crate::byo::ModelSource;
+use crate::byo::browser::model_url;
 use crate::capping::CappingChoice;
 use crate::chart::ChartView;
 use crate::conversation::{Column, Conversation, Reply, Turn};
 use crate::persist::{self, Saved};
 use crate::platform::webgpu::WebGpuStatus;
 use crate::state::{AxisBuild, EngineStatus, default_settings};
+use crate::urls::axis_url;
+use crate::worker::client::WORKER;
 use crate::worker::client::WorkerClient;
 use crate::worker::protocol::{
     Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireGenerationSettings, WireModelInfo,
@@ -105,7 +107,7 @@ impl AppState {
             stop_requested: RwSignal::new(false),
             pending_load: RwSignal::new(None),
             worker_memory: RwSignal::new(0.0),
-            source: RwSignal::new(match crate::app::model_url_param() {
+            source: RwSignal::new(match crate::byo::browser::model_url_param() {
                 Some(url) => ModelSource::Url(url),
                 None => ModelSource::Default,
             }),
@@ -156,6 +158,16 @@ impl AppState {
         self.model_info
             .with(|i| i.as_ref().map(|i| i.name.clone()))
             .unwrap_or_else(|| self.source.with(ModelSource::display_name))
+    }
+
+    /// Remembers the backend and precision (a visitor who found WebGPU slow keeps the CPU) and
+    /// loads the chosen model.
+    pub fn load_remembering(&self, backend: Backend, precision: Precision) {
+        crate::preferences::storage::update(|prefs| {
+            prefs.backend = Some(backend);
+            prefs.precision = Some(precision);
+        });
+        self.load_model(backend, precision);
     }
 
     pub fn load_model(&self, backend: Backend, precision: Precision) {

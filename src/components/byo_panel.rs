@@ -7,7 +7,6 @@ use wasm_bindgen::JsCast;
 use web_sys::{File, FileList, HtmlInputElement};
 
 use crate::byo::{self, ModelSource, browser};
-use crate::components::model_panel::start_load;
 use crate::session::AppState;
 use crate::worker::compat::{MAX_MODEL_BYTES, too_large};
 use crate::worker::protocol::{Backend, Precision};
@@ -25,7 +24,7 @@ pub fn ByoPanel(choice: Signal<(Backend, Precision)>) -> impl IntoView {
     let busy = move || !state.engine.get().can_load() || state.busy();
     let load = move || {
         let (b, p) = choice.get_untracked();
-        start_load(state, b, p);
+        state.load_remembering(b, p);
     };
 
     let load_url = move || match byo::check_model_url(&url_text.get_untracked()) {

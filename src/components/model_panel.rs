@@ -5,10 +5,11 @@ use leptos::task::spawn_local;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::backend_choice::{self, preselect};
+use crate::backend_choice::{GpuOffer, default_backend};
 use crate::byo::ModelSource;
 use crate::components::byo_panel::ByoPanel;
 use crate::platform::webgpu::{WebGpuStatus, format_bytes};
-use crate::preferences::{self, GpuOffer, default_backend};
+use crate::preferences;
 use crate::session::AppState;
 use crate::state::EngineStatus;
 use crate::worker::protocol::{Backend, Precision};
@@ -95,7 +96,7 @@ pub fn ModelPanel() -> impl IntoView {
             && state.gpu.get() != WebGpuStatus::Checking
         {
             state.autoload.set(false);
-            start_load(state, chosen_backend(), precision.get_untracked());
+            state.load_remembering(chosen_backend(), precision.get_untracked());
         }
     });
     let choice = Signal::derive(move || (chosen_backend(), precision.get()));
@@ -141,7 +142,7 @@ pub fn ModelPanel() -> impl IntoView {
                     class="button"
                     data-testid="load-model"
                     disabled=move || !state.engine.get().can_load() || state.busy()
-                    on:click=move |_| start_load(state, chosen_backend(), precision.get_untracked())
+                    on:click=move |_| state.load_remembering(chosen_backend(), precision.get_untracked())
                 >
                     {move || match (state.engine.get().is_ready(), state.source.get()) {
                         (true, _) => "Reload model",
@@ -185,7 +186,7 @@ pub fn ModelPanel() -> impl IntoView {
                             on:click=move |_| {
                                 state.backend_offer.set(None);
                                 backend.set(Some(to));
-                                start_load(state, to, precision.get_untracked());
+                                state.load_remembering(to, precision.get_untracked());
                             }
                         >{format!("Switch to {}", backend_choice::name(to))}</button>
                     </p>
@@ -199,16 +200,6 @@ pub fn ModelPanel() -> impl IntoView {
             <ByoPanel choice=choice />
         </section>
     }
-}
-
-/// Remembers the backend and precision (a visitor who found WebGPU slow keeps the CPU) and
-/// loads the chosen model.
-pub fn start_load(state: AppState, backend: Backend, precision: Precision) {
-    preferences::storage::update(|prefs| {
-        prefs.backend = Some(backend);
-        prefs.precision = Some(precision);
-    });
-    state.load_model(backend, precision);
 }
 
 /// Deletes the worker's model cache (`worker::model_cache`); the sentence says what happened.

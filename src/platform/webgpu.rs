@@ -7,7 +7,7 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::preferences::GpuOffer;
+use crate::backend_choice::GpuOffer;
 
 /// What the page found out about WebGPU.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,7 +32,7 @@ pub struct AdapterSummary {
 }
 
 impl WebGpuStatus {
-    /// What this offers for choosing a backend (see `preferences::default_backend`).
+    /// What this offers for choosing a backend (see `backend_choice::default_backend`).
     pub fn offer(&self) -> GpuOffer {
         match self {
             WebGpuStatus::Checking => GpuOffer::Checking,

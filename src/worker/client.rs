@@ -1,10 +1,17 @@
 //! The page side: starts the worker and turns its messages into callbacks.
 
+use std::cell::RefCell;
+
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::protocol::{FromWorker, ToWorker};
+
+thread_local! {
+    // The worker handle is not `Send`, so it lives here rather than in a signal.
+    pub(crate) static WORKER: RefCell<Option<WorkerClient>> = const { RefCell::new(None) };
+}
 
 /// The worker script, next to index.html (copied there by Trunk).
 const WORKER_SCRIPT: &str = "./worker.js";

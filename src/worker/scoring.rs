@@ -4,7 +4,7 @@
 
 use engine::axis::dot;
 use engine::axis::{AxisFile, CapSetting};
-use engine::model::{Cap, Interventions, Probe, Steer};
+use engine::model::{Interventions, Probe, Steer};
 
 use super::protocol::{WireAxisInfo, WirePersonaMap};
 

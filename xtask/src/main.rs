@@ -4,6 +4,8 @@
 mod bench;
 mod csp;
 mod model;
+#[cfg(test)]
+mod module_graph;
 mod process;
 mod tasks;
 mod tools;

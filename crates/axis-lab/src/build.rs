@@ -1,30 +1,24 @@
 //! `axis-lab build`: every stage from rollouts to the shipped axis file, resumable.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use engine::axis::{AxisFile, AxisMeta, CapSetting, FORMAT_VERSION};
-use engine::chat::{ChatMessage, ChatModel};
-use engine::generation::SamplingParams;
-use engine::model::{Interventions, WeightMode};
+use engine::model::Interventions;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::compute::{AxisStats, PERCENTILE_LEVELS, choose_monitor_layer, compute, judge_all};
 use crate::data::LabData;
 use crate::drift::DriftScale;
+use crate::loading::{LoadedModel, load_model};
 use crate::plan::{Budget, Plan, Speaker, Split};
-use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch};
+use crate::rollout::{
+    RolloutRequest, RolloutSettings, generate_batch, messages_for, rollout_sampling,
+};
 use crate::store::{RolloutStore, StoredAnswer};
 use crate::sweep::{self, PersonaPrompt, SweepInputs};
-
-/// Rollout sampling: the engine's [`SamplingParams::axis_rollout`] (shared with the browser's
-/// quick build).
-pub fn rollout_sampling() -> SamplingParams {
-    SamplingParams::axis_rollout()
-}
 
 pub struct BuildOptions {
     pub model: PathBuf,
@@ -39,46 +33,6 @@ pub struct BuildOptions {
     pub max_new_tokens: usize,
     pub restart: bool,
     pub sweep: bool,
-}
-
-/// A GGUF loaded for the lab: f32 weights on the CPU (the fastest path natively, and the one
-/// that matches HF transformers; the browser's quantized path agrees to ~1e-4 in logits).
-pub struct LoadedModel {
-    pub chat: ChatModel,
-    pub id: String,
-    pub sha256: String,
-}
-
-pub fn load_model(path: &Path) -> Result<LoadedModel> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let sha256 = format!("{:x}", Sha256::digest(&bytes));
-    let chat = ChatModel::load(&bytes, WeightMode::F32, &engine::device::cpu())
-        .with_context(|| format!("loading {}", path.display()))?;
-    let id = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .map(|n| n.trim_end_matches(".gguf").to_owned())
-        .unwrap_or_else(|| "model".to_owned());
-    Ok(LoadedModel { chat, id, sha256 })
-}
-
-/// The model and an axis file made for it (checked to fit: layers and width).
-pub fn load_model_and_axis(model: &Path, axis: &Path) -> Result<(LoadedModel, AxisFile)> {
-    let bytes = std::fs::read(axis).with_context(|| format!("reading {}", axis.display()))?;
-    let axis = AxisFile::from_bytes(&bytes)?;
-    let model = load_model(model)?;
-    let cfg = model.chat.model().config();
-    axis.check_model(cfg.n_layers, cfg.hidden_size)?;
-    Ok((model, axis))
-}
-
-pub fn messages_for(system: &str, question: &str) -> Vec<ChatMessage> {
-    let mut m = Vec::new();
-    if !system.is_empty() {
-        m.push(ChatMessage::system(system));
-    }
-    m.push(ChatMessage::user(question));
-    m
 }
 
 fn bar(len: u64, label: &str) -> ProgressBar {
@@ -579,7 +533,7 @@ mod tests {
 
     /// The shipped model's tokenizer and chat template (`cargo xtask fetch-model`;
     /// `AXIS_MODEL_PATH` overrides) on a tiny random-weight Llama: every stage runs in seconds.
-    fn tiny_model(dir: &Path) -> PathBuf {
+    fn tiny_model(dir: &std::path::Path) -> PathBuf {
         let bytes = crate::test_model::model_bytes();
         let gguf = Gguf::parse(&bytes).expect("real GGUF parses");
         let (layers, hidden, ffn, heads, kv_heads) = (5u32, 64usize, 128usize, 4u32, 2u32);

@@ -12,10 +12,11 @@ use anyhow::Result;
 use engine::model::Interventions;
 use serde::Serialize;
 
-use crate::build::{load_model_and_axis, messages_for, rollout_sampling};
 use crate::data::{LabData, Question, Role, read_jsonl};
 use crate::judge::Judge;
+use crate::loading::load_model_and_axis;
 use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch};
+use crate::rollout::{messages_for, rollout_sampling};
 use crate::split::sample;
 use crate::stats::{auroc, dot};
 

@@ -9,6 +9,7 @@ mod drift;
 mod eval;
 mod identity;
 mod judge;
+mod loading;
 mod plan;
 mod repetition;
 mod report;

@@ -19,9 +19,9 @@ use engine::generation::SamplingParams;
 use engine::model::Interventions;
 use serde::Serialize;
 
-use crate::build::load_model_and_axis;
 use crate::data::LabData;
 use crate::drift::{DriftCurve, DriftSampling, DriftScale, replay};
+use crate::loading::load_model_and_axis;
 use crate::stats::Rate;
 
 /// Share of an answer's word 4-grams found in earlier answers at or above which it is a copy.

@@ -2,7 +2,7 @@
 //! engine's [`AnswerBatch`], driven to the end), and re-reads of finished answers.
 
 use anyhow::Result;
-use engine::chat::ChatModel;
+use engine::chat::{ChatMessage, ChatModel};
 use engine::generation::{AnswerBatch, BatchRequest, BatchSettings, SamplingParams};
 use engine::model::{
     Cap, ForwardOptions, ForwardReadout, KvCache, LogitsMode, PreparedInterventions,
@@ -10,6 +10,22 @@ use engine::model::{
 
 pub use engine::generation::BatchAnswer as Answer;
 pub use engine::generation::BatchRequest as RolloutRequest;
+
+/// Rollout sampling: the engine's [`SamplingParams::axis_rollout`] (shared with the browser's
+/// quick build).
+pub fn rollout_sampling() -> SamplingParams {
+    SamplingParams::axis_rollout()
+}
+
+/// A one-question conversation: the system prompt (none when empty) and the question.
+pub fn messages_for(system: &str, question: &str) -> Vec<ChatMessage> {
+    let mut m = Vec::new();
+    if !system.is_empty() {
+        m.push(ChatMessage::system(system));
+    }
+    m.push(ChatMessage::user(question));
+    m
+}
 
 /// Settings shared by every row.
 #[derive(Debug, Clone)]

@@ -7,11 +7,11 @@ use engine::chat::ChatModel;
 use engine::model::{Interventions, Steer};
 use serde::Serialize;
 
-use crate::build::{messages_for, rollout_sampling};
 use crate::compute::AxisStats;
 use crate::data::LabData;
 use crate::judge::Judge;
 use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch, reread_means};
+use crate::rollout::{messages_for, rollout_sampling};
 use crate::stats::dot;
 
 /// α in units of the (unnormalised) axis: α = 1 shifts the residual stream by the whole

@@ -26,11 +26,12 @@ use engine::chat::ChatMessage;
 use engine::model::Interventions;
 use serde::Serialize;
 
-use crate::build::{load_model_and_axis, messages_for, rollout_sampling};
 use crate::data::{LabData, Role};
 use crate::drift::{DriftSampling, DriftScale, replay};
 use crate::judge::Judge;
+use crate::loading::load_model_and_axis;
 use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch_watching};
+use crate::rollout::{messages_for, rollout_sampling};
 use crate::stats::{Rate, dot};
 
 /// Words that make a sentence an instruction about the act rather than the persona.

@@ -15,10 +15,11 @@ use engine::axis::threshold::PAPER_PERCENTILES;
 
 use super::persona_set::{self, Part};
 use super::{SweepInputs, TokenBudget, grid, render};
-use crate::build::{load_model_and_axis, rollout_sampling};
 use crate::data::LabData;
 use crate::drift::DriftScale;
 use crate::judge::Judge;
+use crate::loading::load_model_and_axis;
+use crate::rollout::rollout_sampling;
 use crate::styles::held_out_ids;
 
 /// Which settings to run.

@@ -628,7 +628,7 @@ fn run_setting(
     let capability_prompts: Vec<Vec<u32>> = inputs
         .capability
         .iter()
-        .map(|c| chat.prompt_tokens(&crate::build::messages_for("", &c.question)))
+        .map(|c| chat.prompt_tokens(&crate::rollout::messages_for("", &c.question)))
         .collect::<Result<_, _>>()?;
     let (chunks, padding) = length_sorted_chunks(&capability_prompts, inputs.batch);
     padding_tokens += padding;

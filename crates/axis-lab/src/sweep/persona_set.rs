@@ -88,7 +88,7 @@ pub fn held_out(
                     style.messages(prompt, &question.text)
                 })
                 .unwrap_or_else(|| {
-                    crate::build::messages_for(&role.system_prompts[0], &question.text)
+                    crate::rollout::messages_for(&role.system_prompts[0], &question.text)
                 });
             let follow_up = (style == Style::MultiTurn)
                 .then(|| follow_ups[(k + q_offset) % follow_ups.len()].text.clone());
