@@ -29,10 +29,10 @@ pub fn of_crate(src: &Path) -> std::io::Result<Graph> {
                 } else {
                     format!("{base}::{path}")
                 };
-                if let Some(target) = resolve(&modules, &full) {
-                    if !nested(module, &target) {
-                        used.insert(target);
-                    }
+                if let Some(target) = resolve(&modules, &full)
+                    && !nested(module, &target)
+                {
+                    used.insert(target);
                 }
             }
         }
