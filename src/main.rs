@@ -31,10 +31,10 @@ mod preferences;
 mod presets;
 #[cfg(target_arch = "wasm32")]
 mod session;
+mod session_events;
 mod share;
 mod shortcuts;
 mod speaker_tag;
-#[cfg(target_arch = "wasm32")]
 mod state;
 mod urls;
 mod worker;

@@ -1,6 +1,7 @@
 //! The page's state and the conversation flow: one input feeds the default model, then (with
 //! capping on) its capped twin, one after the other in the single worker. Every change of the
-//! conversation or settings is saved to localStorage.
+//! conversation or settings is saved to localStorage. How the page reacts to the worker's
+//! messages is decided in [`session_events`], natively tested; here are the signals.
 
 use leptos::prelude::*;
 
@@ -11,6 +12,7 @@ use crate::chart::ChartView;
 use crate::conversation::{Column, Conversation, Reply, Turn};
 use crate::persist::{self, Saved};
 use crate::platform::webgpu::WebGpuStatus;
+use crate::session_events::{self, Command, Session};
 use crate::state::{AxisBuild, EngineStatus, default_settings};
 use crate::urls::axis_url;
 use crate::worker::client::WORKER;
@@ -19,9 +21,6 @@ use crate::worker::protocol::{
     Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireGenerationSettings, WireModelInfo,
 };
 use crate::worker::quick_axis::QuickAxisSize;
-
-/// The error an answer shows when the WebGPU device died while (or after) it was written.
-const CUT_OFF_BY_DEVICE_LOSS: &str = "cut off: the GPU device was lost";
 
 /// Signals shared by the components.
 #[derive(Clone, Copy)]
@@ -295,26 +294,15 @@ impl AppState {
 
     /// Sends the generate request for the last turn's answer in `column`.
     fn start(&self, column: Column, reply_id: u64) {
-        let Some((messages, capping, steering)) = self.conversation.with_untracked(|c| {
-            let index = c.turns.len().checked_sub(1)?;
-            let turn = c.turns.get(index)?;
-            let capping = match column {
-                Column::Default => None,
-                Column::Capped => turn.capping,
-            };
-            let system = self.system_prompt.get_untracked();
-            Some((c.history(column, &system, index), capping, turn.steering))
+        let system = self.system_prompt.get_untracked();
+        let settings = self.settings.get_untracked();
+        let Some(message) = self.conversation.with_untracked(|c| {
+            session_events::generate_request(c, column, &system, &settings, reply_id)
         }) else {
             return;
         };
         self.generating.set(Some(reply_id));
-        self.send(&ToWorker::Generate {
-            id: reply_id,
-            messages,
-            settings: self.settings.get_untracked(),
-            capping,
-            steering,
-        });
+        self.send(&message);
     }
 
     pub fn stop(&self) {
@@ -343,183 +331,77 @@ impl AppState {
         id
     }
 
+    /// Reacts to a message of the worker: [`session_events::on_worker_event`] decides, this
+    /// reads the signals it needs, writes back those whose value changed (the others are not
+    /// written, so their readers do not run again) and carries out its commands.
     pub fn on_worker_event(&self, event: FromWorker) {
-        match event {
-            FromWorker::Booted => {
-                if self.engine.get_untracked() == EngineStatus::Starting {
-                    self.engine.set(EngineStatus::Idle);
+        let mut session = Session {
+            // Taken out rather than copied (a message comes with every token), put back below.
+            conversation: self.conversation.update_untracked(std::mem::take),
+            engine: self.engine.get_untracked(),
+            generating: self.generating.get_untracked(),
+            next_id: self.next_id.get_untracked(),
+            axis: self.axis.get_untracked(),
+            axis_error: self.axis_error.get_untracked(),
+            capping: self.capping.get_untracked(),
+            stop_requested: self.stop_requested.get_untracked(),
+            worker_memory: self.worker_memory.get_untracked(),
+            pending_load: self.pending_load.get_untracked(),
+            source: self.source.get_untracked(),
+            model_info: self.model_info.get_untracked(),
+            loaded_source: self.loaded_source.get_untracked(),
+            axis_build: self.axis_build.get_untracked(),
+            system_prompt: self.system_prompt.get_untracked(),
+            settings: self.settings.get_untracked(),
+        };
+        let step = session_events::on_worker_event(&mut session, event);
+        let Session {
+            engine,
+            conversation,
+            generating,
+            next_id,
+            axis,
+            axis_error,
+            capping,
+            stop_requested,
+            worker_memory,
+            pending_load,
+            source,
+            model_info,
+            loaded_source,
+            axis_build,
+            system_prompt: _,
+            settings: _,
+        } = session;
+        self.conversation.maybe_update(|c| {
+            *c = conversation;
+            step.conversation_changed
+        });
+        set_if_changed(self.engine, engine);
+        set_if_changed(self.generating, generating);
+        set_if_changed(self.next_id, next_id);
+        set_if_changed(self.axis, axis);
+        set_if_changed(self.axis_error, axis_error);
+        set_if_changed(self.capping, capping);
+        set_if_changed(self.stop_requested, stop_requested);
+        set_if_changed(self.worker_memory, worker_memory);
+        set_if_changed(self.pending_load, pending_load);
+        set_if_changed(self.source, source);
+        set_if_changed(self.model_info, model_info);
+        set_if_changed(self.loaded_source, loaded_source);
+        set_if_changed(self.axis_build, axis_build);
+        for command in step.commands {
+            match command {
+                Command::Send(message) => self.send(&message),
+                Command::Load { backend, precision } => self.load_model(backend, precision),
+                Command::Notice(text) => self.notice.set(Some(text)),
+                Command::RecordSpeed { backend, rate } => self.record_speed(backend, rate),
+                Command::RestartWorker => {
+                    // After this event's handler has returned: the old worker's message
+                    // handler is what is running now, and replacing the worker drops it.
+                    let state = *self;
+                    leptos::task::spawn_local(async move { state.start_worker() });
                 }
-                if let Some((backend, precision)) = self.pending_load.get_untracked() {
-                    self.pending_load.set(None);
-                    self.load_model(backend, precision);
-                }
-            }
-            FromWorker::DeviceLost { reason, message } => {
-                self.recover_from_device_loss(&reason, &message)
-            }
-            FromWorker::Downloading { loaded, total } => {
-                self.engine.set(EngineStatus::Downloading { loaded, total })
-            }
-            FromWorker::Preparing { step } => self.engine.set(EngineStatus::Preparing(step)),
-            FromWorker::Checked { info } => self.model_info.set(Some(info)),
-            FromWorker::Ready {
-                backend,
-                precision,
-                device,
-                resident_bytes,
-                axis,
-                axis_error,
-                from_cache,
-                cache_error,
-                model,
-                ..
-            } => {
-                // Ready right after a failed load: the worker kept the model loaded before.
-                if let EngineStatus::Failed(message) = self.engine.get_untracked() {
-                    self.notice.set(Some(format!(
-                        "{message} The model loaded before is still in use."
-                    )));
-                    if let Some(source) = self.loaded_source.get_untracked() {
-                        self.source.set(source);
-                    }
-                } else {
-                    self.loaded_source.set(Some(self.source.get_untracked()));
-                    // A newly loaded model: an axis computed for the previous one is gone.
-                    self.axis_build.set(AxisBuild::Idle);
-                }
-                if model.is_some() {
-                    self.model_info.set(model);
-                }
-                if let Some(e) = cache_error {
-                    self.notice.set(Some(format!(
-                        "The model could not be kept in this browser's cache ({e}); it will be downloaded again next time."
-                    )));
-                }
-                if let Some(a) = &axis {
-                    self.capping.update(|c| c.fit(a));
-                }
-                self.axis.set(axis);
-                self.axis_error.set(axis_error);
-                self.engine.set(EngineStatus::Ready {
-                    backend,
-                    precision,
-                    device,
-                    resident_bytes,
-                    from_cache,
-                });
-            }
-            FromWorker::Token { id, text, .. } => {
-                self.update_reply(id, |r| r.content.push_str(&text))
-            }
-            FromWorker::Done {
-                id,
-                stop,
-                tokens,
-                prompt_tokens,
-                seconds,
-                first_token_seconds,
-                score,
-                token_scores,
-                dropped_messages,
-                worker_memory_bytes,
-                ..
-            } => {
-                self.worker_memory.set(worker_memory_bytes);
-                let steered = self.conversation.with_untracked(|c| {
-                    c.turns
-                        .iter()
-                        .find(|t| {
-                            t.default.id == id || t.capped.as_ref().is_some_and(|r| r.id == id)
-                        })
-                        .and_then(|t| t.steering)
-                });
-                let timing = crate::conversation::answer_timing(
-                    tokens,
-                    prompt_tokens,
-                    seconds,
-                    first_token_seconds,
-                );
-                self.measure_backend(tokens, seconds, first_token_seconds);
-                self.update_reply(id, |r| {
-                    r.streaming = false;
-                    r.score = score;
-                    r.tokens = token_scores;
-                    let dropped = if dropped_messages > 0 {
-                        format!(
-                            " · {dropped_messages} earliest messages left out to fit the context"
-                        )
-                    } else {
-                        String::new()
-                    };
-                    let steering = steered
-                        .map(|a| format!(" · steered α = {a:+.2}"))
-                        .unwrap_or_default();
-                    r.meta = Some(format!(
-                        "{tokens} tokens · {stop} · {timing}{steering}{dropped}"
-                    ));
-                });
-                self.finish(id);
-            }
-            FromWorker::Failed {
-                id: Some(id),
-                message,
-            } => {
-                // An answer already ended (e.g. cut off by a device loss, whose message can
-                // arrive before the engine's own failure) keeps what it says.
-                self.update_reply(id, |r| {
-                    if r.streaming {
-                        r.streaming = false;
-                        r.error = Some(message);
-                    }
-                });
-                self.finish(id);
-            }
-            FromWorker::AxisProgress {
-                answers_done,
-                answers_total,
-                tokens,
-                seconds,
-            } => {
-                if self.axis_build.with_untracked(AxisBuild::is_running) {
-                    self.axis_build.set(AxisBuild::Running {
-                        answers_done,
-                        answers_total,
-                        tokens,
-                        seconds,
-                    });
-                }
-            }
-            FromWorker::AxisBuilt {
-                axis,
-                file_name,
-                answers,
-                tokens,
-                seconds,
-                bytes,
-            } => {
-                self.capping.update(|c| c.fit(&axis));
-                self.axis.set(Some(axis));
-                self.axis_error.set(None);
-                self.axis_build.set(AxisBuild::Built {
-                    file_name,
-                    bytes: std::sync::Arc::new(bytes),
-                    answers,
-                    tokens,
-                    seconds,
-                });
-            }
-            FromWorker::AxisBuildFailed { message, cancelled } => {
-                self.axis_build.set(if cancelled {
-                    AxisBuild::Cancelled
-                } else {
-                    AxisBuild::Failed(message)
-                });
-            }
-            FromWorker::Failed { id: None, message } => {
-                if self.axis_build.with_untracked(AxisBuild::is_running) {
-                    self.axis_build.set(AxisBuild::Failed(message.clone()));
-                }
-                self.engine.set(EngineStatus::Failed(message))
             }
         }
     }
@@ -535,16 +417,9 @@ impl AppState {
         }
     }
 
-    /// Records this answer's decode rate for the backend in use and offers the other backend
-    /// when it looks clearly faster here (`backend_choice`).
-    fn measure_backend(&self, tokens: usize, seconds: f64, first_token_seconds: Option<f64>) {
-        use crate::backend_choice::{advice, decode_rate};
-        let EngineStatus::Ready { backend, .. } = self.engine.get_untracked() else {
-            return;
-        };
-        let Some(rate) = decode_rate(tokens, seconds, first_token_seconds) else {
-            return;
-        };
+    /// Remembers an answer's decode rate on `backend` and offers the other backend when it
+    /// looks clearly faster here (`backend_choice`).
+    fn record_speed(&self, backend: Backend, rate: f32) {
         let mut speeds = Default::default();
         crate::preferences::storage::update(|p| {
             p.speeds.record(backend, rate);
@@ -553,7 +428,8 @@ impl AppState {
         let gpu = self
             .gpu
             .with_untracked(crate::platform::webgpu::WebGpuStatus::offer);
-        self.backend_offer.set(advice(backend, &speeds, gpu));
+        self.backend_offer
+            .set(crate::backend_choice::advice(backend, &speeds, gpu));
     }
 
     /// Stops a load that takes too long (a stalled download, or a model file whose chat template
@@ -566,105 +442,11 @@ impl AppState {
             "Loading was cancelled: the engine was restarted and no model is loaded.".to_owned(),
         ));
     }
+}
 
-    /// The GPU is gone: keep the conversation (the answer being written is marked as cut off),
-    /// restart the worker and load the model again on the CPU backend.
-    fn recover_from_device_loss(&self, reason: &str, message: &str) {
-        let precision = match self.engine.get_untracked() {
-            EngineStatus::Ready { precision, .. } => precision,
-            _ => Precision::Quantized,
-        };
-        // One update of the conversation (one re-render, one save): the answer being written
-        // is cut off; the last turn's failed answers — the engine may have reported its failed
-        // readback before the loss itself arrived — say what happened instead of a technical
-        // error; a twin that will not be written says so.
-        let writing = self.generating.get_untracked();
-        self.generating.set(None);
-        self.stop_requested.set(true);
-        // An axis being computed dies with the worker; a finished one is not in the new worker.
-        self.axis_build
-            .set(if self.axis_build.with_untracked(AxisBuild::is_running) {
-                AxisBuild::Failed(format!("{CUT_OFF_BY_DEVICE_LOSS}; compute it again"))
-            } else {
-                AxisBuild::Idle
-            });
-        let twin_id = self.take_id();
-        self.conversation.update(|c| {
-            if let Some(r) = writing.and_then(|id| c.reply_mut(id)) {
-                r.streaming = false;
-                r.error = Some(CUT_OFF_BY_DEVICE_LOSS.to_owned());
-            }
-            let Some(t) = c.turns.last_mut() else {
-                return;
-            };
-            for r in std::iter::once(&mut t.default).chain(t.capped.as_mut()) {
-                if r.error
-                    .as_deref()
-                    .is_some_and(|e| !e.starts_with("not answered"))
-                {
-                    r.error = Some(CUT_OFF_BY_DEVICE_LOSS.to_owned());
-                }
-            }
-            if t.capping.is_some() && t.capped.is_none() {
-                t.capped = Some(Reply::not_answered(
-                    twin_id,
-                    "not answered: the GPU device was lost",
-                ));
-            }
-        });
-        let detail = if message.is_empty() {
-            reason.to_owned()
-        } else {
-            format!("{reason}: {message}")
-        };
-        self.notice.set(Some(format!(
-            "The GPU device was lost ({detail}). Your conversation is kept; the model is being loaded again on the CPU backend (slower). Reload the page to try WebGPU again."
-        )));
-        self.engine.set(EngineStatus::Starting);
-        self.pending_load.set(Some((Backend::Cpu, precision)));
-        // Restart after this event's handler has returned: the old worker's message handler is
-        // what is running now, and replacing the worker drops it.
-        let state = *self;
-        leptos::task::spawn_local(async move { state.start_worker() });
-    }
-
-    fn update_reply(&self, id: u64, f: impl FnOnce(&mut Reply)) {
-        self.conversation.update(|c| {
-            if let Some(r) = c.reply_mut(id) {
-                f(r);
-            }
-        });
-    }
-
-    /// After answer `id`: if it was the default answer of a turn that asked for capping, the
-    /// capped twin answers next (unless the user pressed Stop).
-    fn finish(&self, id: u64) {
-        if self.generating.get_untracked() != Some(id) {
-            return;
-        }
-        self.generating.set(None);
-        let wants_twin = self.conversation.with_untracked(|c| {
-            c.turns
-                .last()
-                .is_some_and(|t| t.default.id == id && t.capping.is_some() && t.capped.is_none())
-        });
-        if !wants_twin {
-            return;
-        }
-        let reply_id = self.take_id();
-        if self.stop_requested.get_untracked() {
-            self.conversation.update(|c| {
-                if let Some(t) = c.turns.last_mut() {
-                    t.capped = Some(Reply::not_answered(reply_id, "not answered: stopped"));
-                }
-            });
-            return;
-        }
-        self.conversation.update(|c| {
-            if let Some(t) = c.turns.last_mut() {
-                t.capped = Some(Reply::streaming(reply_id));
-            }
-        });
-        self.start(Column::Capped, reply_id);
+/// Writes `value` into `signal` unless it holds that value already.
+fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
+    if signal.with_untracked(|old| *old != value) {
+        signal.set(value);
     }
 }

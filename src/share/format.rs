@@ -1,11 +1,7 @@
-//! Sharing a conversation without a server: a versioned JSON document (downloaded as a file, or
-//! carried in the page address after `#share=`), and its validation on the way back in. The
-//! format is documented in `docs/demo.md` ("Sharing"). Pure logic, unit-tested natively; the
-//! browser side (download, file input, address bar, clipboard) is [`browser`].
-//!
-//! A link's fragment is `#share=` + one codec letter + the payload:
-//! `z` = base64url (no padding) of the raw-DEFLATE-compressed JSON (what the page writes);
-//! `j` = base64url of the JSON itself (handy for tools and hand-made links).
+//! The shared document: a versioned JSON copy of the conversation with everything needed to
+//! show it again (messages, scores, settings, capping, system prompt, model and axis), its
+//! conversion to and from the page's [`Conversation`], and [`from_json`], which reads it back
+//! and refuses what the page cannot show.
 
 use engine::axis::CapSetting;
 use serde::{Deserialize, Serialize};
@@ -20,16 +16,10 @@ use crate::worker::protocol::{WireGenerationSettings, WireScore, WireTokenScores
 pub const FORMAT: &str = "assistant-axis/conversation";
 /// Bump with any incompatible change; the page reads this version and refuses newer ones.
 pub const FORMAT_VERSION: u32 = 1;
-/// The address fragment's key: `#share=<codec><payload>`.
-pub const FRAGMENT_KEY: &str = "share=";
-/// Links longer than this may be cut by chat apps, mail clients or link shorteners.
-pub const LONG_LINK: usize = 8_000;
 /// Refuse what the page cannot show before parsing it. A long real conversation (200 turns of
 /// 128-token answers with their token heatmaps, both columns) is about 3 MB of JSON; a link
-/// carries far less. The link bound applies to the *unpacked* text, so a small compressed link
-/// cannot unpack into megabytes.
+/// carries far less (`link::MAX_LINK_JSON_BYTES`).
 const MAX_JSON_BYTES: usize = 8 << 20;
-const MAX_LINK_JSON_BYTES: usize = 1 << 20;
 /// Rendering time grows with turns (5,000 turns took 19 s in a review); 400 is beyond what a
 /// context window of a few thousand tokens lets a conversation reach in one sitting.
 const MAX_TURNS: usize = 400;
@@ -164,13 +154,6 @@ impl SharedConversation {
 
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
-    }
-
-    /// The fragment after `#`: `share=z<base64url(deflate(json))>`.
-    pub fn to_fragment(&self) -> String {
-        let json = serde_json::to_string(self).unwrap_or_default();
-        let packed = miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 9);
-        format!("{FRAGMENT_KEY}z{}", base64url_encode(&packed))
     }
 
     /// How many answers carry a score (what the chart can plot).
@@ -319,315 +302,10 @@ fn check_numbers(shared: &SharedConversation) -> Result<(), String> {
     Ok(())
 }
 
-/// The payload of a `#share=` address fragment (`hash` with or without its leading `#`), or
-/// `None` when the address carries no share.
-pub fn fragment_payload(hash: &str) -> Option<&str> {
-    hash.strip_prefix('#')
-        .unwrap_or(hash)
-        .strip_prefix(FRAGMENT_KEY)
-}
-
-/// Decodes a `#share=` payload (codec letter + base64url). The error completes "The share link
-/// could not be opened: …".
-pub fn from_fragment(payload: &str) -> Result<SharedConversation, String> {
-    let payload = payload.trim();
-    // base64 makes 4 characters of 3 bytes; an uncompressed link is bounded like its text.
-    if payload.len() > MAX_LINK_JSON_BYTES / 3 * 4 + 8 {
-        return Err("it is too long".to_owned());
-    }
-    let mut chars = payload.chars();
-    let codec = chars.next().ok_or("it is empty")?;
-    let bytes = base64url_decode(chars.as_str())
-        .map_err(|e| format!("it is damaged or was cut off ({e})"))?;
-    let json = match codec {
-        'z' => miniz_oxide::inflate::decompress_to_vec_with_limit(&bytes, MAX_LINK_JSON_BYTES)
-            .map_err(|e| match e.status {
-                miniz_oxide::inflate::TINFLStatus::HasMoreOutput => format!(
-                    "it unpacks to more than {} MB, more than a shared conversation holds",
-                    MAX_LINK_JSON_BYTES >> 20
-                ),
-                _ => "it is damaged or was cut off (the data does not unpack)".to_owned(),
-            })?,
-        'j' => bytes,
-        other => {
-            return Err(format!(
-                "it uses an encoding this page does not know ({other:?}); it may come from a newer version of the page"
-            ));
-        }
-    };
-    let text = String::from_utf8(json)
-        .map_err(|_| "it is damaged or was cut off (not UTF-8 text)".to_owned())?;
-    from_json(&text)
-}
-
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// RFC 4648 §5 base64url, without padding.
-pub fn base64url_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let sextets = [(n >> 18) & 63, (n >> 12) & 63, (n >> 6) & 63, n & 63];
-        for s in &sextets[..chunk.len() + 1] {
-            out.push(ALPHABET[*s as usize] as char);
-        }
-    }
-    out
-}
-
-/// Decodes base64url with or without padding; also accepts the standard alphabet's `+` and `/`.
-pub fn base64url_decode(text: &str) -> Result<Vec<u8>, String> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0u32;
-    for (i, c) in text.bytes().enumerate() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            _ => return Err(format!("unexpected character at position {i}")),
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    if text.len() % 4 == 1 {
-        return Err("its length is impossible for base64".to_owned());
-    }
-    Ok(out)
-}
-
-#[cfg(target_arch = "wasm32")]
-pub mod browser {
-    //! The browser side: file download, reading a chosen file, the address bar, the clipboard.
-
-    use wasm_bindgen::{JsCast, JsValue};
-    use wasm_bindgen_futures::JsFuture;
-
-    thread_local! {
-        // The last download's object URL: revoked when the next one is made.
-        static LAST_URL: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
-    }
-
-    /// Offers `text` as a file download named `file_name` (through a hidden link whose `href`
-    /// stays valid until the next download).
-    pub fn download(file_name: &str, text: &str) -> Result<(), String> {
-        let parts = js_sys::Array::of1(&JsValue::from_str(text));
-        let options = web_sys::BlobPropertyBag::new();
-        options.set_type("application/json");
-        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
-            .map_err(|_| fail("make the file"))?;
-        offer(file_name, &blob)
-    }
-
-    /// Offers `bytes` as a binary file download named `file_name`.
-    pub fn download_bytes(file_name: &str, bytes: &[u8]) -> Result<(), String> {
-        let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-        let options = web_sys::BlobPropertyBag::new();
-        options.set_type("application/octet-stream");
-        let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
-            .map_err(|_| fail("make the file"))?;
-        offer(file_name, &blob)
-    }
-
-    fn fail(what: &str) -> String {
-        format!("the browser refused to {what}")
-    }
-
-    fn offer(file_name: &str, blob: &web_sys::Blob) -> Result<(), String> {
-        let window = web_sys::window().ok_or("no window")?;
-        let document = window.document().ok_or("no document")?;
-        let url = web_sys::Url::create_object_url_with_blob(blob)
-            .map_err(|_| fail("make a link to the file"))?;
-        let link: web_sys::HtmlAnchorElement = match document
-            .query_selector("[data-testid=export-link]")
-            .ok()
-            .flatten()
-        {
-            Some(el) => el.dyn_into().map_err(|_| fail("find the link"))?,
-            None => {
-                let el: web_sys::HtmlAnchorElement = document
-                    .create_element("a")
-                    .map_err(|_| fail("make a link"))?
-                    .dyn_into()
-                    .map_err(|_| fail("make a link"))?;
-                let _ = el.set_attribute("data-testid", "export-link");
-                let _ = el.set_attribute("hidden", "");
-                let _ = el.set_attribute("aria-hidden", "true");
-                document
-                    .body()
-                    .ok_or("no body")?
-                    .append_child(&el)
-                    .map_err(|_| fail("add a link"))?;
-                el
-            }
-        };
-        link.set_href(&url);
-        link.set_download(file_name);
-        link.click();
-        if let Some(old) = LAST_URL.with(|u| u.borrow_mut().replace(url)) {
-            let _ = web_sys::Url::revoke_object_url(&old);
-        }
-        Ok(())
-    }
-
-    /// The text of the file chosen in `input` (the first one), if any.
-    pub async fn read_chosen_file(
-        input: &web_sys::HtmlInputElement,
-    ) -> Option<Result<String, String>> {
-        let file = input.files()?.get(0)?;
-        let text = JsFuture::from(file.text()).await;
-        Some(
-            text.ok()
-                .and_then(|v| v.as_string())
-                .ok_or_else(|| "the browser could not read it".to_owned()),
-        )
-    }
-
-    /// The page's address without its fragment.
-    pub fn address_without_fragment() -> Option<String> {
-        let location = web_sys::window()?.location();
-        let href = location.href().ok()?;
-        Some(href.split('#').next().unwrap_or(&href).to_owned())
-    }
-
-    pub fn current_hash() -> String {
-        web_sys::window()
-            .and_then(|w| w.location().hash().ok())
-            .unwrap_or_default()
-    }
-
-    /// Drops the fragment from the address bar without reloading or adding a history entry.
-    pub fn remove_fragment() {
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        let location = window.location();
-        let url = format!(
-            "{}{}",
-            location.pathname().unwrap_or_default(),
-            location.search().unwrap_or_default()
-        );
-        if let Ok(history) = window.history() {
-            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
-        }
-    }
-
-    /// Copies `text`; `Err` when the browser offers no clipboard here (then the field beside
-    /// the button lets the reader copy it by hand).
-    pub async fn copy_to_clipboard(text: &str) -> Result<(), String> {
-        let window = web_sys::window().ok_or("no window")?;
-        let navigator = window.navigator();
-        let has = js_sys::Reflect::get(&navigator, &JsValue::from_str("clipboard"))
-            .map(|c| !c.is_undefined() && !c.is_null())
-            .unwrap_or(false);
-        if !has {
-            return Err("this browser offers no clipboard here".to_owned());
-        }
-        JsFuture::from(navigator.clipboard().write_text(text))
-            .await
-            .map(|_| ())
-            .map_err(|_| "the browser did not allow copying".to_owned())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn settings() -> WireGenerationSettings {
-        WireGenerationSettings {
-            temperature: 0.5,
-            top_p: 0.95,
-            frequency_penalty: 1.0,
-            echo_penalty: engine::generation::DEFAULT_ECHO_PENALTY,
-            seed: 16,
-            max_new_tokens: 128,
-        }
-    }
-
-    fn conversation() -> Conversation {
-        let cap = CapSetting {
-            first_layer: 20,
-            last_layer: 25,
-            percentile: 75.0,
-        };
-        let scored = |id: u64, text: &str, a: f32, t: f32| Reply {
-            id,
-            content: text.into(),
-            streaming: false,
-            meta: Some("5 tokens · stop".into()),
-            error: None,
-            score: Some(WireScore {
-                activations: a,
-                text: t,
-                cap_margin: None,
-                persona_activations: None,
-                persona_text: None,
-            }),
-            tokens: None,
-        };
-        let mut capped = scored(13, "I am an AI assistant.", 21.5, 0.25);
-        capped.score.as_mut().expect("score").cap_margin = Some(1e-6);
-        Conversation {
-            turns: vec![
-                Turn {
-                    id: 10,
-                    user: "Hello! <b>x</b> \"quoted\" é 🙂".into(),
-                    default: scored(11, "Hi there.\nNew line.", 14.25, 14.25),
-                    capped: Some(capped),
-                    capping: Some(cap),
-                    steering: None,
-                },
-                Turn {
-                    id: 20,
-                    user: "Be a pirate.".into(),
-                    default: scored(21, "Arr!", -3.5, -3.5),
-                    capped: Some(Reply::not_answered(22, "not answered: stopped")),
-                    capping: Some(cap),
-                    steering: None,
-                },
-                Turn {
-                    id: 30,
-                    user: "Still there?".into(),
-                    default: Reply::streaming(31),
-                    capped: None,
-                    capping: None,
-                    steering: None,
-                },
-            ],
-        }
-    }
-
-    fn shared(c: &Conversation) -> SharedConversation {
-        SharedConversation::from_snapshot(Snapshot {
-            model: SharedModel {
-                name: "SmolLM2".into(),
-                url: "models/SmolLM2-135M-Instruct.Q4_1.gguf".into(),
-            },
-            axis: Some(SharedAxis {
-                model_id: "HuggingFaceTB/SmolLM2-135M-Instruct".into(),
-                monitor_layer: 21,
-            }),
-            system_prompt: "You are Max.",
-            settings: &settings(),
-            capping: &CappingChoice::default(),
-            chart_view: ChartView::Activations,
-            conversation: c,
-        })
-    }
+    use crate::share::fixtures::{conversation, shared};
 
     /// The conversation without its ids (they are renumbered on import).
     fn without_ids(c: &Conversation) -> Vec<(String, Reply, Option<Reply>)> {
@@ -722,40 +400,6 @@ mod tests {
     }
 
     #[test]
-    fn the_link_round_trips_and_is_compressed() {
-        let s = shared(&conversation());
-        let fragment = s.to_fragment();
-        let hash = format!("#{fragment}");
-        let payload = fragment_payload(&hash).expect("payload");
-        assert!(payload.starts_with('z'));
-        assert!(
-            payload
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        );
-        assert_eq!(from_fragment(payload).expect("decode"), s);
-        // The plain codec reads too.
-        let plain = format!("j{}", base64url_encode(s.to_json_pretty().as_bytes()));
-        assert_eq!(from_fragment(&plain).expect("plain"), s);
-        // A long, repetitive conversation packs well below its JSON size.
-        let mut long = conversation();
-        for _ in 0..6 {
-            long.turns.extend(long.turns.clone());
-        }
-        let s = shared(&long);
-        let json = serde_json::to_string(&s).expect("json");
-        let link = s.to_fragment();
-        assert!(
-            link.len() * 4 < json.len(),
-            "{} vs {}",
-            link.len(),
-            json.len()
-        );
-        assert_eq!(fragment_payload("#other=1"), None);
-        assert_eq!(fragment_payload(""), None);
-    }
-
-    #[test]
     fn wrong_newer_or_damaged_inputs_say_why() {
         let s = shared(&conversation());
         let err = |text: &str| from_json(text).expect_err(text);
@@ -790,12 +434,6 @@ mod tests {
     #[test]
     fn imports_are_bounded_before_the_page_renders_them() {
         let s = shared(&conversation());
-        // A small link that unpacks into megabytes (a "zip bomb") is refused while unpacking.
-        let bomb = miniz_oxide::deflate::compress_to_vec(&vec![b' '; 3 << 20], 10);
-        let payload = format!("z{}", base64url_encode(&bomb));
-        assert!(payload.len() < 20_000, "{} characters", payload.len());
-        let e = from_fragment(&payload).expect_err("bomb");
-        assert!(e.contains("unpacks to more than 1 MB"), "{e}");
         // More turns than the page can show.
         let mut v: serde_json::Value = serde_json::to_value(&s).expect("value");
         let turn = v["turns"][0].clone();
@@ -816,61 +454,6 @@ mod tests {
         assert!(from_json(&v.to_string()).is_err());
         // The conversation itself still opens.
         assert!(from_json(&serde_json::to_string(&s).expect("json")).is_ok());
-    }
-
-    #[test]
-    fn damaged_links_are_errors_not_panics() {
-        let good = shared(&conversation()).to_fragment();
-        let payload = fragment_payload(&good).expect("payload");
-        for bad in [
-            "",
-            "z",
-            "z!!!",
-            "zAAAA",
-            "q0000",
-            "j",
-            "jAA",
-            "jA",
-            &payload[..payload.len() / 2],
-            &payload[..payload.len() - 3],
-        ] {
-            let e = from_fragment(bad).expect_err(bad);
-            assert!(!e.is_empty());
-        }
-        assert!(
-            from_fragment("x123")
-                .expect_err("codec")
-                .contains("newer version")
-        );
-        assert!(
-            from_fragment("z%%%")
-                .expect_err("chars")
-                .contains("damaged")
-        );
-    }
-
-    #[test]
-    fn base64url_matches_rfc_4648_vectors() {
-        let cases: [(&[u8], &str); 7] = [
-            (b"", ""),
-            (b"f", "Zg"),
-            (b"fo", "Zm8"),
-            (b"foo", "Zm9v"),
-            (b"foob", "Zm9vYg"),
-            (b"fooba", "Zm9vYmE"),
-            (b"foobar", "Zm9vYmFy"),
-        ];
-        for (raw, enc) in cases {
-            assert_eq!(base64url_encode(raw), enc);
-            assert_eq!(base64url_decode(enc).expect("decode"), raw);
-        }
-        assert_eq!(base64url_encode(&[0xfb, 0xff]), "-_8");
-        assert_eq!(base64url_decode("-_8=").expect("padded"), [0xfb, 0xff]);
-        assert_eq!(base64url_decode("+/8").expect("std alphabet"), [0xfb, 0xff]);
-        let all: Vec<u8> = (0..=255).collect();
-        assert_eq!(base64url_decode(&base64url_encode(&all)).expect("all"), all);
-        assert!(base64url_decode("Z").is_err());
-        assert!(base64url_decode("Zm9v.").is_err());
     }
 
     #[test]
