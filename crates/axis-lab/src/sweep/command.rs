@@ -191,22 +191,31 @@ pub fn run(opts: &SweepOptions) -> Result<()> {
     if opts.write_axis {
         let (_, paper) = engine::axis::build::paper_defaults(n_layers);
         axis.meta.cap = report.chosen.unwrap_or(paper);
+        let note = serde_json::json!({
+            "tool": "axis-lab sweep",
+            "part": opts.part,
+            "persona_prompts": report.persona_prompts,
+            "capability_questions": report.capability_questions,
+            "rule": report.rule,
+            "chosen": report.chosen,
+            "verdict": report.verdict,
+        });
         if let Some(v) = axis.meta.validation.as_object_mut() {
-            v.insert(
-                "capping_sweep".to_owned(),
-                serde_json::json!({
-                    "tool": "axis-lab sweep",
-                    "part": opts.part,
-                    "persona_prompts": report.persona_prompts,
-                    "capability_questions": report.capability_questions,
-                    "rule": report.rule,
-                    "chosen": report.chosen,
-                    "verdict": report.verdict,
-                }),
-            );
+            v.insert("capping_sweep".to_owned(), note.clone());
         }
         std::fs::write(&opts.axis, axis.to_bytes()?)
             .with_context(|| format!("writing {}", opts.axis.display()))?;
+        // The build's report beside the file says the same.
+        let beside = opts.axis.with_extension("report.json");
+        if let Ok(text) = std::fs::read_to_string(&beside) {
+            let mut r: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("reading {}", beside.display()))?;
+            if let Some(v) = r.get_mut("validation").and_then(|v| v.as_object_mut()) {
+                v.insert("capping_sweep".to_owned(), note);
+            }
+            std::fs::write(&beside, serde_json::to_string_pretty(&r)?)
+                .with_context(|| format!("writing {}", beside.display()))?;
+        }
         eprintln!(
             "wrote {}: default cap {}",
             opts.axis.display(),
