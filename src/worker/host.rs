@@ -1,29 +1,30 @@
-//! The worker side: loads the model and streams answers, one at a time.
+//! The worker side, the browser's part: hears the page's messages, downloads and caches files,
+//! yields to the event loop and posts what the answerer emits (`answerer`: loading from bytes,
+//! answering, re-reading and scoring, building an axis). One job runs at a time.
 
-use engine::axis::CapSetting;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use engine::axis::AxisFile;
-use engine::chat::{ChatMessage, ChatModel};
+use engine::chat::ChatModel;
 use engine::device::{self, Device};
-use engine::generation::{Generation, GenerationRequest, SamplingParams, StopReason, score_tokens};
-use engine::model::{Interventions, WeightMode};
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, Response};
 
+use super::answerer::{
+    self, AxisSource, Host, Job, LoadError, LoadHost, LoadOptions, ModelIdentity, file_name,
+    parse_axis,
+};
 use super::compat::{self, MAX_MODEL_BYTES};
 use super::model_cache;
 use super::protocol::{
-    BYTES_AXIS, BYTES_MESSAGE, BYTES_MODEL, Backend, FromWorker, Precision, ToWorker, WireAxisInfo,
-    WireGenerationSettings, WireMessage, WireScore, WireTokenScores,
+    BYTES_AXIS, BYTES_MESSAGE, BYTES_MODEL, Backend, FromWorker, Precision, ToWorker,
 };
-use super::quick_axis::{self, QuickAxisError, QuickAxisSize, QuickModel};
-use super::scoring::{self, AxisPlan};
-use sha2::{Digest, Sha256};
+use super::quick_axis::QuickAxisSize;
+use super::scoring;
 
 #[derive(Default)]
 struct HostState {
@@ -37,16 +38,6 @@ struct HostState {
     ready: Option<FromWorker>,
     /// Who the loaded model is, for axis files computed here.
     identity: Option<ModelIdentity>,
-}
-
-/// How an axis file computed in the browser names its model.
-#[derive(Clone)]
-struct ModelIdentity {
-    /// The file name without `.gguf` (what the lab stores as `model_id`).
-    id: String,
-    /// What the model is told it is in the default prompt "You are {name}.".
-    name: String,
-    sha256: String,
 }
 
 thread_local! {
@@ -170,7 +161,11 @@ fn handle(message: ToWorker) {
             }
             STOP.with(|s| s.set(false));
             spawn_local(async move {
-                build_axis(&model, &identity, size, seed).await;
+                if let Some(file) =
+                    answerer::build_axis(&Worker, &model, &identity, size, seed).await
+                {
+                    use_built_axis(file);
+                }
                 end();
             });
         }
@@ -241,7 +236,9 @@ fn handle(message: ToWorker) {
                     capping: capping.as_ref(),
                     steering,
                 };
-                if let Err(message) = generate(job, id, &messages, &settings).await {
+                if let Err(message) =
+                    answerer::generate(&Worker, job, id, &messages, &settings).await
+                {
                     post(&FromWorker::Failed {
                         id: Some(id),
                         message,
@@ -320,97 +317,29 @@ struct ModelSource {
     from_cache: bool,
 }
 
-/// Where the model's axis file comes from.
-enum AxisSource {
-    Url(String),
-    Bytes {
-        name: String,
-        bytes: Vec<u8>,
-    },
-    /// None: why.
-    Missing(String),
-}
-
-/// `tiny.gguf` from `https://host/x/tiny.gguf?download=1`.
-fn file_name(url: &str) -> String {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    path.rsplit('/')
-        .find(|p| !p.is_empty())
-        .unwrap_or(path)
-        .to_owned()
-}
-
-/// The compatibility check, then the heavy load: the check refuses a file before the loaded
-/// model (if any) is dropped.
+/// The compatibility check, then the heavy load (`answerer::load`); a file from the cache that
+/// turns out unusable is removed from it, so that the next attempt downloads a fresh one.
 async fn load_from_bytes(
     bytes: Vec<u8>,
     source: ModelSource,
-    axis_source: AxisSource,
+    axis: AxisSource,
     backend: Backend,
     precision: Precision,
 ) -> Result<(), String> {
-    let from_cache = source.from_cache;
-    let info = match compat::check(&bytes, &source.name) {
-        Ok(info) => info,
-        Err(e) => {
-            if let (true, Some(url)) = (from_cache, &source.cache_url) {
+    let host = Loading(&source);
+    let options = LoadOptions { backend, precision };
+    let loaded = match answerer::load(&host, bytes, &source.name, options, axis).await {
+        Ok(loaded) => loaded,
+        Err(LoadError::Refused(e)) if source.from_cache && source.cache_url.is_some() => {
+            if let Some(url) = &source.cache_url {
                 model_cache::forget(url).await;
-                return Err(format!(
-                    "the copy of the model cached in this browser is not usable ({e}); it has been removed: load again to download it"
-                ));
             }
-            return Err(e);
+            return Err(format!(
+                "the copy of the model cached in this browser is not usable ({e}); it has been removed: load again to download it"
+            ));
         }
-    };
-    post(&FromWorker::Checked { info: info.clone() });
-    post(&FromWorker::Preparing {
-        step: "Starting the compute device".into(),
-    });
-    let (device, device_name) = match backend {
-        Backend::Cpu => (device::cpu(), "CPU (burn flex, wasm)".to_owned()),
-        Backend::WebGpu => {
-            let existing = STATE.with(|s| s.borrow().webgpu.clone());
-            let device = match existing {
-                Some(d) => d,
-                None => {
-                    let d = device::webgpu().await?;
-                    STATE.with(|s| s.borrow_mut().webgpu = Some(d.clone()));
-                    d
-                }
-            };
-            (device, "WebGPU (burn wgpu)".to_owned())
-        }
-    };
-    post(&FromWorker::Preparing {
-        step: "Reading the model file and uploading the weights".into(),
-    });
-    yield_now().await;
-    // Quantized weights on the CPU go through our kernel on the 4-bit blocks (flex itself
-    // would unpack them to bytes and dequantize every matrix on every product); on WebGPU
-    // through burn's packed quantized matmul.
-    let mode = match (precision, backend) {
-        (Precision::F32, _) => WeightMode::F32,
-        (Precision::Quantized, Backend::Cpu) => WeightMode::HostBlocks,
-        (Precision::Quantized, Backend::WebGpu) => WeightMode::Quantized,
-    };
-    // Drop any previous model first so two never sit in memory at once.
-    STATE.with(|s| {
-        let mut s = s.borrow_mut();
-        s.model = None;
-        s.axis = None;
-        s.ready = None;
-        s.identity = None;
-    });
-    let identity = ModelIdentity {
-        id: source.name.trim_end_matches(".gguf").to_owned(),
-        name: info.name.clone(),
-        sha256: format!("{:x}", Sha256::digest(&bytes)),
-    };
-    let model = match ChatModel::load(&bytes, mode, &device) {
-        Ok(model) => model,
-        Err(e) if from_cache => {
-            // A cached copy that no longer loads (e.g. written by an older page) is dropped,
-            // so that the next attempt downloads a fresh one.
+        // A cached copy that no longer loads (e.g. written by an older page).
+        Err(LoadError::Unloadable(e)) if source.from_cache => {
             if let Some(url) = &source.cache_url {
                 model_cache::forget(url).await;
             }
@@ -418,135 +347,125 @@ async fn load_from_bytes(
                 "the copy of the model cached in this browser could not be loaded ({e}); it has been removed: load again to download it"
             ));
         }
-        Err(e) => return Err(format!("the model could not be loaded: {e}")),
+        Err(e) => return Err(e.to_string()),
     };
-    let cache_note = match (&source.cache_url, from_cache) {
-        (Some(url), false) => {
-            post(&FromWorker::Preparing {
-                step: "Keeping a copy in this browser's cache for next time".into(),
-            });
-            model_cache::store(url, &bytes).await.err()
-        }
-        _ => None,
-    };
-    drop(bytes);
-    post(&FromWorker::Preparing {
-        step: "Warming up (compiling GPU shaders)".into(),
-    });
-    yield_now().await;
-    warm_up(&model).await?;
-    let bytes = model.model().resident_bytes();
-    // WebGPU stores 4-bit values packed; the CPU backend unpacks them to one byte each.
-    let device_bytes = if backend == Backend::WebGpu {
-        bytes.device_packed
-    } else {
-        bytes.device_flex
-    };
-    let resident = (bytes.host + device_bytes) as f64;
-    let n_layers = model.model().config().n_layers;
-    let hidden = model.model().config().hidden_size;
-    let axis = match axis_source {
-        AxisSource::Url(axis_url) => {
-            post(&FromWorker::Preparing {
-                step: "Reading the Assistant Axis file".into(),
-            });
-            load_axis(&axis_url, n_layers, hidden).await
-        }
-        AxisSource::Bytes { name, bytes } => parse_axis(&name, &bytes, n_layers, hidden),
-        AxisSource::Missing(why) => Err(why),
-    };
-    let (axis, axis_error) = match axis {
-        Ok(a) => (Some(Rc::new(a)), None),
-        Err(e) => (None, Some(e)),
-    };
-    let axis_info: Option<WireAxisInfo> = axis.as_deref().map(|a| WireAxisInfo {
-        other_model: scoring::other_model_warning(a, &identity.sha256),
-        ..scoring::axis_info(a)
-    });
     STATE.with(|s| {
         let mut s = s.borrow_mut();
-        s.model = Some(Rc::new(model));
-        s.axis = axis;
-        s.identity = Some(identity);
+        s.model = Some(Rc::new(loaded.model));
+        s.axis = loaded.axis.map(Rc::new);
+        s.identity = Some(loaded.identity);
+        s.ready = Some(loaded.ready);
     });
-    let ready = FromWorker::Ready {
-        backend,
-        precision,
-        device: device_name,
-        resident_bytes: resident,
-        n_layers,
-        axis: axis_info,
-        axis_error,
-        from_cache,
-        cache_error: cache_note,
-        model: Some(info),
-    };
-    post(&ready);
-    // Said again after a failed load: without the one-off cache notice.
-    let mut kept = ready;
-    if let FromWorker::Ready { cache_error, .. } = &mut kept {
-        *cache_error = None;
-    }
-    STATE.with(|s| s.borrow_mut().ready = Some(kept));
     Ok(())
 }
 
-/// Runs the quick axis build; on success the worker uses the new axis at once and the page gets
-/// the file (transferred, not copied) to offer as a download.
-async fn build_axis(model: &ChatModel, identity: &ModelIdentity, size: QuickAxisSize, seed: u64) {
-    let started = now_seconds();
-    let plan = quick_axis::plan(size, &identity.name);
-    let result = quick_axis::run(
-        QuickModel {
-            chat: model,
-            id: &identity.id,
-            sha256: &identity.sha256,
-        },
-        &plan,
-        size,
-        seed,
-        |p| {
-            post(&FromWorker::AxisProgress {
-                answers_done: p.answers_done,
-                answers_total: p.answers_total,
-                tokens: p.tokens,
-                seconds: now_seconds() - started,
-            })
-        },
-        || async {
-            yield_now().await;
-            !STOP.with(|s| s.get())
-        },
-    )
-    .await;
-    let file = match result {
-        Ok(file) => file,
-        Err(e) => {
-            post(&FromWorker::AxisBuildFailed {
-                cancelled: matches!(e, QuickAxisError::Cancelled),
-                message: e.to_string(),
-            });
-            return;
+/// The browser as the answerer sees it while answering or building an axis.
+struct Worker;
+
+impl Host for Worker {
+    fn emit(&self, mut event: FromWorker) {
+        // The file of a quick build goes beside the message, transferred (protocol doc).
+        if let FromWorker::AxisBuilt { bytes, .. } = &mut event {
+            let bytes = std::mem::take(bytes);
+            post_with_axis(&event, &bytes);
+        } else {
+            post(&event);
         }
-    };
-    let bytes = match file.to_bytes() {
-        Ok(b) => b,
-        Err(e) => {
-            post(&FromWorker::AxisBuildFailed {
-                message: format!("the axis could not be written: {e}"),
-                cancelled: false,
-            });
-            return;
+    }
+
+    async fn pause(&self) -> bool {
+        yield_now().await;
+        !STOP.with(Cell::get)
+    }
+
+    fn now_seconds(&self) -> f64 {
+        now_seconds()
+    }
+
+    fn memory_bytes(&self) -> f64 {
+        wasm_memory_bytes()
+    }
+}
+
+/// The browser as the answerer sees it while loading the model from `source`.
+struct Loading<'a>(&'a ModelSource);
+
+impl Host for Loading<'_> {
+    fn emit(&self, event: FromWorker) {
+        Worker.emit(event);
+    }
+
+    async fn pause(&self) -> bool {
+        Worker.pause().await
+    }
+
+    fn now_seconds(&self) -> f64 {
+        now_seconds()
+    }
+
+    fn memory_bytes(&self) -> f64 {
+        wasm_memory_bytes()
+    }
+}
+
+impl LoadHost for Loading<'_> {
+    fn loaded_from_cache(&self) -> bool {
+        self.0.from_cache
+    }
+
+    async fn device(&self, backend: Backend) -> Result<(Device, String), String> {
+        Ok(match backend {
+            Backend::Cpu => (device::cpu(), "CPU (burn flex, wasm)".to_owned()),
+            Backend::WebGpu => {
+                let existing = STATE.with(|s| s.borrow().webgpu.clone());
+                let device = match existing {
+                    Some(d) => d,
+                    None => {
+                        let d = device::webgpu().await?;
+                        STATE.with(|s| s.borrow_mut().webgpu = Some(d.clone()));
+                        d
+                    }
+                };
+                (device, "WebGPU (burn wgpu)".to_owned())
+            }
+        })
+    }
+
+    fn release_previous(&self) {
+        STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            s.model = None;
+            s.axis = None;
+            s.ready = None;
+            s.identity = None;
+        });
+    }
+
+    async fn keep_copy(&self, bytes: &[u8]) -> Option<String> {
+        match (&self.0.cache_url, self.0.from_cache) {
+            (Some(url), false) => {
+                post(&FromWorker::Preparing {
+                    step: "Keeping a copy in this browser's cache for next time".into(),
+                });
+                model_cache::store(url, bytes).await.err()
+            }
+            _ => None,
         }
-    };
+    }
+
+    async fn fetch_axis(
+        &self,
+        url: &str,
+        n_layers: usize,
+        hidden: usize,
+    ) -> Result<AxisFile, String> {
+        load_axis(url, n_layers, hidden).await
+    }
+}
+
+/// A quick build finished: the worker scores and caps with its axis from now on.
+fn use_built_axis(file: AxisFile) {
     let info = scoring::axis_info(&file);
-    let tokens = file
-        .meta
-        .build
-        .get("tokens")
-        .and_then(|t| t.as_u64())
-        .unwrap_or(0) as usize;
-    let answers = plan.jobs.len();
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         s.axis = Some(Rc::new(file));
@@ -555,19 +474,10 @@ async fn build_axis(model: &ChatModel, identity: &ModelIdentity, size: QuickAxis
             axis, axis_error, ..
         }) = s.ready.as_mut()
         {
-            *axis = Some(info.clone());
+            *axis = Some(info);
             *axis_error = None;
         }
     });
-    let message = FromWorker::AxisBuilt {
-        axis: info,
-        file_name: format!("{}.axis.safetensors", identity.id),
-        answers,
-        tokens,
-        seconds: now_seconds() - started,
-        bytes: Vec::new(),
-    };
-    post_with_axis(&message, &bytes);
 }
 
 /// Posts `message` with a file beside it, transferred (protocol: `FromWorker::AxisBuilt`).
@@ -607,13 +517,6 @@ async fn load_axis(url: &str, n_layers: usize, hidden: usize) -> Result<AxisFile
     let axis = parse_axis(url, &bytes, n_layers, hidden)?;
     // Not being able to cache it only means the next visit downloads it again.
     let _ = model_cache::store(url, &bytes).await;
-    Ok(axis)
-}
-
-fn parse_axis(url: &str, bytes: &[u8], n_layers: usize, hidden: usize) -> Result<AxisFile, String> {
-    let axis = AxisFile::from_bytes(bytes).map_err(|e| format!("{url}: {e}"))?;
-    axis.check_model(n_layers, hidden)
-        .map_err(|e| format!("{url} does not fit the loaded model: {e}"))?;
     Ok(axis)
 }
 
@@ -660,227 +563,6 @@ async fn fetch_axis(url: &str) -> Result<Vec<u8>, String> {
         .await
         .map_err(|e| format!("could not read the axis file: {}", js_text(&e)))?;
     Ok(Uint8Array::new(&buffer).to_vec())
-}
-
-/// One short forward, so the first real answer does not pay for shader compilation.
-async fn warm_up(model: &ChatModel) -> Result<(), String> {
-    let prepared = model
-        .model()
-        .prepare(&Interventions::none())
-        .map_err(|e| e.to_string())?;
-    let request = GenerationRequest {
-        prompt: model
-            .prompt_tokens(&[ChatMessage::user("Hi")])
-            .map_err(|e| e.to_string())?,
-        max_new_tokens: 1,
-        sampling: SamplingParams::greedy(),
-        stop_tokens: model.stop_tokens(),
-        earlier_answers: Vec::new(),
-    };
-    let mut generation = Generation::start(model.model(), &prepared, &request)
-        .await
-        .map_err(|e| e.to_string())?;
-    generation.next().await.map_err(|e| e.to_string())?;
-    Ok(())
-}
-
-/// What one answer runs on.
-struct Job<'a> {
-    model: &'a ChatModel,
-    axis: Option<&'a AxisFile>,
-    capping: Option<&'a CapSetting>,
-    steering: Option<f32>,
-}
-
-async fn generate(
-    job: Job<'_>,
-    id: u64,
-    messages: &[WireMessage],
-    settings: &WireGenerationSettings,
-) -> Result<(), String> {
-    let model = job.model;
-    let started = js_sys::Date::now();
-    let messages: Vec<ChatMessage> = messages
-        .iter()
-        .map(|m| ChatMessage {
-            role: m.role.clone(),
-            content: m.content.clone(),
-        })
-        .collect();
-    // Context policy: drop the oldest turns rather than fail when the conversation grew too long.
-    let fitted = model
-        .fit_prompt(&messages, settings.max_new_tokens)
-        .map_err(|e| e.to_string())?;
-    let dropped_messages = fitted.dropped_messages;
-    let prompt = fitted.tokens;
-    let prompt_tokens = prompt.len();
-    let request = GenerationRequest {
-        prompt,
-        max_new_tokens: settings.max_new_tokens,
-        sampling: SamplingParams {
-            temperature: settings.temperature,
-            top_k: 0,
-            top_p: settings.top_p,
-            frequency_penalty: settings.frequency_penalty,
-            echo_penalty: settings.echo_penalty,
-            seed: settings.seed,
-        },
-        stop_tokens: model.stop_tokens(),
-        earlier_answers: model
-            .earlier_answers(&messages)
-            .map_err(|e| e.to_string())?,
-    };
-    // Capping needs the axis; asking for it without one is an error, not a silent default.
-    let steering = job.steering.filter(|a| *a != 0.0);
-    let plan: Option<AxisPlan> = match (job.axis, job.capping, steering) {
-        (Some(axis), capping, steering) => Some(scoring::plan(axis, capping, steering)?),
-        (None, Some(_), _) => {
-            return Err("capping needs the axis file, which is not loaded".into());
-        }
-        (None, None, Some(_)) => {
-            return Err("steering needs the axis file, which is not loaded".into());
-        }
-        (None, None, None) => None,
-    };
-    let interventions = plan
-        .as_ref()
-        .map_or_else(Interventions::none, |p| p.interventions.clone());
-    let prepared = model
-        .model()
-        .prepare(&interventions)
-        .map_err(|e| e.to_string())?;
-    let mut generation = Generation::start(model.model(), &prepared, &request)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut decoder = model.stream_decoder();
-    let mut text = String::new();
-    let mut stop = "stopped".to_owned();
-    let mut answer_ids = Vec::new();
-    // Probe rows of the answer's tokens (the stop token has none: it is never fed back).
-    let mut answer_probes: Vec<Vec<f32>> = Vec::new();
-    // The text each answer token added, for the heatmap.
-    let mut pieces: Vec<String> = Vec::new();
-    // Time to the first token: prompt rendering, prefill and the first sample (what a visitor
-    // waits before text appears); the rest is decode.
-    let mut first_token_seconds = None;
-    while let Some(token) = generation.next().await.map_err(|e| e.to_string())? {
-        first_token_seconds.get_or_insert_with(|| (js_sys::Date::now() - started) / 1000.0);
-        if let Some(StopReason::StopToken(_)) = token.stop {
-            stop = "end of turn".into();
-            break;
-        }
-        answer_ids.push(token.id);
-        if let Some(p) = token.probes {
-            answer_probes.push(p);
-        }
-        let piece = decoder.push(token.id);
-        text.push_str(&piece);
-        pieces.push(piece.clone());
-        post(&FromWorker::Token {
-            id,
-            token: token.id,
-            text: piece,
-        });
-        if token.stop == Some(StopReason::MaxTokens) {
-            stop = "max tokens".into();
-            break;
-        }
-        // Let the "stop" message in between tokens.
-        yield_now().await;
-        if STOP.with(Cell::get) {
-            break;
-        }
-    }
-    let tail = decoder.finish();
-    if !tail.is_empty() {
-        text.push_str(&tail);
-        if let Some(last) = pieces.last_mut() {
-            last.push_str(&tail);
-        }
-        post(&FromWorker::Token {
-            id,
-            token: u32::MAX,
-            text: tail,
-        });
-    }
-    let tokens = generation.generated();
-    // Generation time only: the re-read for the Text score below is not part of the tok/s.
-    let seconds = (js_sys::Date::now() - started) / 1000.0;
-    let (score, token_scores) = match (&plan, job.axis) {
-        (Some(plan), Some(axis)) => {
-            let margin_rows = generation.prompt_probes().iter().chain(&answer_probes);
-            let cap_margin = plan.cap_margin(margin_rows);
-            drop(generation);
-            let reread = reread_answer(model, axis, &request.prompt, &answer_ids).await?;
-            let score = plan.score(&answer_probes).and_then(|activations| {
-                let text = reread.reader.score(&reread.rows)?;
-                Some(WireScore {
-                    activations,
-                    text,
-                    cap_margin,
-                    persona_activations: plan.persona(&answer_probes),
-                    persona_text: reread.reader.persona(&reread.rows),
-                })
-            });
-            let tokens = WireTokenScores {
-                pieces,
-                activations: plan.token_scores(&answer_probes),
-                text: reread.reader.token_scores(&reread.rows),
-            };
-            (score, Some(tokens))
-        }
-        _ => (None, None),
-    };
-    post(&FromWorker::Done {
-        id,
-        text,
-        stop,
-        tokens,
-        prompt_tokens,
-        dropped_messages,
-        seconds,
-        first_token_seconds,
-        score,
-        token_scores,
-        worker_memory_bytes: wasm_memory_bytes(),
-    });
-    Ok(())
-}
-
-/// The uncapped, unsteered model re-reading prompt + answer in one prefill: the "Text" view.
-struct Reread {
-    reader: AxisPlan,
-    /// Probe rows of the answer's tokens.
-    rows: Vec<Vec<f32>>,
-}
-
-/// For an uncapped answer the re-read sees what the generation saw, so the two scores must agree
-/// up to rounding (the browser test checks this); it costs one prefill.
-async fn reread_answer(
-    model: &ChatModel,
-    axis: &AxisFile,
-    prompt: &[u32],
-    answer_ids: &[u32],
-) -> Result<Reread, String> {
-    let reader = scoring::plan(axis, None, None)?;
-    if answer_ids.is_empty() {
-        return Ok(Reread {
-            reader,
-            rows: Vec::new(),
-        });
-    }
-    let prepared = model
-        .model()
-        .prepare(&reader.interventions)
-        .map_err(|e| e.to_string())?;
-    let mut tokens = prompt.to_vec();
-    tokens.extend_from_slice(answer_ids);
-    yield_now().await;
-    let read = score_tokens(model.model(), &prepared, &tokens)
-        .await
-        .map_err(|e| format!("re-reading the answer failed: {e}"))?;
-    let rows = read.probes.get(prompt.len()..).unwrap_or(&[]).to_vec();
-    Ok(Reread { reader, rows })
 }
 
 /// Fetches the model with progress events; refuses absurd sizes before allocating.
