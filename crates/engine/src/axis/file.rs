@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::math::unit;
 use super::threshold::{ThresholdBasis, level_index};
+#[cfg(feature = "model")]
 use crate::model::Cap;
 
 /// Bumped on any incompatible change of the layout. Version 2 added `all_percentiles` (the
@@ -306,6 +307,7 @@ impl AxisFile {
     /// The caps of `setting`: every layer of its band held at or above its floor along the
     /// unit axis (the one planner for a file's caps: page, lab sweep and reports). The error
     /// says what does not fit: a band outside the model, or a percentile the file lacks.
+    #[cfg(feature = "model")]
     pub fn caps(&self, setting: &CapSetting) -> Result<Vec<Cap>, String> {
         let m = &self.meta;
         if setting.first_layer > setting.last_layer || setting.last_layer >= m.n_layers {
