@@ -37,6 +37,9 @@ pub fn verdict(results: &[CandidateResult], chosen: Option<CapSetting>) -> Strin
             "chosen: its non-assistant identity rate {} lies below the uncapped {} with the intervals apart, capability {} vs {}",
             r.persona_other_identity, b, r.capability, baseline.capability
         ),
+        None if results.iter().all(|r| r.cap.is_none()) => {
+            "only the baseline was measured: there is nothing to choose".to_owned()
+        }
         None => {
             let eligible = |r: &&CandidateResult| r.cap.is_some() && affordable(r, baseline);
             let lowest = |a: &&CandidateResult, c: &&CandidateResult| {
@@ -126,5 +129,6 @@ mod tests {
             verdict(&rest, None)
         );
         assert_eq!(choose(&results[1..]), None, "no baseline, no choice");
+        assert!(verdict(&results[..1], None).starts_with("only the baseline"));
     }
 }
