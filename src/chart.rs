@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conversation::{Column, Conversation};
 
-/// Which reading of an answer the chart shows (DESIGN §1).
+/// Which reading of an answer the chart shows (docs/design.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChartView {
     /// The uncapped model re-reads each answer: where the *text* sits.

@@ -184,7 +184,7 @@ fn band_controls(state: AppState, axis: WireAxisInfo) -> impl IntoView {
     }
 }
 
-/// Steering (DESIGN §1): α·axis added at the monitor layer for the next answers of both
+/// Steering (docs/design.md §1): α·axis added at the monitor layer for the next answers of both
 /// columns. α = 1 moves the stream by the whole gap between the average role and the Assistant.
 #[component]
 fn SteeringControl() -> impl IntoView {

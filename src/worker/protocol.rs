@@ -182,7 +182,7 @@ pub enum ToWorker {
         /// `None`: the model as it is.
         #[serde(default)]
         capping: Option<CapSetting>,
-        /// Steering (DESIGN §1, paper §3.2): add α·axis[monitor] at the monitor layer at every
+        /// Steering (docs/design.md §1, paper §3.2): add α·axis[monitor] at the monitor layer at every
         /// position; `None` or 0: no steering. α = 1 moves the stream by the whole gap between
         /// the mean role vector and the default Assistant.
         #[serde(default)]

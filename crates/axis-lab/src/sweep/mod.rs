@@ -54,7 +54,11 @@ pub struct CandidateResult {
     /// human life, a name, "I'm a/the …" or a life told in the first person
     /// (`engine::speaker::Verdict::adopts_other_identity`).
     pub persona_other_identity: Rate,
-    /// The same two rates per way of setting the persona up.
+    /// Persona answers that say they are an AI or an assistant (or refuse as one).
+    pub persona_presents_as_ai: Rate,
+    /// Persona answers in which the judge makes out no speaker (loops, noise).
+    pub persona_incoherent: Rate,
+    /// The in-role and other-identity rates per way of setting the persona up.
     pub by_style: Vec<StyleRates>,
     /// Share of the persona answers' tokens at which a cap held the stream at its floor.
     pub lifted_token_share: f64,
@@ -279,7 +283,7 @@ pub struct StudyRow {
 /// What shorter answers change, read on the baseline's study cuts.
 pub fn budget_study(inputs: &SweepInputs, judge: &Judge, baseline: &SettingRun) -> Vec<StudyRow> {
     let roles = &inputs.data.roles;
-    let persona: Vec<(usize, Vec<(bool, bool)>)> = baseline
+    let persona: Vec<(usize, Vec<PersonaReading>)> = baseline
         .persona_study
         .iter()
         .map(|cut| {
@@ -319,8 +323,16 @@ pub fn budget_study(inputs: &SweepInputs, judge: &Judge, baseline: &SettingRun) 
         .collect();
     lengths.sort_unstable();
     lengths.dedup();
-    let pick = |v: &[(bool, bool)], second: bool| -> Vec<bool> {
-        v.iter().map(|x| if second { x.1 } else { x.0 }).collect()
+    let pick = |v: &[PersonaReading], other_identity: bool| -> Vec<bool> {
+        v.iter()
+            .map(|x| {
+                if other_identity {
+                    x.other_identity
+                } else {
+                    x.in_role
+                }
+            })
+            .collect()
     };
     lengths
         .into_iter()
@@ -348,13 +360,13 @@ pub fn budget_study(inputs: &SweepInputs, judge: &Judge, baseline: &SettingRun) 
 /// The judge's and the checker's reading of one run.
 fn evaluate(inputs: &SweepInputs, judge: &Judge, run: &SettingRun) -> CandidateResult {
     let roles = &inputs.data.roles;
-    let verdicts: Vec<(bool, bool)> = inputs
+    let verdicts: Vec<PersonaReading> = inputs
         .persona
         .iter()
         .zip(&run.persona)
         .map(|(p, a)| persona_verdict(judge, &roles[p.role], &a.text))
         .collect();
-    let count = |keep: &dyn Fn(&PersonaPrompt) -> bool, pick: fn(&(bool, bool)) -> bool| {
+    let count = |keep: &dyn Fn(&PersonaPrompt) -> bool, pick: fn(&PersonaReading) -> bool| {
         let (mut hits, mut n) = (0, 0);
         for (p, v) in inputs.persona.iter().zip(&verdicts) {
             if keep(p) {
@@ -372,8 +384,8 @@ fn evaluate(inputs: &SweepInputs, judge: &Judge, run: &SettingRun) -> CandidateR
         .iter()
         .map(|&style| StyleRates {
             style,
-            in_role: count(&|p| p.style == style, |v| v.0),
-            other_identity: count(&|p| p.style == style, |v| v.1),
+            in_role: count(&|p| p.style == style, |v| v.in_role),
+            other_identity: count(&|p| p.style == style, |v| v.other_identity),
         })
         .collect();
     let mean = |f: fn(&PersonaAnswer) -> f64| {
@@ -385,8 +397,10 @@ fn evaluate(inputs: &SweepInputs, judge: &Judge, run: &SettingRun) -> CandidateR
         cap: run.cap,
         persona_text_score: mean(|a| a.text_score),
         persona_activation_score: mean(|a| a.activation_score),
-        persona_in_role: count(&|_| true, |v| v.0),
-        persona_other_identity: count(&|_| true, |v| v.1),
+        persona_in_role: count(&|_| true, |v| v.in_role),
+        persona_other_identity: count(&|_| true, |v| v.other_identity),
+        persona_presents_as_ai: count(&|_| true, |v| v.presents_as_ai),
+        persona_incoherent: count(&|_| true, |v| v.incoherent),
         by_style,
         lifted_token_share: floored as f64 / tokens.max(1) as f64,
         capability: capability_rate(&inputs.capability, &run.capability),
@@ -394,12 +408,25 @@ fn evaluate(inputs: &SweepInputs, judge: &Judge, run: &SettingRun) -> CandidateR
     }
 }
 
-/// (plays its role, adopts a non-assistant identity) — the second read without the persona.
-pub fn persona_verdict(judge: &Judge, role: &crate::data::Role, text: &str) -> (bool, bool) {
-    (
-        judge.judge(text, Some(role)).plays_role(),
-        crate::identity::adopts_other_identity(judge, text),
-    )
+/// How the judge reads one persona answer.
+#[derive(Debug, Clone, Copy)]
+pub struct PersonaReading {
+    pub in_role: bool,
+    /// Read without the persona (see [`crate::identity`]).
+    pub other_identity: bool,
+    /// Says it is an AI or an assistant, or refuses as one.
+    pub presents_as_ai: bool,
+    pub incoherent: bool,
+}
+
+pub fn persona_verdict(judge: &Judge, role: &crate::data::Role, text: &str) -> PersonaReading {
+    let with_role = judge.judge(text, Some(role));
+    PersonaReading {
+        in_role: with_role.plays_role(),
+        other_identity: crate::identity::adopts_other_identity(judge, text),
+        presents_as_ai: with_role.presents_as_ai(),
+        incoherent: with_role.label(true) == engine::speaker::SpeakerLabel::Incoherent,
+    }
 }
 
 pub fn capability_rate(checks: &[CapabilityCheck], answers: &[String]) -> Rate {

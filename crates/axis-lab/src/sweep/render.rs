@@ -10,15 +10,17 @@ pub fn results_table(r: &SweepReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| setting | non-assistant identity | in role (judge) | text score | activation score | tokens lifted | capability | seconds |\n|---|---|---|---|---|---|---|---|"
+        "| setting | non-assistant identity | in role (judge) | says it is an AI | incoherent | text score | activation score | tokens lifted | capability | seconds |\n|---|---|---|---|---|---|---|---|---|---|"
     );
     for res in &r.results {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {:+.2} | {} | {:.0} % | {} | {:.0} |",
+            "| {} | {} | {} | {} | {} | {:+.2} | {} | {:.0} % | {} | {:.0} |",
             grid::label(res.cap.as_ref()),
             res.persona_other_identity,
             res.persona_in_role,
+            short(&res.persona_presents_as_ai),
+            short(&res.persona_incoherent),
             res.persona_text_score,
             if res.persona_activation_score.is_finite() {
                 format!("{:+.2}", res.persona_activation_score)

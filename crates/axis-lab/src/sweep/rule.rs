@@ -94,6 +94,8 @@ mod tests {
             persona_activation_score: 0.0,
             persona_in_role: Rate::of(0, 300),
             persona_other_identity: Rate::of(identity, 300),
+            persona_presents_as_ai: Rate::of(0, 300),
+            persona_incoherent: Rate::of(0, 300),
             by_style: Vec::new(),
             lifted_token_share: 0.0,
             capability: Rate::of(correct, 200),
