@@ -995,7 +995,12 @@ mod tests {
     #[test]
     fn capping_changes_nothing_below_the_capped_band() {
         let axis = shared().loaded.axis.as_ref().expect("axis");
-        let cap = axis.meta.cap;
+        // The paper's band (above the monitor layer; the file's default, 14–21, contains it).
+        let cap = engine::axis::CapSetting {
+            first_layer: 22,
+            last_layer: 25,
+            percentile: 75.0,
+        };
         assert!(axis.meta.monitor_layer < cap.first_layer, "{cap:?}");
         let run = |capping| {
             let events = answer(Recorder::new(), job(capping), 6);
@@ -1013,7 +1018,7 @@ mod tests {
         };
         let (free_ids, free, _) = run(None);
         let (capped_ids, capped, rows) = run(Some(&cap));
-        // Measured: the file's default cap (p75 at layers 22-25) changes the first token already;
+        // Measured: this cap (p75 at layers 22-25) changes the first token already;
         // without that this test would compare an uncapped answer with itself.
         assert_ne!(free_ids, capped_ids, "the cap did not change the answer");
         // Rounding only (measured −6e-4 here, on projections of tens): an unapplied cap would
