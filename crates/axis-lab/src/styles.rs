@@ -165,6 +165,40 @@ pub(crate) fn held_out_ids(axis: &AxisFile, key: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// The roles and questions an axis file's build held out (named in its metadata), as ids and
+/// as entries of the lab data: nothing here was used to make the axis.
+pub(crate) struct HeldOut<'d> {
+    pub role_ids: Vec<String>,
+    pub question_ids: Vec<String>,
+    /// Indices into `data.roles`.
+    pub roles: Vec<usize>,
+    pub questions: Vec<&'d crate::data::Question>,
+}
+
+impl<'d> HeldOut<'d> {
+    pub fn of(axis: &AxisFile, data: &'d LabData) -> Result<HeldOut<'d>> {
+        let role_ids = held_out_ids(axis, "held_out_roles")?;
+        let question_ids = held_out_ids(axis, "held_out_questions")?;
+        let roles: Vec<usize> = role_ids
+            .iter()
+            .filter_map(|id| data.roles.iter().position(|r| &r.id == id))
+            .collect();
+        let questions: Vec<&crate::data::Question> = question_ids
+            .iter()
+            .filter_map(|id| data.questions.iter().find(|q| &q.id == id))
+            .collect();
+        if roles.is_empty() || questions.is_empty() {
+            bail!("the axis file names no held-out roles or questions that the data has");
+        }
+        Ok(HeldOut {
+            role_ids,
+            question_ids,
+            roles,
+            questions,
+        })
+    }
+}
+
 pub fn run(opts: &StylesOptions) -> Result<()> {
     let data = LabData::load(&opts.data_dir)?;
     let (model, axis) = load_model_and_axis(&opts.model, &opts.axis)?;
@@ -172,19 +206,12 @@ pub fn run(opts: &StylesOptions) -> Result<()> {
     let cfg = chat.model().config();
     let monitor = axis.meta.monitor_layer;
     let scale = DriftScale::from_file(&axis);
-    let role_ids = held_out_ids(&axis, "held_out_roles")?;
-    let question_ids = held_out_ids(&axis, "held_out_questions")?;
-    let roles: Vec<usize> = role_ids
-        .iter()
-        .filter_map(|id| data.roles.iter().position(|r| &r.id == id))
-        .collect();
-    let questions: Vec<&crate::data::Question> = question_ids
-        .iter()
-        .filter_map(|id| data.questions.iter().find(|q| &q.id == id))
-        .collect();
-    if roles.is_empty() || questions.is_empty() {
-        bail!("the axis file names no held-out roles or questions that the data has");
-    }
+    let HeldOut {
+        role_ids,
+        question_ids,
+        roles,
+        questions,
+    } = HeldOut::of(&axis, &data)?;
 
     // Jobs: each held-out role answers `prompts_per_role` (prompt, question) pairs in every
     // style; the default prompts answer as many questions in all.

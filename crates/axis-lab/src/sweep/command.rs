@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use engine::axis::CapSetting;
 use engine::axis::threshold::PAPER_PERCENTILES;
 
@@ -20,7 +20,7 @@ use crate::drift::DriftScale;
 use crate::judge::Judge;
 use crate::loading::load_model_and_axis;
 use crate::rollout::rollout_sampling;
-use crate::styles::held_out_ids;
+use crate::styles::HeldOut;
 
 /// Which settings to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,19 +59,12 @@ pub fn run(opts: &SweepOptions) -> Result<()> {
     let (model, mut axis) = load_model_and_axis(&opts.model, &opts.axis)?;
     let chat = &model.chat;
     let n_layers = chat.model().config().n_layers;
-    let role_ids = held_out_ids(&axis, "held_out_roles")?;
-    let question_ids = held_out_ids(&axis, "held_out_questions")?;
-    let roles: Vec<usize> = role_ids
-        .iter()
-        .filter_map(|id| data.roles.iter().position(|r| &r.id == id))
-        .collect();
-    let questions: Vec<&crate::data::Question> = question_ids
-        .iter()
-        .filter_map(|id| data.questions.iter().find(|q| &q.id == id))
-        .collect();
-    if roles.is_empty() || questions.is_empty() {
-        bail!("the axis file names no held-out roles or questions that the data has");
-    }
+    let HeldOut {
+        role_ids,
+        question_ids,
+        roles,
+        questions,
+    } = HeldOut::of(&axis, &data)?;
     let mut persona = persona_set::held_out(&data, &roles, &questions, opts.part);
     if let Some(limit) = opts.persona_limit {
         persona.truncate(limit);
