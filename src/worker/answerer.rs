@@ -995,7 +995,7 @@ mod tests {
     #[test]
     fn capping_changes_nothing_below_the_capped_band() {
         let axis = shared().loaded.axis.as_ref().expect("axis");
-        // The paper's band (above the monitor layer; the file's default, 14–21, contains it).
+        // The paper's band, above the monitor layer, whatever band the file's default names.
         let cap = engine::axis::CapSetting {
             first_layer: 22,
             last_layer: 25,
