@@ -377,7 +377,6 @@ fn evaluate(inputs: &SweepInputs, judge: &Judge, run: &SettingRun) -> CandidateR
         Rate::of(hits, n)
     };
     let mut styles: Vec<Style> = inputs.persona.iter().map(|p| p.style).collect();
-    styles.dedup();
     styles.sort_by_key(|s| *s as u8);
     styles.dedup();
     let by_style = styles
