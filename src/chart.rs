@@ -57,6 +57,39 @@ pub fn points(conversation: &Conversation, view: ChartView) -> Vec<ChartPoint> {
     out
 }
 
+/// Everything the drift chart draws, computed in one pass. The chart reads this one value
+/// rather than a chain of derived values: with the points derived from the conversation and
+/// the scale derived from the points, the page once kept drawing stale points after a turn
+/// (the scale had not changed, and the points were not recomputed until the view was toggled).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartModel {
+    pub points: Vec<ChartPoint>,
+    /// Number of turns (the x scale), including turns without a point yet.
+    pub turns: usize,
+    /// Half the height of the score scale ([`half_range`]).
+    pub half: f32,
+    /// The cap's threshold on the score scale, and whether the monitor layer is capped (else
+    /// the line is only a reference).
+    pub threshold: Option<(f32, bool)>,
+}
+
+impl ChartModel {
+    pub fn new(
+        conversation: &Conversation,
+        view: ChartView,
+        threshold: Option<(f32, bool)>,
+    ) -> ChartModel {
+        let points = points(conversation, view);
+        let half = half_range(&points, threshold.map(|t| t.0));
+        ChartModel {
+            points,
+            turns: conversation.turns.len(),
+            half,
+            threshold,
+        }
+    }
+}
+
 /// The first `max_chars` characters on one line, with an ellipsis when cut.
 pub fn snippet(text: &str, max_chars: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -184,6 +217,29 @@ mod tests {
             s.activations = f32::NAN;
         }
         assert!(points(&c, ChartView::Activations).is_empty());
+    }
+
+    #[test]
+    fn the_model_has_every_point_the_turn_count_and_a_scale_covering_the_threshold() {
+        let mut c = conversation();
+        let model = ChartModel::new(&c, ChartView::Activations, Some((4.0, true)));
+        assert_eq!(model.points.len(), 3);
+        assert_eq!(model.turns, 2);
+        assert_eq!(model.half, 4.5);
+        // A new turn whose answers land inside the old scale still adds its points.
+        c.turns.push(Turn {
+            id: 6,
+            user: "c".into(),
+            default: scored(7, "four", 0.5, 0.5),
+            capped: Some(scored(8, "five", 0.25, 0.25)),
+            capping: None,
+            steering: None,
+        });
+        let next = ChartModel::new(&c, ChartView::Activations, Some((4.0, true)));
+        assert_eq!(next.half, model.half);
+        assert_eq!(next.points.len(), 5);
+        assert_eq!(next.turns, 3);
+        assert_ne!(next, model);
     }
 
     #[test]

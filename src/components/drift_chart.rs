@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::capping::{monitor_in_band, monitor_threshold};
-use crate::chart::{self, ChartPoint, ChartView, Frame};
+use crate::chart::{ChartModel, ChartPoint, ChartView, Frame};
 use crate::conversation::Column;
 use crate::session::AppState;
 
@@ -22,22 +22,21 @@ const FRAME: Frame = Frame {
 #[component]
 pub fn DriftChart() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let points = Memo::new(move |_| {
+    // One derived value for the whole chart (see `chart::ChartModel` for why not several).
+    let model = Memo::new(move |_| {
         let view = state.chart_view.get();
-        state.conversation.with(|c| chart::points(c, view))
+        let threshold = state.axis.with(|axis| {
+            let axis = axis.as_ref()?;
+            let band = state.capping.with(|c| c.band)?;
+            Some((
+                monitor_threshold(axis, band.percentile)?,
+                monitor_in_band(axis, &band),
+            ))
+        });
+        state
+            .conversation
+            .with(|c| ChartModel::new(c, view, threshold))
     });
-    let turns = Memo::new(move |_| state.conversation.with(|c| c.turns.len()));
-    // (threshold on the score scale, whether the monitor layer is capped)
-    let threshold = Memo::new(move |_| {
-        let axis = state.axis.get()?;
-        let band = state.capping.get().band?;
-        Some((
-            monitor_threshold(&axis, band.percentile)?,
-            monitor_in_band(&axis, &band),
-        ))
-    });
-    let half =
-        Memo::new(move |_| points.with(|p| chart::half_range(p, threshold.get().map(|t| t.0))));
 
     let view_button = move |view: ChartView, label: &'static str, testid: &'static str| {
         view! {
@@ -49,7 +48,7 @@ pub fn DriftChart() -> impl IntoView {
     };
 
     let grid = move || {
-        let h = half.get();
+        let h = model.with(|m| m.half);
         let (x0, x1) = (FRAME.left, FRAME.width - FRAME.right);
         let y0 = FRAME.y(0.0, h);
         view! {
@@ -64,7 +63,7 @@ pub fn DriftChart() -> impl IntoView {
     };
     // Turn numbers under the plot (every turn while they fit, else every k-th).
     let turn_ticks = move || {
-        let n = turns.get();
+        let n = model.with(|m| m.turns);
         let step = n.div_ceil(10).max(1);
         (1..=n)
             .filter(|t| (t - 1) % step == 0 || *t == n)
@@ -77,8 +76,9 @@ pub fn DriftChart() -> impl IntoView {
     };
 
     let threshold_line = move || {
-        threshold.get().map(|(t, in_band)| {
-            let y = FRAME.y(t, half.get());
+        let (threshold, half) = model.with(|m| (m.threshold, m.half));
+        threshold.map(|(t, in_band)| {
+            let y = FRAME.y(t, half);
             let label = if in_band { "cap τ" } else { "cap τ (reference)" };
             view! {
                 <g data-testid="chart-threshold" data-threshold=t.to_string()>
@@ -90,9 +90,7 @@ pub fn DriftChart() -> impl IntoView {
     };
 
     let series = move || {
-        let h = half.get();
-        let n = turns.get().max(1);
-        let pts = points.get();
+        let (pts, n, h) = model.with(|m| (m.points.clone(), m.turns.max(1), m.half));
         [Column::Default, Column::Capped]
             .into_iter()
             .map(|column| {

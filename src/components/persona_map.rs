@@ -30,40 +30,40 @@ pub fn PersonaMap() -> impl IntoView {
 #[component]
 fn MapView(map: WirePersonaMap) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let answers = Memo::new(move |_| {
-        let view = state.chart_view.get();
-        state.conversation.with(|c| persona::answer_points(c, view))
-    });
     let roles = map.roles.clone();
     let coords = map.coords.clone();
     let default = map.default;
     let labelled = extremes(&coords);
-    let scale = Memo::new(move |_| {
-        let fixed = coords.iter().copied().chain([default]);
-        Scale(persona::bounds(
-            fixed.chain(answers.get().into_iter().map(|p| p.xy)),
-        ))
-    });
     // Classroom mode enlarges the labels (www/style.css), so they are placed at that size.
     let classroom = use_context::<Extras>().map(|e| e.classroom);
-    let plan = {
+    // One derived value for the map's answers, scale and label plan: a chain of derived values
+    // (answers → scale → plan) is how the drift chart once kept drawing stale points
+    // (`chart::ChartModel`).
+    let layout = {
         let (roles, coords) = (roles.clone(), map.coords.clone());
         Memo::new(move |_| {
-            let s = scale.get();
-            let answers: Vec<[f32; 2]> = answers.get().iter().map(|p| p.xy).collect();
+            let view = state.chart_view.get();
+            let answers = state.conversation.with(|c| persona::answer_points(c, view));
+            let fixed = coords.iter().copied().chain([default]);
+            let scale = Scale(persona::bounds(fixed.chain(answers.iter().map(|p| p.xy))));
+            let xy: Vec<[f32; 2]> = answers.iter().map(|p| p.xy).collect();
             let sizes = if classroom.is_some_and(|c| c.get()) {
                 LabelSizes::CLASSROOM
             } else {
                 LabelSizes::NORMAL
             };
-            LabelPlan::new(s, sizes, &roles, &coords, &labelled, default, &answers)
+            let plan = LabelPlan::new(scale, sizes, &roles, &coords, &labelled, default, &xy);
+            MapLayout {
+                answers,
+                scale,
+                plan,
+            }
         })
     };
     let role_dots = {
         let coords = map.coords.clone();
         move || {
-            let s = scale.get();
-            let plan = plan.get();
+            let (s, plan) = layout.with(|l| (l.scale, l.plan.clone()));
             roles
                 .iter()
                 .zip(&coords)
@@ -73,9 +73,9 @@ fn MapView(map: WirePersonaMap) -> impl IntoView {
         }
     };
     let default_mark = move || {
-        let s = scale.get();
+        let (s, label) = layout.with(|l| (l.scale, l.plan.default));
         let (x, y) = (s.x(default[0]), s.y(default[1]));
-        let label = plan.get().default.map(|p| {
+        let label = label.map(|p| {
             view! {
                 <text class="persona-default-label" x=p.x y=p.y text-anchor=p.anchor.as_svg()>
                     {DEFAULT_LABEL}
@@ -94,7 +94,7 @@ fn MapView(map: WirePersonaMap) -> impl IntoView {
     // The axis in this plane runs from the roles' mean (the PCA's origin) to the default
     // Assistant's mean: axis = default mean − role mean, projected like everything else.
     let axis_arrow = move || {
-        let s = scale.get();
+        let s = layout.with(|l| l.scale);
         let (x0, y0, x1, y1) = (s.x(0.0), s.y(0.0), s.x(default[0]), s.y(default[1]));
         view! {
             <g data-testid="persona-axis">
@@ -109,8 +109,7 @@ fn MapView(map: WirePersonaMap) -> impl IntoView {
     };
     let caption = frame_caption(map.layer, map.n_layers, map.axis_cos);
     let paths = move || {
-        let s = scale.get();
-        let pts = answers.get();
+        let (s, pts) = layout.with(|l| (l.scale, l.answers.clone()));
         [Column::Default, Column::Capped]
             .into_iter()
             .map(|column| {
@@ -174,6 +173,14 @@ fn MapView(map: WirePersonaMap) -> impl IntoView {
             <p class="muted persona-hint" data-testid="persona-frame">{caption}</p>
         </section>
     }
+}
+
+/// Where the map puts this conversation's answers, its scale and its labels.
+#[derive(Clone, PartialEq)]
+struct MapLayout {
+    answers: Vec<MapPoint>,
+    scale: Scale,
+    plan: LabelPlan,
 }
 
 fn role_dot(

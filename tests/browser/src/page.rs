@@ -110,7 +110,11 @@ pub async fn wait_for_count(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    bail!("timed out after {timeout:?} waiting for {n} × {css} (last count: {last})")
+    // What the page showed when the wait gave up, for whoever reads the failure.
+    let shot = browser.screenshot("timed-out").await;
+    bail!(
+        "timed out after {timeout:?} waiting for {n} × {css} (last count: {last}); page: {shot:?}"
+    )
 }
 
 /// Types `question` into the composer, sends it and waits until the last assistant message
