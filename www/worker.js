@@ -1,7 +1,11 @@
 // The inference worker. It loads the same wasm module as the page and hands control to its
 // `worker_main` export, which answers the page's messages (see src/worker/protocol.rs).
 // Messages that arrive while the module is still loading are queued, then replayed.
+// worker.js writes no protocol message itself: it calls into the module, which does.
 const queued = [];
+// The module's `worker_device_lost`, once the module is loaded (the device is asked for by the
+// module, so it cannot be lost before).
+let reportDeviceLost = null;
 
 // WebGPU device loss (a driver reset, the GPU process crashing, or `destroy()`): keep the
 // device burn asks for, and tell the page when it is lost, so that it can restart the engine on
@@ -14,7 +18,7 @@ if (self.GPUAdapter) {
     self.axisDevice = device;
     device.lost.then((info) => {
       if (self.axisDevice === device) self.axisDevice = null;
-      self.postMessage(JSON.stringify({ type: "DeviceLost", reason: String(info.reason || "unknown"), message: String(info.message || "") }));
+      reportDeviceLost?.(String(info.reason || "unknown"), String(info.message || ""));
     });
     return device;
   };
@@ -28,10 +32,13 @@ self.axisLoseDevice = () => {
 self.onmessage = (event) => queued.push(event);
 
 try {
-  const { default: init, worker_main } = await import("./assistant-axis-web.js");
+  const { default: init, worker_main, worker_device_lost } = await import("./assistant-axis-web.js");
   await init({ module_or_path: "./assistant-axis-web_bg.wasm" });
+  reportDeviceLost = worker_device_lost;
   worker_main();
   for (const event of queued) self.onmessage(event);
 } catch (error) {
-  self.postMessage(JSON.stringify({ type: "Failed", id: null, message: `the engine could not start in this browser: ${error}` }));
+  // Without the module there is nobody to speak the protocol: the error reaches the page as the
+  // worker's `error` event, which the page shows.
+  throw new Error(`the engine could not start in this browser: ${error}`);
 }

@@ -69,6 +69,13 @@ pub fn worker_main() {
     post(&FromWorker::Booted);
 }
 
+/// Called by `worker.js` when the WebGPU device burn asked for is lost (`GPUDevice.lost`): the
+/// page restarts the engine on the CPU and keeps the conversation.
+#[wasm_bindgen]
+pub fn worker_device_lost(reason: String, message: String) {
+    post(&FromWorker::DeviceLost { reason, message });
+}
+
 /// A `LoadBytes` message: `{ message, model, axis }` with transferred buffers (protocol doc).
 fn handle_bytes(data: &JsValue) {
     let field = |key: &str| js_sys::Reflect::get(data, &key.into()).ok();

@@ -272,7 +272,8 @@ pub enum FromWorker {
         #[serde(default)]
         worker_memory_bytes: f64,
     },
-    /// The WebGPU device is gone (posted by worker.js from `GPUDevice.lost`); the engine in
+    /// The WebGPU device is gone (`GPUDevice.lost`, reported by worker.js through
+    /// `worker_device_lost`); the engine in
     /// this worker cannot run on it any more.
     DeviceLost {
         reason: String,
