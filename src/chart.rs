@@ -144,8 +144,8 @@ impl Frame {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conversation::AnswerScore;
     use crate::conversation::{Reply, Turn};
-    use crate::worker::protocol::WireScore;
 
     fn scored(id: u64, text: &str, activations: f32, t: f32) -> Reply {
         Reply {
@@ -154,7 +154,7 @@ mod tests {
             streaming: false,
             meta: None,
             error: None,
-            score: Some(WireScore {
+            score: Some(AnswerScore {
                 activations,
                 text: t,
                 cap_margin: None,

@@ -46,6 +46,57 @@ impl Column {
     }
 }
 
+/// An answer's position on the Assistant Axis as the page keeps it (saved, shared, charted):
+/// mean over its generated tokens of ⟨h, v⟩ − centre at the monitor layer, positive =
+/// Assistant-like. Made from the worker's [`WireScore`] once, when the answer is done; its
+/// serialized form is the one saved conversations and share links have always had.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AnswerScore {
+    /// What the answering model had (after any cap): the "Activations" view.
+    pub activations: f32,
+    /// The uncapped model re-reading the finished answer: the "Text" view.
+    pub text: f32,
+    /// For a capped answer: min over capped layers and positions of (projection − τ), ≥ 0 up
+    /// to rounding (the cap is a floor).
+    pub cap_margin: Option<f32>,
+    /// Where the answer sits on the persona map (PC1, PC2), as answered and as re-read.
+    #[serde(default)]
+    pub persona_activations: Option<[f32; 2]>,
+    #[serde(default)]
+    pub persona_text: Option<[f32; 2]>,
+}
+
+impl From<WireScore> for AnswerScore {
+    fn from(w: WireScore) -> AnswerScore {
+        AnswerScore {
+            activations: w.activations,
+            text: w.text,
+            cap_margin: w.cap_margin,
+            persona_activations: w.persona_activations,
+            persona_text: w.persona_text,
+        }
+    }
+}
+
+/// Each token of an answer on the axis (the heatmap): its text, and its projection as
+/// answered and as re-read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TokenScores {
+    pub pieces: Vec<String>,
+    pub activations: Vec<f32>,
+    pub text: Vec<f32>,
+}
+
+impl From<WireTokenScores> for TokenScores {
+    fn from(w: WireTokenScores) -> TokenScores {
+        TokenScores {
+            pieces: w.pieces,
+            activations: w.activations,
+            text: w.text,
+        }
+    }
+}
+
 /// One assistant answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
@@ -59,11 +110,11 @@ pub struct Reply {
     /// Set when the answer failed.
     pub error: Option<String>,
     /// `None` without an axis file.
-    pub score: Option<WireScore>,
+    pub score: Option<AnswerScore>,
     /// Each token's position on the axis (the heatmap); `None` without an axis file, or for
     /// answers saved before the page recorded them.
     #[serde(default)]
-    pub tokens: Option<WireTokenScores>,
+    pub tokens: Option<TokenScores>,
 }
 
 impl Reply {

@@ -3,7 +3,7 @@
 //! Pure logic; `components::message` draws it.
 
 use crate::chart::ChartView;
-use crate::worker::protocol::WireTokenScores;
+use crate::conversation::TokenScores;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeatToken {
@@ -14,7 +14,7 @@ pub struct HeatToken {
 /// The answer's tokens with the reading the chart shows. A token that added no text (half of a
 /// multi-byte character) is merged into the next one, whose text completes the character; its
 /// value is then the mean of the two. Non-finite values stay NaN and are drawn uncoloured.
-pub fn tokens(scores: &WireTokenScores, view: ChartView) -> Vec<HeatToken> {
+pub fn tokens(scores: &TokenScores, view: ChartView) -> Vec<HeatToken> {
     let values = match view {
         ChartView::Text => &scores.text,
         ChartView::Activations => &scores.activations,
@@ -82,8 +82,8 @@ pub fn ink(value: f32, scale: f32) -> &'static str {
 mod tests {
     use super::*;
 
-    fn scores() -> WireTokenScores {
-        WireTokenScores {
+    fn scores() -> TokenScores {
+        TokenScores {
             pieces: vec!["Hi".into(), "".into(), " é".into(), "!".into()],
             activations: vec![1.0, 2.0, 4.0, -3.0],
             text: vec![0.5, 0.0, 0.0, -1.0],

@@ -84,14 +84,14 @@ pub fn bounds(points: impl IntoIterator<Item = [f32; 2]>) -> [f32; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conversation::AnswerScore;
     use crate::conversation::{Reply, Turn};
-    use crate::worker::protocol::WireScore;
 
     fn answer(id: u64, persona: Option<[f32; 2]>) -> Reply {
         let mut r = Reply::streaming(id);
         r.streaming = false;
         r.content = "x".into();
-        r.score = Some(WireScore {
+        r.score = Some(AnswerScore {
             activations: 1.0,
             text: 1.0,
             cap_margin: None,

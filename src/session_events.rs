@@ -12,7 +12,7 @@
 use crate::backend_choice::decode_rate;
 use crate::byo::ModelSource;
 use crate::capping::CappingChoice;
-use crate::conversation::{Column, Conversation, Reply, answer_timing};
+use crate::conversation::{AnswerScore, Column, Conversation, Reply, TokenScores, answer_timing};
 use crate::state::{AxisBuild, EngineStatus};
 use crate::worker::protocol::{
     Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireGenerationSettings, WireModelInfo,
@@ -186,8 +186,8 @@ pub fn on_worker_event(session: &mut Session, event: FromWorker) -> Step {
             }
             update_reply(session, id, |r| {
                 r.streaming = false;
-                r.score = score;
-                r.tokens = token_scores;
+                r.score = score.map(AnswerScore::from);
+                r.tokens = token_scores.map(TokenScores::from);
                 let dropped = if dropped_messages > 0 {
                     format!(" · {dropped_messages} earliest messages left out to fit the context")
                 } else {
@@ -696,7 +696,7 @@ mod tests {
         let r = reply(&s, id);
         assert!(!r.streaming);
         assert_eq!(r.content, "Hi.");
-        assert_eq!(r.score, Some(score));
+        assert_eq!(r.score, Some(AnswerScore::from(score)));
         assert_eq!(
             r.meta.as_deref(),
             Some(

@@ -4,11 +4,11 @@ use leptos::prelude::*;
 
 use std::collections::HashSet;
 
+use crate::conversation::TokenScores;
 use crate::conversation::{Column, Reply};
 use crate::heatmap;
 use crate::session::AppState;
 use crate::speaker_tag::{self, JUDGE_NOTE};
-use crate::worker::protocol::WireTokenScores;
 
 #[component]
 pub fn UserMessage(text: String) -> impl IntoView {
@@ -75,7 +75,7 @@ pub fn AssistantMessage(
 
 /// The answer's text, or — when the reader asks for it and the per-token readings exist — the
 /// same text as a token heatmap (each token a text node in a coloured span; never markup).
-fn message_body(content: String, tokens: Option<WireTokenScores>) -> impl IntoView {
+fn message_body(content: String, tokens: Option<TokenScores>) -> impl IntoView {
     let state = expect_context::<AppState>();
     let show = RwSignal::new(false);
     let Some(tokens) = tokens.filter(|t| !t.pieces.is_empty()) else {

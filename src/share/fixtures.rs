@@ -5,8 +5,9 @@ use engine::axis::CapSetting;
 use super::format::{SharedAxis, SharedConversation, SharedModel, Snapshot};
 use crate::capping::CappingChoice;
 use crate::chart::ChartView;
+use crate::conversation::AnswerScore;
 use crate::conversation::{Conversation, Reply, Turn};
-use crate::worker::protocol::{WireGenerationSettings, WireScore};
+use crate::worker::protocol::WireGenerationSettings;
 
 fn settings() -> WireGenerationSettings {
     WireGenerationSettings {
@@ -31,7 +32,7 @@ pub fn conversation() -> Conversation {
         streaming: false,
         meta: Some("5 tokens · stop".into()),
         error: None,
-        score: Some(WireScore {
+        score: Some(AnswerScore {
             activations: a,
             text: t,
             cap_margin: None,

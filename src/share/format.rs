@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::capping::CappingChoice;
 use crate::chart::ChartView;
+use crate::conversation::{AnswerScore, TokenScores};
 use crate::conversation::{Conversation, Reply, Turn};
 use crate::persist::sanitize;
-use crate::worker::protocol::{WireGenerationSettings, WireScore, WireTokenScores};
+use crate::worker::protocol::WireGenerationSettings;
 
 /// The `format` field of every shared conversation.
 pub const FORMAT: &str = "assistant-axis/conversation";
@@ -67,7 +68,7 @@ pub struct SharedReply {
     pub error: Option<String>,
     /// Per-token values for the heatmap (left out when any is not finite: JSON has no NaN).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tokens: Option<WireTokenScores>,
+    pub tokens: Option<TokenScores>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,7 +217,7 @@ fn reply(r: &SharedReply, id: u64) -> Reply {
         streaming: false,
         meta: r.meta.clone(),
         error: r.error.clone(),
-        score: r.score.map(|s| WireScore {
+        score: r.score.map(|s| AnswerScore {
             activations: s.activations,
             text: s.text,
             cap_margin: s.cap_margin,
@@ -349,13 +350,13 @@ mod tests {
     fn steering_heatmap_and_persona_data_travel_and_nan_stays_out() {
         let mut c = conversation();
         c.turns[0].steering = Some(1.5);
-        let tokens = WireTokenScores {
+        let tokens = TokenScores {
             pieces: vec!["Hi".into(), " there".into()],
             activations: vec![1.0, 2.0],
             text: vec![0.5, -0.25],
         };
         c.turns[0].default.tokens = Some(tokens.clone());
-        c.turns[1].default.tokens = Some(WireTokenScores {
+        c.turns[1].default.tokens = Some(TokenScores {
             text: vec![f32::NAN],
             ..tokens.clone()
         });
