@@ -116,11 +116,12 @@ impl Options {
 /// `ours-page-webgpu-fused` is the same page built with burn's kernel fusion and autotuning
 /// (`--features fusion,autotune`, into `target/bench/dist-fused`): the A/B docs/design.md §3 asks
 /// for before either is switched on for visitors.
-const ALL_PEERS: [&str; 11] = [
+const ALL_PEERS: [&str; 12] = [
     "ours-f32",
     "ours-blocks",
     "ours-quant",
     "llama.cpp",
+    "llama.cpp-defaults",
     "candle",
     "wllama-1t",
     "wllama-mt",
@@ -129,6 +130,10 @@ const ALL_PEERS: [&str; 11] = [
     "ours-page-webgpu",
     "ours-page-webgpu-fused",
 ];
+
+/// llama.cpp with OpenMP's default wait policy; the `llama.cpp` peer runs it with
+/// `OMP_WAIT_POLICY=PASSIVE` (docs/benchmarks.md says why both).
+const LLAMA_CPP_DEFAULTS: &str = "llama.cpp-defaults";
 
 fn is_browser_peer(name: &str) -> bool {
     name.starts_with("wllama") || name.starts_with("ours-page")
@@ -144,7 +149,7 @@ pub fn bench(opts: &Options) -> Result<()> {
     // Build what is missing; a peer that cannot be built is reported, not fatal.
     let ours = ours_native::build()?;
     let wants = |p: &str| opts.peers.iter().any(|x| x == p);
-    let python = if wants("llama.cpp") {
+    let python = if wants("llama.cpp") || wants("llama.cpp-defaults") {
         llama_cpp::ensure_llama_cpp()
     } else {
         Err("not requested".into())
@@ -178,13 +183,17 @@ pub fn bench(opts: &Options) -> Result<()> {
         ours_native::write_prompt(&ours, &model, &webgpu_prompt, opts.webgpu.prompt_tokens)?;
     }
 
-    let common = |cmd: &mut Command, sizes: Sizes| {
+    let common = |cmd: &mut Command, peer: &str, sizes: Sizes| {
         cmd.args(["--new-tokens", &sizes.new_tokens.to_string()])
             .args(["--runs", &sizes.runs.to_string()])
             .env("RAYON_NUM_THREADS", opts.threads.to_string())
             .env("OMP_NUM_THREADS", opts.threads.to_string())
             .env("AXIS_MODEL_PATH", &model);
-        if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        if peer == LLAMA_CPP_DEFAULTS {
+            // llama.cpp as its users run it: OpenMP's own wait policy (threads spin at
+            // barriers), which is fast on an idle machine and collapses on a busy one.
+            cmd.env_remove("OMP_WAIT_POLICY");
+        } else if std::env::var_os("OMP_WAIT_POLICY").is_none() {
             cmd.env("OMP_WAIT_POLICY", "PASSIVE");
         }
     };
@@ -213,7 +222,7 @@ pub fn bench(opts: &Options) -> Result<()> {
             "ours-f32" | "ours-blocks" | "ours-quant" => {
                 (ours_native::command(&ours, peer, &inputs), Ok(()))
             }
-            "llama.cpp" => llama_cpp::command(&python, &inputs),
+            "llama.cpp" | LLAMA_CPP_DEFAULTS => llama_cpp::command(&python, &inputs),
             "wllama-1t" | "wllama-mt" => wllama::command(&browser_peers, peer, &inputs),
             "ours-page-cpu"
             | "ours-page-cpu-f32"
@@ -228,7 +237,7 @@ pub fn bench(opts: &Options) -> Result<()> {
             ),
             _ => candle::command(&candle, &inputs),
         };
-        common(&mut cmd, sizes);
+        common(&mut cmd, peer, sizes);
         let command = describe(&cmd).replace(&format!("{}/", root.display()), "");
         let load_before = loadavg();
         let outcome = match built {
