@@ -168,19 +168,18 @@ pub struct StudyCut {
     pub answers: Vec<String>,
 }
 
-/// The caps of `cap`'s band from a build's statistics (before its axis file exists), each layer
-/// floored at its percentile of all answers' projections.
+/// The caps of `cap` from the build's statistics, before its axis file exists: the engine's
+/// one planner ([`engine::axis::plan_caps`]) over the statistics' unit axes and
+/// all-answer percentiles.
 pub fn cap_list(stats: &crate::compute::AxisStats, cap: &CapSetting) -> Result<Vec<Cap>> {
-    let level =
-        engine::axis::threshold::level_index(&crate::compute::PERCENTILE_LEVELS, cap.percentile)
-            .ok_or_else(|| anyhow::anyhow!("no stored percentile level {}", cap.percentile))?;
-    Ok((cap.first_layer..=cap.last_layer)
-        .map(|l| Cap {
-            layer: l,
-            direction: stats.unit_axis[l].clone(),
-            tau: stats.all_percentiles[l][level],
-        })
-        .collect())
+    engine::axis::plan_caps(
+        cap,
+        stats.n_layers,
+        &crate::compute::PERCENTILE_LEVELS,
+        |layer| stats.unit_axis[layer].clone(),
+        |layer| stats.all_percentiles.get(layer).cloned(),
+    )
+    .map_err(anyhow::Error::msg)
 }
 
 /// Whether `answer` contains an accepted string under the data's matching rule.

@@ -304,35 +304,26 @@ impl AxisFile {
         self.percentile_in(table, layer, level)
     }
 
-    /// The caps of `setting`: every layer of its band held at or above its floor along the
-    /// unit axis (the one planner for a file's caps: page, lab sweep and reports). The error
-    /// says what does not fit: a band outside the model, or a percentile the file lacks.
+    /// The caps of `setting` for this file ([`plan_caps`] over its unit axis and thresholds).
     #[cfg(feature = "model")]
     pub fn caps(&self, setting: &CapSetting) -> Result<Vec<Cap>, String> {
         let m = &self.meta;
-        if setting.first_layer > setting.last_layer || setting.last_layer >= m.n_layers {
-            return Err(format!(
-                "the cap band {}–{} is not within the model's layers 0–{}",
-                setting.first_layer,
-                setting.last_layer,
-                m.n_layers.saturating_sub(1)
-            ));
-        }
-        (setting.first_layer..=setting.last_layer)
-            .map(|layer| {
-                let tau = self.threshold(layer, setting.percentile).ok_or_else(|| {
-                    format!(
-                        "the axis file has no {}th percentile (it has {:?})",
-                        setting.percentile, m.percentile_levels
-                    )
-                })?;
-                Ok(Cap {
-                    layer,
-                    direction: self.unit_axis(layer),
-                    tau,
-                })
-            })
-            .collect()
+        plan_caps(
+            setting,
+            m.n_layers,
+            &m.percentile_levels,
+            |layer| self.unit_axis(layer),
+            |layer| {
+                let table = self
+                    .all_percentiles
+                    .as_deref()
+                    .unwrap_or(&self.role_percentiles);
+                let width = m.percentile_levels.len();
+                table
+                    .get(layer * width..(layer + 1) * width)
+                    .map(<[f32]>::to_vec)
+            },
+        )
     }
 
     /// Percentile `level` of the role answers' projections at `layer` (for reports; caps use
@@ -395,6 +386,47 @@ fn read_f32(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32
         return Err(AxisError::NotFinite(name.to_owned()));
     }
     Ok(values)
+}
+
+/// The one planner from a cap setting to interventions: every layer of the band held at or
+/// above its floor along the unit axis. Used for an axis file ([`AxisFile::caps`]: page,
+/// in-browser build, lab sweep) and by the lab's build before its file exists (from its
+/// statistics). `thresholds(layer)` is that layer's row of floors, one per level of `levels`.
+/// The error says what does not fit: a band outside the model, or a level the table lacks.
+#[cfg(feature = "model")]
+pub fn plan_caps(
+    setting: &CapSetting,
+    n_layers: usize,
+    levels: &[f32],
+    unit_axis: impl Fn(usize) -> Vec<f32>,
+    thresholds: impl Fn(usize) -> Option<Vec<f32>>,
+) -> Result<Vec<Cap>, String> {
+    if setting.first_layer > setting.last_layer || setting.last_layer >= n_layers {
+        return Err(format!(
+            "the cap band {}–{} is not within the model's layers 0–{}",
+            setting.first_layer,
+            setting.last_layer,
+            n_layers.saturating_sub(1)
+        ));
+    }
+    let level = level_index(levels, setting.percentile).ok_or_else(|| {
+        format!(
+            "the axis file has no {}th percentile (it has {levels:?})",
+            setting.percentile
+        )
+    })?;
+    (setting.first_layer..=setting.last_layer)
+        .map(|layer| {
+            let tau = thresholds(layer)
+                .and_then(|row| row.get(level).copied())
+                .ok_or_else(|| format!("no thresholds for layer {layer}"))?;
+            Ok(Cap {
+                layer,
+                direction: unit_axis(layer),
+                tau,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -519,6 +551,41 @@ mod tests {
             matches!(err, AxisError::Meta(ref m) if m.contains("out of range") || m.contains("finite")),
             "{err}"
         );
+    }
+
+    #[cfg(feature = "model")]
+    #[test]
+    fn the_planner_floors_each_layer_of_the_band_and_says_what_does_not_fit() {
+        let file = sample(4, 8, 3);
+        let levels = file.meta.percentile_levels.clone();
+        let setting = CapSetting {
+            first_layer: 1,
+            last_layer: 2,
+            percentile: levels[1],
+        };
+        let caps = file.caps(&setting).expect("fits");
+        assert_eq!(caps.iter().map(|c| c.layer).collect::<Vec<_>>(), [1, 2]);
+        for c in &caps {
+            assert_eq!(Some(c.tau), file.threshold(c.layer, levels[1]));
+            assert_eq!(c.direction, file.unit_axis(c.layer));
+        }
+        let outside = CapSetting {
+            last_layer: 4,
+            ..setting
+        };
+        assert!(file.caps(&outside).unwrap_err().contains("not within"));
+        let missing = CapSetting {
+            percentile: 42.0,
+            ..setting
+        };
+        assert!(
+            file.caps(&missing)
+                .unwrap_err()
+                .contains("no 42th percentile")
+        );
+        // A table without the layer's row (the lab's statistics cut short) is an error too.
+        let short = plan_caps(&setting, 4, &levels, |_| vec![0.0; 8], |_| None);
+        assert!(short.unwrap_err().contains("no thresholds for layer 1"));
     }
 
     #[test]

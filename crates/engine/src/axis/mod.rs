@@ -28,3 +28,6 @@ pub mod threshold;
 pub use file::{AxisError, AxisFile, AxisMeta, CapSetting, FORMAT_VERSION};
 pub use math::{dot, norm, unit};
 pub use threshold::ThresholdBasis;
+
+#[cfg(feature = "model")]
+pub use file::plan_caps;
