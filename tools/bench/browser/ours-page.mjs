@@ -55,6 +55,9 @@ const USAGE = `usage: node ours-page.mjs --prompt PROMPT.json [options]
   --model PATH         GGUF whose vocabulary detokenizes the ids (default DIST/${DEFAULT_MODEL})
   --chromium PATH      Chromium binary (default $CHROMIUM or /usr/bin/chromium)
   --timeout S          give up after S seconds in all (default 3600)
+  --as-opened          the page as a visitor finds it: its default sampling and penalties and
+                       capping on (both columns answer; the default column's answer is timed,
+                       the capped twin's rate is reported beside it)
   --verbose            Chromium's stderr, HTTP requests and the page's console to stderr
   -h, --help           this text`;
 
@@ -75,6 +78,7 @@ function parseCli(argv) {
       chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
       timeout: { type: 'string', default: '3600' },
       verbose: { type: 'boolean', default: false },
+      'as-opened': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     USAGE
@@ -97,6 +101,7 @@ function parseCli(argv) {
     chromium: values.chromium,
     timeoutS: posInt('timeout'),
     verbose: values.verbose,
+    asOpened: values['as-opened'],
   };
 }
 
@@ -275,7 +280,7 @@ async function main() {
   const ids = readPromptIds(opts.prompt);
   const { user } = userMessage(opts.model, ids);
   const metaFormat = distMetaFormat(opts.dist);
-  const peer = `ours-page-${opts.backend}-${opts.precision}`;
+  const peer = `ours-page-${opts.backend}-${opts.precision}${opts.asOpened ? '-as-opened' : ''}`;
   if (metaFormat === 'old') {
     log(`warning: ${opts.dist} is an older build whose meta line has no time to first token and no prompt token count: ttft / prefill are null and the prompt length is not checked`);
   }
@@ -391,14 +396,27 @@ async function main() {
 
     // 3. Settings: one answer per message (capping off), greedy, no penalty, no steering, the
     //    template's default system prompt.
+    //    With --as-opened: capping on and the page's own sampling defaults; only the length is set.
     const capping = page.locator('[data-testid=capping-toggle]');
-    if (await capping.isChecked()) await guard('cannot turn capping off', capping.click());
-    if (await capping.isChecked()) throw new Error('capping is still on after unticking it');
-    const settings = [
-      ['setting-temperature', '0'],
-      ['setting-frequency-penalty', '0'],
-      ['setting-max-tokens', String(opts.newTokens)],
-    ];
+    if (opts.asOpened) {
+      if (!axisLoaded) throw new Error('--as-opened needs the axis file (capping on), and none loaded');
+      if (!(await capping.isChecked())) await guard('cannot turn capping on', capping.click());
+      if (!(await capping.isChecked())) throw new Error('capping is still off after ticking it');
+    } else {
+      if (await capping.isChecked()) await guard('cannot turn capping off', capping.click());
+      if (await capping.isChecked()) throw new Error('capping is still on after unticking it');
+    }
+    const settings = opts.asOpened
+      ? [['setting-max-tokens', String(opts.newTokens)]]
+      : [
+          ['setting-temperature', '0'],
+          ['setting-frequency-penalty', '0'],
+          ['setting-max-tokens', String(opts.newTokens)],
+        ];
+    if (opts.asOpened) {
+      const read = async (testid) => page.inputValue(`[data-testid=${testid}]`);
+      log(`${peer}: the page's own settings: temperature ${await read('setting-temperature')}, frequency penalty ${await read('setting-frequency-penalty')}`);
+    }
     for (const [testid, value] of settings) {
       // As the browser tests' `set_input`: the value, then the change event the app listens to.
       await page.evaluate(([testid, value]) => {
@@ -469,6 +487,18 @@ async function main() {
       marks.get(run).start = treeCpuSeconds(chromePid);
       await guard('cannot click Send', page.click('[data-testid=send]'));
       await guard(`run ${run}: the answer did not finish`, page.waitForFunction(() => window.__oursRun.done != null, null, { timeout: remainingMs(), polling: 250 }));
+      // With capping on the capped twin answers next; the next run can clear only after it.
+      let capped = null;
+      if (opts.asOpened) {
+        await guard(
+          `run ${run}: the capped twin did not finish`,
+          page.waitForSelector('[data-testid=column-capped] [data-testid=message-assistant][data-streaming=false]', { timeout: remainingMs() })
+        );
+        const cappedMeta = await page.textContent('[data-testid=column-capped] [data-testid=message-assistant] [data-testid=message-meta]');
+        const cm = parseMeta(cappedMeta ?? '');
+        const cDecode = cm.ttft_s == null ? null : cm.total_s - cm.ttft_s;
+        capped = { meta: cappedMeta, tokens: cm.tokens, meta_tok_s: cm.rate, decode_tok_s: cDecode > 0 && cm.tokens > 1 ? round3((cm.tokens - 1) / cDecode) : null };
+      }
       const r = await page.evaluate(() => {
         const all = document.querySelectorAll('[data-testid=column-default] [data-testid=message-assistant]');
         const m = all[all.length - 1];
@@ -544,12 +574,15 @@ async function main() {
         answer_chars: r.answer.length,
         answer_head: r.answer.slice(0, 80),
         gpu_calls: gpu,
+        as_opened: opts.asOpened,
+        capped_answer: capped,
         host_cpus: os.cpus().length,
         host_loadavg_1m: Math.round(os.loadavg()[0] * 100) / 100,
       };
       process.stdout.write(JSON.stringify(line) + '\n');
       if (firstAnswer === null) firstAnswer = r.answer;
-      else if (r.answer !== firstAnswer) log(`warning: run ${run}'s answer differs from run 0's (greedy decoding should repeat itself)`);
+      else if (r.answer !== firstAnswer) log(`warning: run ${run}'s answer differs from run 0's (the same settings and seed should repeat it)`);
+      if (capped) log(`${peer} run ${run}: the capped twin: ${capped.tokens} tokens, decode ${capped.decode_tok_s ?? 'n/a'} tok/s (${capped.meta_tok_s} tok/s in its meta line)`);
       const f = (x, d = 2) => (x == null ? 'n/a' : x.toFixed(d));
       if (gpu) log(`${peer} run ${run}: WebGPU calls per decoded token ${JSON.stringify(gpu.per_decode_token)}, per prompt token ${JSON.stringify(gpu.per_prefill_token)} (${gpu.decode_steps} steps)`);
       log(`${peer} run ${run}: ${meta.tokens} tokens (${meta.stop}), ttft ${ttft == null ? "n/a" : `${f(ttft, 1)} s`} (prefill ${f(line.prefill_tok_s)} tok/s), decode ${f(line.decode_tok_s)} tok/s, total ${f(meta.total_s, 1)} s, load ${f(loadS)} s`);

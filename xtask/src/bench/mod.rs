@@ -112,11 +112,12 @@ impl Options {
 
 /// `wllama-1t` runs wllama on one thread; `wllama-mt` on `--threads` (its pthread build).
 /// `ours-page-cpu` and `ours-page-webgpu` are our built app (`dist/`) in the same Chromium, on
-/// its two backends with the app's default (quantized) weights; `ours-page-cpu-f32` with f32.
+/// its two backends with the app's default (quantized) weights; `ours-page-cpu-f32` with f32;
+/// `ours-page-cpu-as-opened` the CPU page as a visitor finds it (default sampling, capping on).
 /// `ours-page-webgpu-fused` is the same page built with burn's kernel fusion and autotuning
 /// (`--features fusion,autotune`, into `target/bench/dist-fused`): the A/B docs/design.md §3 asks
 /// for before either is switched on for visitors.
-const ALL_PEERS: [&str; 12] = [
+const ALL_PEERS: [&str; 13] = [
     "ours-f32",
     "ours-blocks",
     "ours-quant",
@@ -126,6 +127,7 @@ const ALL_PEERS: [&str; 12] = [
     "wllama-1t",
     "wllama-mt",
     "ours-page-cpu",
+    "ours-page-cpu-as-opened",
     "ours-page-cpu-f32",
     "ours-page-webgpu",
     "ours-page-webgpu-fused",
@@ -225,6 +227,7 @@ pub fn bench(opts: &Options) -> Result<()> {
             "llama.cpp" | LLAMA_CPP_DEFAULTS => llama_cpp::command(&python, &inputs),
             "wllama-1t" | "wllama-mt" => wllama::command(&browser_peers, peer, &inputs),
             "ours-page-cpu"
+            | "ours-page-cpu-as-opened"
             | "ours-page-cpu-f32"
             | "ours-page-webgpu"
             | "ours-page-webgpu-fused" => ours_page::command(

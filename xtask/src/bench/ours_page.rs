@@ -64,6 +64,10 @@ pub(super) fn command(
         .arg(if webgpu { webgpu_prompt } else { i.prompt })
         .args(["--backend", if webgpu { "webgpu" } else { "cpu" }])
         .args(["--precision", precision]);
+    if peer.ends_with("-as-opened") {
+        // The page as a visitor finds it: default sampling and penalties, capping on.
+        cmd.arg("--as-opened");
+    }
     let built = browser_peers
         .clone()
         .and_then(|()| dist.as_ref().map(|_| ()).map_err(Clone::clone));
