@@ -36,14 +36,20 @@ fn MapView(map: WirePersonaMap) -> impl IntoView {
     let labelled = extremes(&coords);
     // Classroom mode enlarges the labels (www/style.css), so they are placed at that size.
     let classroom = use_context::<Extras>().map(|e| e.classroom);
-    // One derived value for the map's answers, scale and label plan: a chain of derived values
-    // (answers → scale → plan) is how the drift chart once kept drawing stale points
-    // (`chart::ChartModel`).
+    // The answers' points change only when an answer is done, not with every streamed token:
+    // this memo stops the label layout below from being redone per token (it runs on the
+    // page's thread, which shares the machine's cores with the worker writing the answer).
+    let answers = Memo::new(move |_| {
+        let view = state.chart_view.get();
+        state.conversation.with(|c| persona::answer_points(c, view))
+    });
+    // One derived value for the map's answers, scale and label plan, and the views read only
+    // it: a view reading both a derived value and one derived from it is how the drift chart
+    // once kept drawing stale points (`chart::ChartModel`).
     let layout = {
         let (roles, coords) = (roles.clone(), map.coords.clone());
         Memo::new(move |_| {
-            let view = state.chart_view.get();
-            let answers = state.conversation.with(|c| persona::answer_points(c, view));
+            let answers = answers.get();
             let fixed = coords.iter().copied().chain([default]);
             let scale = Scale(persona::bounds(fixed.chain(answers.iter().map(|p| p.xy))));
             let xy: Vec<[f32; 2]> = answers.iter().map(|p| p.xy).collect();

@@ -507,7 +507,7 @@ async function main() {
           meta: m?.querySelector('[data-testid=message-meta]')?.textContent ?? null,
           error: m?.querySelector('.error')?.textContent ?? null,
           answer: m?.querySelector('.message-text')?.textContent ?? '',
-          users: document.querySelectorAll('[data-testid=message-user]').length,
+          users: document.querySelectorAll('[data-testid=column-default] [data-testid=message-user]').length,
           answers: all.length,
         };
       });
