@@ -496,8 +496,7 @@ async function main() {
         );
         const cappedMeta = await page.textContent('[data-testid=column-capped] [data-testid=message-assistant] [data-testid=message-meta]');
         const cm = parseMeta(cappedMeta ?? '');
-        const cDecode = cm.ttft_s == null ? null : cm.total_s - cm.ttft_s;
-        capped = { meta: cappedMeta, tokens: cm.tokens, meta_tok_s: cm.rate, decode_tok_s: cDecode > 0 && cm.tokens > 1 ? round3((cm.tokens - 1) / cDecode) : null };
+        capped = { meta: cappedMeta, tokens: cm.tokens, meta_tok_s: cm.rate, decode_tok_s: decodeRate(cm).tokS };
       }
       const r = await page.evaluate(() => {
         const all = document.querySelectorAll('[data-testid=column-default] [data-testid=message-assistant]');
@@ -529,15 +528,7 @@ async function main() {
       const gpu = counting ? gpuCounts(await worker.evaluate(() => self.__gpu.report()), meta.prompt_tokens ?? ids.length) : null;
       const m = marks.get(run) || {};
       const ttft = meta.ttft_s;
-      const decodeS = ttft == null ? null : round3(meta.total_s - ttft);
-      // The decode rate: the app's own (from unrounded times, shown to 0.1 tok/s) or the one from
-      // the seconds (each shown to 0.1 s), whichever is the less uncertain after rounding.
-      let decodeTokS = null;
-      if (decodeS > 0 && meta.tokens > 1) {
-        const fromSeconds = (meta.tokens - 1) / decodeS;
-        const rateErr = meta.rate > 0 ? 0.05 / meta.rate : Infinity;
-        decodeTokS = round3(rateErr < 0.1 / decodeS ? meta.rate : fromSeconds);
-      }
+      const { seconds: decodeS, tokS: decodeTokS } = decodeRate(meta);
       const rec = r.rec;
       const sincSend = (t) => (t == null || rec.send == null ? null : round3((t - rec.send) / 1000));
       const line = {
@@ -588,6 +579,20 @@ async function main() {
       log(`${peer} run ${run}: ${meta.tokens} tokens (${meta.stop}), ttft ${ttft == null ? "n/a" : `${f(ttft, 1)} s`} (prefill ${f(line.prefill_tok_s)} tok/s), decode ${f(line.decode_tok_s)} tok/s, total ${f(meta.total_s, 1)} s, load ${f(loadS)} s`);
     }
   });
+}
+
+/// An answer's decode time and rate from its parsed meta line: the app's own rate (from
+/// unrounded times, shown to 0.1 tok/s) or the one from the seconds (each shown to 0.1 s),
+/// whichever is the less uncertain after rounding. `null`s where the line cannot tell.
+function decodeRate(meta) {
+  const seconds = meta.ttft_s == null ? null : round3(meta.total_s - meta.ttft_s);
+  let tokS = null;
+  if (seconds > 0 && meta.tokens > 1) {
+    const fromSeconds = (meta.tokens - 1) / seconds;
+    const rateErr = meta.rate > 0 ? 0.05 / meta.rate : Infinity;
+    tokS = round3(rateErr < 0.1 / seconds ? meta.rate : fromSeconds);
+  }
+  return { seconds, tokS };
 }
 
 // Run as a script (importing the module, e.g. for `parseMeta`, runs nothing).

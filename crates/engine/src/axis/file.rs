@@ -297,11 +297,14 @@ impl AxisFile {
     /// over role answers in a format-1 file ([`Self::threshold_basis`] says which). `None`
     /// when the file has no such level.
     pub fn threshold(&self, layer: usize, level: f32) -> Option<f32> {
-        let table = self
-            .all_percentiles
+        self.percentile_in(self.threshold_table(), layer, level)
+    }
+
+    /// The table τ is read from, `[layer][level]` flattened ([`Self::threshold_basis`]).
+    fn threshold_table(&self) -> &[f32] {
+        self.all_percentiles
             .as_deref()
-            .unwrap_or(&self.role_percentiles);
-        self.percentile_in(table, layer, level)
+            .unwrap_or(&self.role_percentiles)
     }
 
     /// The caps of `setting` for this file ([`plan_caps`] over its unit axis and thresholds).
@@ -314,12 +317,8 @@ impl AxisFile {
             &m.percentile_levels,
             |layer| self.unit_axis(layer),
             |layer| {
-                let table = self
-                    .all_percentiles
-                    .as_deref()
-                    .unwrap_or(&self.role_percentiles);
                 let width = m.percentile_levels.len();
-                table
+                self.threshold_table()
                     .get(layer * width..(layer + 1) * width)
                     .map(<[f32]>::to_vec)
             },
