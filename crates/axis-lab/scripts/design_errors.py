@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Lists the rule-based judge's errors on the DESIGN half of data/identity_labels.jsonl.
+"""Lists the rule-based judge's errors on the DESIGN splits of data/identity_labels.jsonl.
 
 Reads the verdicts file that `axis-lab agreement --verdicts FILE` writes (design half only),
 joins it with the design rows of the labels (for the system prompt and the question) and
 prints every answer where the judge's label differs from the person's, grouped by
-(judge, person). The held-out half is never read: rows whose split is not "design" are
-dropped before anything else is looked at.
+(judge, person). The held-out answers are never read: rows whose split does not start with "design" (`design`,
+`design_2`) are dropped before anything else is looked at.
 
 Usage:
   cargo run -p axis-lab -- agreement --verdicts /tmp/verdicts.jsonl
@@ -33,7 +33,7 @@ def main():
     ap.add_argument("--summary", action="store_true", help="counts only")
     a = ap.parse_args()
 
-    design = {l["id"]: l for l in load_jsonl(a.labels) if l.get("split") == "design"}
+    design = {l["id"]: l for l in load_jsonl(a.labels) if l.get("split", "").startswith("design")}
     rows = [r for r in load_jsonl(a.verdicts) if r["id"] in design]
     errors = [r for r in rows if r["judge"] != r["label"]]
     counts = Counter((r["judge"], r["label"]) for r in errors)

@@ -10,6 +10,10 @@ can be written looking at one half and measured on the other.
 
 Usage:
   label_sample.py CHECKPOINT_DIR OUT.jsonl [--default N] [--role N] [--seed S] [--data DIR]
+                  [--exclude LABELS.jsonl] [--split NAME]
+--exclude leaves out answers already labelled there (by id), so a second sample is fresh;
+--split NAME gives every drawn answer that split instead of alternate design/held_out halves
+(a fresh held-out set drawn after the judge was tuned).
 Standard library only.
 """
 import argparse
@@ -27,6 +31,8 @@ def main():
     ap.add_argument("--role", type=int, default=480, help="role answers to draw")
     ap.add_argument("--seed", type=int, default=20261205)
     ap.add_argument("--data", type=Path, default=here.parent / "data")
+    ap.add_argument("--exclude", type=Path, help="labels file whose ids are not drawn again")
+    ap.add_argument("--split", help="one split name for every drawn answer")
     a = ap.parse_args()
 
     plan = json.loads((a.checkpoint / "plan.json").read_text())
@@ -52,6 +58,9 @@ def main():
             "question": questions[job["question"]]["text"],
             "answer": ans["text"],
         })
+    if a.exclude:
+        seen = {json.loads(l)["id"] for l in a.exclude.read_text().splitlines() if l.strip()}
+        rows = [r for r in rows if r["id"] not in seen]
     rng = random.Random(a.seed)
     by_kind = {k: [r for r in rows if r["kind"] == k] for k in ("default", "role")}
     picked = []
@@ -62,7 +71,7 @@ def main():
         picked += rng.sample(pool, n)
     rng.shuffle(picked)
     for i, r in enumerate(picked):
-        r["split"] = "design" if i % 2 == 0 else "held_out"
+        r["split"] = a.split or ("design" if i % 2 == 0 else "held_out")
     with a.out.open("w") as f:
         for r in picked:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")

@@ -80,18 +80,61 @@ pub fn kappa_of<const N: usize>(c: &[[usize; N]; N]) -> (f64, f64) {
     (observed, k)
 }
 
+/// Resamples behind a κ interval, and their fixed seed (the report is reproducible).
+const BOOTSTRAP_RESAMPLES: usize = 2000;
+const BOOTSTRAP_SEED: u64 = 20261206;
+
+/// The 2.5th and 97.5th percentiles of κ over `resamples` bootstrap resamples of the
+/// `(judge, person)` pairs (percentile bootstrap; (0, 0) for no pairs).
+pub fn bootstrap_kappa(pairs: &[(usize, usize)], resamples: usize, seed: u64) -> (f64, f64) {
+    if pairs.is_empty() || resamples == 0 {
+        return (0.0, 0.0);
+    }
+    let mut state = seed;
+    // splitmix64: a small, well-mixed generator; the interval only needs reproducible draws.
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut kappas: Vec<f64> = (0..resamples)
+        .map(|_| {
+            let mut c = [[0usize; 4]; 4];
+            for _ in 0..pairs.len() {
+                let (j, p) = pairs[(next() % pairs.len() as u64) as usize];
+                c[j][p] += 1;
+            }
+            kappa_of(&c).1
+        })
+        .collect();
+    kappas.sort_by(f64::total_cmp);
+    let at = |q: f64| kappas[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
+    (at(0.025), at(0.975))
+}
+
 /// One answer of `data/identity_labels.jsonl`: a stored answer of a build, labelled by a
 /// person reading it against `data/RUBRIC.md`, in the design or the held-out half.
 #[derive(Debug, Clone, Deserialize)]
 pub struct IdentityLabel {
     pub id: String,
-    /// `design` (the judge's rules may be written looking at these) or `held_out`.
+    /// [`DESIGN_SPLITS`] (the judge's rules may be written looking at these) or `held_out`.
     pub split: String,
     /// The role's id in `roles.jsonl`; `None` for a default-prompt answer.
     pub role: Option<String>,
     pub answer: String,
     pub label: SpeakerLabel,
 }
+
+/// The splits of `identity_labels.jsonl` the judge's rules may be tuned on: `design` (the first
+/// sample's design half) and `design_2` (the first sample's held-out half, measured once at
+/// κ 0.587 and then opened for tuning). `held_out` is a second, fresh sample drawn and labelled
+/// after that; it only measures.
+pub const DESIGN_SPLITS: [&str; 2] = ["design", "design_2"];
+
+/// Every split, in the order the report prints them.
+pub const SPLITS: [&str; 3] = ["design", "design_2", "held_out"];
 
 /// How well the judge's speaker label agrees with the person's on one split.
 #[derive(Debug, Clone, Serialize)]
@@ -100,6 +143,8 @@ pub struct LabelAgreement {
     pub labels: usize,
     pub agreement: f64,
     pub cohen_kappa: f64,
+    /// 95 % bootstrap interval of `cohen_kappa` (answers resampled with replacement).
+    pub kappa_interval: (f64, f64),
     /// `confusion[judge][person]`, in the order of `classes`.
     pub confusion: [[usize; 4]; 4],
     pub classes: [&'static str; 4],
@@ -113,13 +158,15 @@ pub struct LabelAgreement {
 pub fn report(data_dir: &Path, verdicts: Option<&Path>) -> Result<()> {
     let data = LabData::load(data_dir)?;
     let labels = load_identity_labels(&data_dir.join("identity_labels.jsonl"))?;
-    for split in ["design", "held_out"] {
+    for split in SPLITS {
         let a = label_agreement(&data, &labels, split);
         println!(
-            "{split}: {} answers, agreement {:.1} %, Cohen's kappa {:.3}; plays-role (role answers, {}): agreement {:.1} %, kappa {:.3}",
+            "{split}: {} answers, agreement {:.1} %, Cohen's kappa {:.3} [95 % {:.3}–{:.3}]; plays-role (role answers, {}): agreement {:.1} %, kappa {:.3}",
             a.labels,
             a.agreement * 100.0,
             a.cohen_kappa,
+            a.kappa_interval.0,
+            a.kappa_interval.1,
             a.plays_role.labels,
             a.plays_role.agreement * 100.0,
             a.plays_role.cohen_kappa
@@ -129,10 +176,29 @@ pub fn report(data_dir: &Path, verdicts: Option<&Path>) -> Result<()> {
             println!("  {class:<15} {row:?}");
         }
     }
+    let second = data_dir.join("identity_labels_second_reader.jsonl");
+    if second.exists() {
+        let a = readers_agreement(&labels, &read_jsonl::<SecondReading>(&second)?)?;
+        println!(
+            "second reader: {} answers read again by another person, agreement {:.1} %, Cohen's kappa {:.3} [95 % {:.3}–{:.3}]",
+            a.labels,
+            a.agreement * 100.0,
+            a.cohen_kappa,
+            a.kappa_interval.0,
+            a.kappa_interval.1
+        );
+        println!("  first \\ second {:?}", a.classes);
+        for (class, row) in a.classes.iter().zip(&a.confusion) {
+            println!("  {class:<15} {row:?}");
+        }
+    }
     if let Some(path) = verdicts {
         let judge = Judge::new(&data.markers, &data.roles, &data.questions);
         let mut out = String::new();
-        for l in labels.iter().filter(|l| l.split == "design") {
+        for l in labels
+            .iter()
+            .filter(|l| DESIGN_SPLITS.contains(&l.split.as_str()))
+        {
             let v = judge_label(&judge, &data, l);
             let row = serde_json::json!({
                 "id": l.id, "role": l.role, "label": l.label,
@@ -144,6 +210,54 @@ pub fn report(data_dir: &Path, verdicts: Option<&Path>) -> Result<()> {
         std::fs::write(path, out)?;
     }
     Ok(())
+}
+
+/// A second person's label of an answer of `identity_labels.jsonl` (by `id`), read without
+/// the first label or the judge's: how far two careful readers of the rubric agree bounds
+/// what any judge can be asked to reach.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecondReading {
+    pub id: String,
+    pub label: SpeakerLabel,
+}
+
+/// How two readers agree (`confusion[first][second]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadersAgreement {
+    pub labels: usize,
+    pub agreement: f64,
+    pub cohen_kappa: f64,
+    pub kappa_interval: (f64, f64),
+    pub confusion: [[usize; 4]; 4],
+    pub classes: [&'static str; 4],
+}
+
+/// Agreement of `second` with the first reader's labels of the same answers; an id that is not
+/// in `labels` is an error (the file belongs to another label set).
+pub fn readers_agreement(
+    labels: &[IdentityLabel],
+    second: &[SecondReading],
+) -> Result<ReadersAgreement> {
+    let index = |s: SpeakerLabel| SpeakerLabel::ALL.iter().position(|&x| x == s).unwrap_or(0);
+    let mut confusion = [[0usize; 4]; 4];
+    let mut pairs = Vec::with_capacity(second.len());
+    for r in second {
+        let first = labels.iter().find(|l| l.id == r.id).ok_or_else(|| {
+            anyhow::anyhow!("second reading of {}: no such labelled answer", r.id)
+        })?;
+        let pair = (index(first.label), index(r.label));
+        confusion[pair.0][pair.1] += 1;
+        pairs.push(pair);
+    }
+    let (agreement, cohen_kappa) = kappa_of(&confusion);
+    Ok(ReadersAgreement {
+        labels: pairs.len(),
+        agreement,
+        cohen_kappa,
+        kappa_interval: bootstrap_kappa(&pairs, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED),
+        confusion,
+        classes: SpeakerLabel::ALL.map(SpeakerLabel::as_str),
+    })
 }
 
 pub fn load_identity_labels(path: &Path) -> Result<Vec<IdentityLabel>> {
@@ -165,11 +279,12 @@ pub fn label_agreement(data: &LabData, labels: &[IdentityLabel], split: &str) ->
     let index = |s: SpeakerLabel| SpeakerLabel::ALL.iter().position(|&x| x == s).unwrap_or(0);
     let mut confusion = [[0usize; 4]; 4];
     let mut binary = [[0usize; 2]; 2];
-    let mut n = 0;
+    let mut pairs = Vec::new();
     for l in labels.iter().filter(|l| l.split == split) {
-        n += 1;
         let verdict = judge_label(&judge, data, l);
-        confusion[index(verdict.label(l.role.is_some()))][index(l.label)] += 1;
+        let pair = (index(verdict.label(l.role.is_some())), index(l.label));
+        confusion[pair.0][pair.1] += 1;
+        pairs.push(pair);
         if l.role.is_some() {
             let keeps = verdict.plays_role();
             binary[usize::from(!keeps)][usize::from(l.label != SpeakerLabel::InRole)] += 1;
@@ -179,9 +294,10 @@ pub fn label_agreement(data: &LabData, labels: &[IdentityLabel], split: &str) ->
     let (b_agreement, b_kappa) = kappa(&binary);
     LabelAgreement {
         split: split.to_owned(),
-        labels: n,
+        labels: pairs.len(),
         agreement,
         cohen_kappa,
+        kappa_interval: bootstrap_kappa(&pairs, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED),
         confusion,
         classes: SpeakerLabel::ALL.map(SpeakerLabel::as_str),
         plays_role: Agreement {
@@ -220,12 +336,43 @@ mod tests {
     }
 
     #[test]
+    fn the_kappa_interval_holds_the_estimate_and_narrows_with_more_answers() {
+        // Agreement on 3 of 4 classes with some errors, at two sample sizes.
+        let unit: Vec<(usize, usize)> = [
+            (0, 0),
+            (0, 0),
+            (1, 1),
+            (1, 0),
+            (2, 2),
+            (2, 2),
+            (0, 1),
+            (1, 1),
+        ]
+        .to_vec();
+        let small: Vec<_> = unit.repeat(5);
+        let large: Vec<_> = unit.repeat(50);
+        let k = |pairs: &[(usize, usize)]| {
+            let mut c = [[0usize; 4]; 4];
+            for &(j, p) in pairs {
+                c[j][p] += 1;
+            }
+            kappa_of(&c).1
+        };
+        let (lo_s, hi_s) = bootstrap_kappa(&small, 500, 1);
+        let (lo_l, hi_l) = bootstrap_kappa(&large, 500, 1);
+        assert!(lo_s <= k(&small) && k(&small) <= hi_s, "{lo_s} {hi_s}");
+        assert!(lo_l <= k(&large) && k(&large) <= hi_l, "{lo_l} {hi_l}");
+        assert!(hi_l - lo_l < hi_s - lo_s, "{lo_l}–{hi_l} vs {lo_s}–{hi_s}");
+        assert_eq!(bootstrap_kappa(&small, 500, 1), (lo_s, hi_s), "seeded");
+    }
+
+    #[test]
     fn the_committed_identity_labels_are_usable() {
         let data = LabData::load(&default_data_dir()).expect("data");
         let labels = load_identity_labels(&default_data_dir().join("identity_labels.jsonl"))
             .expect("labels");
         assert!(labels.len() >= 600, "{} labels", labels.len());
-        for split in ["design", "held_out"] {
+        for split in SPLITS {
             let a = label_agreement(&data, &labels, split);
             assert!(a.labels >= 300, "{split}: {}", a.labels);
             assert_eq!(a.confusion.iter().flatten().sum::<usize>(), a.labels);
@@ -236,6 +383,28 @@ mod tests {
                 .filter_map(|l| l.role.as_deref())
                 .all(|id| data.roles.iter().any(|r| r.id == id))
         );
+    }
+
+    #[test]
+    fn the_second_reading_names_labelled_answers_of_the_design_splits() {
+        let dir = default_data_dir();
+        let labels = load_identity_labels(&dir.join("identity_labels.jsonl")).expect("labels");
+        let second: Vec<SecondReading> =
+            read_jsonl(&dir.join("identity_labels_second_reader.jsonl")).expect("second");
+        assert!(second.len() >= 150, "{}", second.len());
+        let a = readers_agreement(&labels, &second).expect("every id is labelled");
+        assert_eq!(a.confusion.iter().flatten().sum::<usize>(), second.len());
+        // Only design answers were read again: the held-out split stays unread.
+        assert!(second.iter().all(|r| {
+            labels
+                .iter()
+                .any(|l| l.id == r.id && DESIGN_SPLITS.contains(&l.split.as_str()))
+        }));
+        let unknown = [SecondReading {
+            id: "job-none".into(),
+            label: SpeakerLabel::Assistant,
+        }];
+        assert!(readers_agreement(&labels, &unknown).is_err());
     }
 
     #[test]

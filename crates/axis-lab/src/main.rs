@@ -112,14 +112,14 @@ enum Command {
         json: Option<PathBuf>,
     },
     /// How well the judge agrees with the labelled answers of data/identity_labels.jsonl
-    /// (labelled against data/RUBRIC.md): confusion matrix and Cohen's kappa on the design and
-    /// the held-out half.
+    /// (labelled against data/RUBRIC.md): confusion matrix and Cohen's kappa (95 % bootstrap
+    /// interval) on every split, and the second reader's agreement with the first.
     Agreement {
         /// Data directory [default: the crate's data/].
         #[arg(long)]
         data: Option<PathBuf>,
-        /// Also write every design-half answer's verdict and label here (JSON Lines), for
-        /// working on the judge's rules. The held-out half is never written out.
+        /// Also write every design-split answer's verdict and label here (JSON Lines), for
+        /// working on the judge's rules. The held-out split is never written out.
         #[arg(long)]
         verdicts: Option<PathBuf>,
     },

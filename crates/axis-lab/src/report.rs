@@ -28,7 +28,7 @@ pub struct ReportInputs<'a> {
     pub agreement: Option<&'a Agreement>,
     /// Against `hand_labels_heldout.jsonl`, labelled without seeing the judge's verdicts.
     pub agreement_heldout: Option<&'a Agreement>,
-    /// Against `identity_labels.jsonl` (the rubric's four classes), per half.
+    /// Against `identity_labels.jsonl` (the rubric's four classes), per split.
     pub identity_agreement: &'a [LabelAgreement],
     pub sweep: Option<&'a SweepReport>,
     pub steering: &'a [SteeringPoint],
@@ -280,11 +280,13 @@ fn markdown(r: &ReportInputs, stem: &str) -> String {
     for a in r.identity_agreement {
         let _ = writeln!(
             s,
-            "Judge vs the rubric's labels (`identity_labels.jsonl`, {} half; {} answers): agreement {:.0} %, Cohen's κ {:.2}; \"plays the role\" on its {} role answers: κ {:.2}. Confusion (rows: judge, columns: person; {}) = {:?}.\n",
+            "Judge vs the rubric's labels (`identity_labels.jsonl`, split {}; {} answers): agreement {:.0} %, Cohen's κ {:.2} [95 % {:.2}–{:.2}]; \"plays the role\" on its {} role answers: κ {:.2}. Confusion (rows: judge, columns: person; {}) = {:?}.\n",
             a.split,
             a.labels,
             a.agreement * 100.0,
             a.cohen_kappa,
+            a.kappa_interval.0,
+            a.kappa_interval.1,
             a.plays_role.labels,
             a.plays_role.cohen_kappa,
             a.classes.join(" / "),

@@ -1,5 +1,5 @@
 //! Stage 3's measure: the rule-based judge against the hand labels (`hand_labels*.jsonl`) and
-//! the rubric's identity labels (`identity_labels.jsonl`, both halves).
+//! the rubric's identity labels (`identity_labels.jsonl`, every split).
 
 use std::path::Path;
 
@@ -12,7 +12,7 @@ pub struct JudgeAgreement {
     pub design: Option<Agreement>,
     /// `hand_labels_heldout.jsonl`.
     pub held_out: Option<Agreement>,
-    /// `identity_labels.jsonl`, one entry per half that has labels.
+    /// `identity_labels.jsonl`, one entry per split that has labels.
     pub identity: Vec<LabelAgreement>,
 }
 
@@ -25,11 +25,11 @@ pub fn agreement(data: &LabData, data_dir: &Path) -> JudgeAgreement {
     };
     let judge_agreement = agreement_with("hand_labels.jsonl");
     let judge_agreement_heldout = agreement_with("hand_labels_heldout.jsonl");
-    // The rubric's labels (`data/identity_labels.jsonl`), both halves.
+    // The rubric's labels (`data/identity_labels.jsonl`), every split.
     let identity_agreement: Vec<crate::agreement::LabelAgreement> =
         crate::agreement::load_identity_labels(&data_dir.join("identity_labels.jsonl"))
             .map(|labels| {
-                ["design", "held_out"]
+                crate::agreement::SPLITS
                     .iter()
                     .map(|split| crate::agreement::label_agreement(data, &labels, split))
                     .filter(|a| a.labels > 0)

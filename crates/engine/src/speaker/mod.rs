@@ -262,8 +262,8 @@ impl Verdict {
     }
 
     /// The rubric's label (`data/RUBRIC.md`). `has_persona`: the answer was asked to play a
-    /// persona (a role answer). The rules were written on the design half of
-    /// `identity_labels.jsonl`; the held-out half measures them.
+    /// persona (a role answer). The rules were written on the design splits of
+    /// `identity_labels.jsonl`; its `held_out` split measures them.
     pub fn label(&self, has_persona: bool) -> SpeakerLabel {
         if self.empty || self.incoherent {
             return SpeakerLabel::Incoherent;
