@@ -52,6 +52,8 @@ mod attention;
 mod block_matmul;
 #[cfg(feature = "model")]
 mod forward;
+#[cfg(all(feature = "model", target_arch = "wasm32"))]
+mod gpu;
 #[cfg(feature = "model")]
 mod interventions;
 #[cfg(feature = "model")]

@@ -42,6 +42,13 @@ impl Linear {
         match self {
             Linear::InputMajor(w) => x.matmul(w.clone()),
             Linear::OutputMajor { weight, offset } => {
+                // One token on WebGPU: our kernel reads the blocks and adds the offset term in
+                // one dispatch (burn's ops take four).
+                #[cfg(target_arch = "wasm32")]
+                if let Some(y) = crate::model::gpu::quantized_matvec(weight, offset.as_deref(), &x)
+                {
+                    return y;
+                }
                 let sums = offset.as_ref().map(|_| {
                     let [rows, input] = x.dims();
                     let blocks = input / QUANT_BLOCK;
