@@ -67,15 +67,34 @@ pub fn attention(
     if let Some(bias) = &weights.bqkv {
         qkv = qkv + bias.clone().unsqueeze::<2>();
     }
-    let q = qkv
-        .clone()
-        .narrow(1, 0, hidden)
-        .reshape([b, s, config.n_heads, d]);
-    let k = qkv.clone().narrow(1, hidden, kv).reshape([b, s, n_kv, d]);
+    // One token on WebGPU: both rotations in one dispatch of our own (model/gpu.rs).
+    #[cfg(target_arch = "wasm32")]
+    let rotated = crate::model::gpu::rope_qk_one_token(
+        &qkv,
+        &rope.cos,
+        &rope.sin,
+        config.n_heads,
+        n_kv,
+        d,
+        config.rope_style == super::RopeStyle::AdjacentPairs,
+    );
+    #[cfg(not(target_arch = "wasm32"))]
+    let rotated: Option<(Tensor<4>, Tensor<4>)> = None;
+    let (q, k) = match rotated {
+        Some(qk) => qk,
+        None => {
+            let q = qkv
+                .clone()
+                .narrow(1, 0, hidden)
+                .reshape([b, s, config.n_heads, d]);
+            let k = qkv.clone().narrow(1, hidden, kv).reshape([b, s, n_kv, d]);
+            (
+                rope.apply(q, config.rope_style),
+                rope.apply(k, config.rope_style),
+            )
+        }
+    };
     let v = qkv.narrow(1, hidden + kv, kv).reshape([b, s, n_kv, d]);
-
-    let q = rope.apply(q, config.rope_style);
-    let k = rope.apply(k, config.rope_style);
 
     // Head h uses KV head h / group (HF `repeat_kv` order): [b, s, n_kv, group, d].
     let q = q

@@ -7,7 +7,7 @@ use burn::backend::{BackendTensor, Cube, DispatchTensorKind};
 use burn::tensor::{DType, Shape, Tensor};
 use cubecl::prelude::{CubeCount, CubeDim};
 
-use kernels::{q4_matvec, q8_matvec};
+use kernels::{q4_matvec, q8_matvec, rms_norm_row, rope_qk, swiglu_row};
 
 /// Units per cube of the mat-vec kernels (a power of two: the reduction halves it).
 const UNITS: usize = 64;
@@ -140,6 +140,90 @@ mod kernels {
             y[row] = total;
         }
     }
+
+    /// Rotary embedding of one token's queries and keys, read straight from the fused QKV row
+    /// (`qkv`: `[hidden + 2·kv]`, queries first, then keys): pair `p` of head `h` (query heads,
+    /// then key heads) turns by `cos[p]`, `sin[p]`. `adjacent`: pairs are `(x[2p], x[2p+1])`
+    /// (GGUF llama), else `(x[p], x[p + d/2])` (Qwen2). One unit per pair.
+    #[cube(launch)]
+    pub fn rope_qk(
+        qkv: &Tensor<f32>,
+        cos: &Tensor<f32>,
+        sin: &Tensor<f32>,
+        q: &mut Tensor<f32>,
+        k: &mut Tensor<f32>,
+        #[comptime] q_heads: usize,
+        #[comptime] k_heads: usize,
+        #[comptime] head_dim: usize,
+        #[comptime] adjacent: bool,
+    ) {
+        let half = head_dim / 2;
+        let pair = ABSOLUTE_POS;
+        if pair < (q_heads + k_heads) * half {
+            let head = pair / half;
+            let p = pair % half;
+            let c = cos[p];
+            let s = sin[p];
+            let (a, b) = if adjacent {
+                (2 * p, 2 * p + 1)
+            } else {
+                (p, p + half)
+            };
+            if head < q_heads {
+                let base = head * head_dim;
+                let x0 = qkv[base + a];
+                let x1 = qkv[base + b];
+                q[base + a] = x0 * c - x1 * s;
+                q[base + b] = x0 * s + x1 * c;
+            } else {
+                let base = (head - q_heads) * head_dim;
+                let from = q_heads * head_dim + base;
+                let x0 = qkv[from + a];
+                let x1 = qkv[from + b];
+                k[base + a] = x0 * c - x1 * s;
+                k[base + b] = x0 * s + x1 * c;
+            }
+        }
+    }
+
+    /// RMSNorm of one row: `y = x · (1 / sqrt(mean(x²) + eps)) · w`, in the order of the
+    /// engine's burn ops (`norm.rs`). One cube; `units` a power of two.
+    #[cube(launch)]
+    pub fn rms_norm_row(
+        x: &Tensor<f32>,
+        w: &Tensor<f32>,
+        y: &mut Tensor<f32>,
+        eps: f32,
+        #[comptime] units: usize,
+    ) {
+        let n = x.len();
+        let mut acc = 0.0f32;
+        let mut i = UNIT_POS_X as usize;
+        while i < n {
+            let v = x[i];
+            acc += v * v;
+            i += units;
+        }
+        let total = cube_sum(acc, units);
+        let inv_rms = 1.0f32 / f32::sqrt(total / f32::cast_from(n) + eps);
+        let mut j = UNIT_POS_X as usize;
+        while j < n {
+            y[j] = x[j] * inv_rms * w[j];
+            j += units;
+        }
+    }
+
+    /// SwiGLU of one row of the fused gate|up projection (`gate_up`: `[2·ffn]`):
+    /// `out[i] = silu(gate[i]) · up[i]`, `silu(g) = g / (1 + exp(−g))`. One unit per output.
+    #[cube(launch)]
+    pub fn swiglu_row(gate_up: &Tensor<f32>, out: &mut Tensor<f32>) {
+        let ffn = out.len();
+        let i = ABSOLUTE_POS;
+        if i < ffn {
+            let g = gate_up[i];
+            out[i] = g / (1.0f32 + f32::exp(-g)) * gate_up[ffn + i];
+        }
+    }
 }
 
 /// Cubes for `rows` output rows, spilling into y past WebGPU's 65,535 per dimension.
@@ -233,4 +317,121 @@ pub fn quantized_matvec(
         _ => return None,
     }
     Some(Tensor::from_primitive::<Cube>(y))
+}
+
+/// One token's queries and keys with the rotary embedding applied, in one dispatch (burn's ops
+/// take about ten per tensor: the pair views, the products, the concatenation): `qkv` is the
+/// fused projection of one token (`[1, q_heads·head_dim + 2·k_heads·head_dim]`), `cos`/`sin`
+/// its angles (`[1, 1, 1, head_dim/2]`). Returns `q` `[1, 1, q_heads, head_dim]` and `k`
+/// `[1, 1, k_heads, head_dim]`; `None` when not on a cubecl device or not one token.
+pub fn rope_qk_one_token(
+    qkv: &Tensor<2>,
+    cos: &Tensor<4>,
+    sin: &Tensor<4>,
+    q_heads: usize,
+    k_heads: usize,
+    head_dim: usize,
+    adjacent: bool,
+) -> Option<(Tensor<4>, Tensor<4>)> {
+    let [rows, width] = qkv.dims();
+    if rows != 1 || width < (q_heads + k_heads) * head_dim || cos.dims() != [1, 1, 1, head_dim / 2]
+    {
+        return None;
+    }
+    let qkv = cube_of(qkv.clone()).filter(CubeTensor::is_contiguous)?;
+    let cos = cube_of(cos.clone()).filter(CubeTensor::is_contiguous)?;
+    let sin = cube_of(sin.clone()).filter(CubeTensor::is_contiguous)?;
+    let client = qkv.client.clone();
+    let output = |heads: usize| {
+        CubeTensor::new_contiguous(
+            client.clone(),
+            qkv.device.clone(),
+            Shape::new([1, 1, heads, head_dim]),
+            client.empty(heads * head_dim * core::mem::size_of::<f32>()),
+            DType::F32,
+        )
+    };
+    let (q, k) = (output(q_heads), output(k_heads));
+    let pairs = (q_heads + k_heads) * head_dim / 2;
+    rope_qk::launch(
+        &client,
+        CubeCount::Static(pairs.div_ceil(UNITS) as u32, 1, 1),
+        CubeDim::new_1d(UNITS as u32),
+        qkv.into_tensor_arg(),
+        cos.into_tensor_arg(),
+        sin.into_tensor_arg(),
+        q.clone().into_tensor_arg(),
+        k.clone().into_tensor_arg(),
+        q_heads,
+        k_heads,
+        head_dim,
+        adjacent,
+    );
+    Some((
+        Tensor::from_primitive::<Cube>(q),
+        Tensor::from_primitive::<Cube>(k),
+    ))
+}
+
+/// Units of the one-cube RMSNorm (WebGPU's default limit is 256 per workgroup).
+const NORM_UNITS: usize = 256;
+
+/// A new contiguous f32 tensor of `shape` on `like`'s device, its contents unset.
+fn empty_like(like: &CubeTensor, shape: Shape) -> CubeTensor {
+    let client = like.client.clone();
+    let bytes = shape.num_elements() * core::mem::size_of::<f32>();
+    CubeTensor::new_contiguous(
+        client.clone(),
+        like.device.clone(),
+        shape,
+        client.empty(bytes),
+        DType::F32,
+    )
+}
+
+/// RMSNorm of a single row (`x` of any rank whose leading dimensions are all 1) in one dispatch
+/// instead of burn's seven; `None` when not on a cubecl device or not one row.
+pub fn rms_norm_one_row<const D: usize>(
+    x: &Tensor<D>,
+    weight: &Tensor<1>,
+    eps: f32,
+) -> Option<Tensor<D>> {
+    let dims = x.dims();
+    if dims[..D - 1].iter().any(|&d| d != 1) || weight.dims() != [dims[D - 1]] {
+        return None;
+    }
+    let x = cube_of(x.clone()).filter(CubeTensor::is_contiguous)?;
+    let w = cube_of(weight.clone()).filter(CubeTensor::is_contiguous)?;
+    let y = empty_like(&x, Shape::from(dims.to_vec()));
+    let client = x.client.clone();
+    rms_norm_row::launch(
+        &client,
+        CubeCount::Static(1, 1, 1),
+        CubeDim::new_1d(NORM_UNITS as u32),
+        x.into_tensor_arg(),
+        w.into_tensor_arg(),
+        y.clone().into_tensor_arg(),
+        eps,
+        NORM_UNITS,
+    );
+    Some(Tensor::from_primitive::<Cube>(y))
+}
+
+/// `silu(gate) · up` of one row of the fused gate|up projection (`[1, 2·ffn]`) in one dispatch
+/// instead of burn's eight (silu is seven); `None` when not on a cubecl device or not one row.
+pub fn swiglu_one_row(gate_up: &Tensor<2>, ffn: usize) -> Option<Tensor<2>> {
+    if gate_up.dims() != [1, 2 * ffn] {
+        return None;
+    }
+    let gate_up = cube_of(gate_up.clone()).filter(CubeTensor::is_contiguous)?;
+    let out = empty_like(&gate_up, Shape::new([1, ffn]));
+    let client = gate_up.client.clone();
+    swiglu_row::launch(
+        &client,
+        CubeCount::Static(ffn.div_ceil(UNITS) as u32, 1, 1),
+        CubeDim::new_1d(UNITS as u32),
+        gate_up.into_tensor_arg(),
+        out.clone().into_tensor_arg(),
+    );
+    Some(Tensor::from_primitive::<Cube>(out))
 }
