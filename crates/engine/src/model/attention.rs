@@ -47,6 +47,18 @@ pub fn build_mask(
     )
 }
 
+/// Which cache slots a forward's queries may see.
+#[derive(Debug, Clone)]
+pub struct AttentionMask {
+    /// `true` = masked out, `[b, 1, group·seq, slots]` ([`build_mask`]).
+    pub slots: Tensor<4, Bool>,
+    /// For one token of one row whose slots all hold real tokens: how many slots it sees (all
+    /// of them up to its own), so a kernel can attend without reading the mask. Read only by
+    /// the WebGPU kernel path (`model/gpu.rs`, wasm builds).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub dense_len: Option<usize>,
+}
+
 /// Self-attention of one block on normalised input `x` (`[b, seq, hidden]`), writing this
 /// forward's keys and values into `cache`; returns `[b·seq, hidden]` after the output
 /// projection.
@@ -56,7 +68,7 @@ pub fn attention(
     config: &LlamaConfig,
     layer: usize,
     rope: &RopeAngles,
-    mask: &Tensor<4, Bool>,
+    mask: &AttentionMask,
     cache: &mut KvCache,
 ) -> Tensor<2> {
     let [b, s, hidden] = x.dims();
@@ -96,17 +108,28 @@ pub fn attention(
     };
     let v = qkv.narrow(1, hidden + kv, kv).reshape([b, s, n_kv, d]);
 
-    // Head h uses KV head h / group (HF `repeat_kv` order): [b, s, n_kv, group, d].
+    // Head h uses KV head h / group (HF `repeat_kv` order): below, q becomes
+    // [b, n_kv, group·s, d].
+    let k = k.swap_dims(1, 2);
+    let v = v.swap_dims(1, 2);
+    let (keys, values) = cache.write(layer, k, v);
+
+    // One token of one row on WebGPU: attention in one dispatch of our own (model/gpu.rs).
+    #[cfg(target_arch = "wasm32")]
+    if let Some(out) = mask
+        .dense_len
+        .and_then(|len| crate::model::gpu::decode_attention_one_token(&q, &keys, &values, len))
+    {
+        return weights.wo.forward(out);
+    }
+
     let q = q
         .reshape([b, s, n_kv, group, d])
         .permute([0, 2, 3, 1, 4])
         .reshape([b, n_kv, group * s, d]);
-    let k = k.swap_dims(1, 2);
-    let v = v.swap_dims(1, 2);
-    let (keys, values) = cache.write(layer, k, v);
     let slots = keys.dims()[2];
 
-    let mask = mask.clone().expand([b, n_kv, group * s, slots]);
+    let mask = mask.slots.clone().expand([b, n_kv, group * s, slots]);
     let out = sdpa(
         q,
         keys,

@@ -4,7 +4,7 @@ use burn::tensor::{Device, Tensor, TensorData, Transaction};
 
 use crate::gguf::Gguf;
 
-use super::attention::{attention, build_mask};
+use super::attention::{AttentionMask, attention, build_mask};
 use super::mlp::mlp;
 use super::norm::rms_norm;
 use super::rope::{RopeAngles, inverse_frequencies};
@@ -291,6 +291,13 @@ impl LlamaModel {
             cfg.group_size(),
             &self.device,
         );
+
+        // One token of one row, every slot a real token: attention can skip the mask.
+        let mask = AttentionMask {
+            slots: mask,
+            dense_len: (batch == 1 && seq == 1 && cache.validity()[0].iter().all(|&v| v))
+                .then_some(start + 1),
+        };
 
         let hidden = cfg.hidden_size;
         let mut h: Tensor<3> = Tensor::from_data(

@@ -7,7 +7,7 @@ use burn::backend::{BackendTensor, Cube, DispatchTensorKind};
 use burn::tensor::{DType, Shape, Tensor};
 use cubecl::prelude::{CubeCount, CubeDim};
 
-use kernels::{q4_matvec, q8_matvec, rms_norm_row, rope_qk, swiglu_row};
+use kernels::{decode_attention, q4_matvec, q8_matvec, rms_norm_row, rope_qk, swiglu_row};
 
 /// Units per cube of the mat-vec kernels (a power of two: the reduction halves it).
 const UNITS: usize = 64;
@@ -224,6 +224,89 @@ mod kernels {
             out[i] = g / (1.0f32 + f32::exp(-g)) * gate_up[ffn + i];
         }
     }
+
+    /// Maximum of `value` over the cube's units (shared-memory tree); every unit gets it.
+    #[cube]
+    fn cube_max(value: f32, #[comptime] units: usize) -> f32 {
+        let unit = UNIT_POS_X as usize;
+        let mut partial = Shared::new_slice(units);
+        partial[unit] = value;
+        sync_cube();
+        let mut half = (units / 2).runtime();
+        while half > 0 {
+            if unit < half {
+                partial[unit] = f32::max(partial[unit], partial[unit + half]);
+            }
+            sync_cube();
+            half /= 2;
+        }
+        partial[0]
+    }
+
+    /// Attention of one token over the first `len` slots of the cache, one cube per query head
+    /// (head `h` reads KV head `h / group`): scores `q·k · scale` into `scores` (`[heads, ≥ len]`,
+    /// scratch), softmax over them, then `Σ p·v`. `q`: `[heads·head_dim]`; `keys`, `values`:
+    /// `[1, kv_heads, capacity, head_dim]`; `out`: `[heads·head_dim]`, heads in order.
+    #[cube(launch)]
+    pub fn decode_attention(
+        q: &Tensor<f32>,
+        keys: &Tensor<f32>,
+        values: &Tensor<f32>,
+        scores: &mut Tensor<f32>,
+        out: &mut Tensor<f32>,
+        len: u32,
+        scale: f32,
+        #[comptime] group: usize,
+        #[comptime] head_dim: usize,
+        #[comptime] units: usize,
+    ) {
+        let head = CUBE_POS_X as usize;
+        let kv_head = head / group;
+        let unit = UNIT_POS_X as usize;
+        let len = len as usize;
+        let q_base = head * head_dim;
+        let k_base = kv_head * keys.stride(1);
+        let v_base = kv_head * values.stride(1);
+        let s_base = head * scores.stride(0);
+
+        let mut local_max = f32::new(-3.0e38);
+        let mut t = unit;
+        while t < len {
+            let k_row = k_base + t * keys.stride(2);
+            let mut dot = 0.0f32;
+            for i in 0..head_dim {
+                dot += q[q_base + i] * keys[k_row + i * keys.stride(3)];
+            }
+            let score = dot * scale;
+            scores[s_base + t] = score;
+            local_max = f32::max(local_max, score);
+            t += units;
+        }
+        let max = cube_max(local_max, units);
+
+        let mut local_sum = 0.0f32;
+        let mut u = unit;
+        while u < len {
+            let p = f32::exp(scores[s_base + u] - max);
+            scores[s_base + u] = p;
+            local_sum += p;
+            u += units;
+        }
+        let sum = cube_sum(local_sum, units);
+        // The weights written above are read by other units of this cube below.
+        sync_storage();
+
+        let mut d = unit;
+        while d < head_dim {
+            let mut acc = 0.0f32;
+            for slot in 0..len {
+                acc += scores[s_base + slot]
+                    * values[v_base + slot * values.stride(2) + d * values.stride(3)];
+            }
+            out[q_base + d] = acc / sum;
+            d += units;
+        }
+    }
 }
 
 /// Cubes for `rows` output rows, spilling into y past WebGPU's 65,535 per dimension.
@@ -432,6 +515,49 @@ pub fn swiglu_one_row(gate_up: &Tensor<2>, ffn: usize) -> Option<Tensor<2>> {
         CubeDim::new_1d(UNITS as u32),
         gate_up.into_tensor_arg(),
         out.clone().into_tensor_arg(),
+    );
+    Some(Tensor::from_primitive::<Cube>(out))
+}
+
+/// One token's attention over the first `len` slots of the cache, all of them real (one row,
+/// no padding, so no mask), in one dispatch instead of burn's eleven plus the copies around
+/// them. `q`: `[1, 1, heads, head_dim]`; `keys`, `values`: the layer's cache buffers
+/// `[1, kv_heads, capacity, head_dim]`. Returns `[1, heads·head_dim]` (heads in order, as the
+/// output projection expects); `None` when not on a cubecl device or the shapes do not fit.
+pub fn decode_attention_one_token(
+    q: &Tensor<4>,
+    keys: &Tensor<4>,
+    values: &Tensor<4>,
+    len: usize,
+) -> Option<Tensor<2>> {
+    let [b, s, heads, head_dim] = q.dims();
+    let [kb, kv_heads, capacity, kd] = keys.dims();
+    if b != 1 || s != 1 || kb != 1 || kd != head_dim || values.dims() != keys.dims() {
+        return None;
+    }
+    if len == 0 || len > capacity || kv_heads == 0 || !heads.is_multiple_of(kv_heads) {
+        return None;
+    }
+    let q = cube_of(q.clone()).filter(CubeTensor::is_contiguous)?;
+    let keys = cube_of(keys.clone())?;
+    let values = cube_of(values.clone())?;
+    let scores = empty_like(&q, Shape::new([heads, len]));
+    let out = empty_like(&q, Shape::new([1, heads * head_dim]));
+    let client = q.client.clone();
+    decode_attention::launch(
+        &client,
+        CubeCount::Static(heads as u32, 1, 1),
+        CubeDim::new_1d(UNITS as u32),
+        q.into_tensor_arg(),
+        keys.into_tensor_arg(),
+        values.into_tensor_arg(),
+        scores.into_tensor_arg(),
+        out.clone().into_tensor_arg(),
+        len as u32,
+        1.0 / (head_dim as f32).sqrt(),
+        heads / kv_heads,
+        head_dim,
+        UNITS,
     );
     Some(Tensor::from_primitive::<Cube>(out))
 }
