@@ -136,18 +136,55 @@ pub const DESIGN_SPLITS: [&str; 2] = ["design", "design_2"];
 /// Every split, in the order the report prints them.
 pub const SPLITS: [&str; 3] = ["design", "design_2", "held_out"];
 
-/// How well the judge's speaker label agrees with the person's on one split.
+/// How two sequences of speaker labels over the same answers agree (the judge's and a
+/// person's, or two people's): `confusion[first][second]`, in the order of `classes`.
 #[derive(Debug, Clone, Serialize)]
-pub struct LabelAgreement {
-    pub split: String,
+pub struct ClassAgreement {
     pub labels: usize,
     pub agreement: f64,
     pub cohen_kappa: f64,
     /// 95 % bootstrap interval of `cohen_kappa` (answers resampled with replacement).
     pub kappa_interval: (f64, f64),
-    /// `confusion[judge][person]`, in the order of `classes`.
     pub confusion: [[usize; 4]; 4],
     pub classes: [&'static str; 4],
+}
+
+impl ClassAgreement {
+    /// From `(first, second)` label pairs.
+    fn of_pairs(pairs: &[(SpeakerLabel, SpeakerLabel)]) -> ClassAgreement {
+        let index = |s: SpeakerLabel| SpeakerLabel::ALL.iter().position(|&x| x == s).unwrap_or(0);
+        let pairs: Vec<(usize, usize)> = pairs.iter().map(|&(a, b)| (index(a), index(b))).collect();
+        let mut confusion = [[0usize; 4]; 4];
+        for &(a, b) in &pairs {
+            confusion[a][b] += 1;
+        }
+        let (agreement, cohen_kappa) = kappa_of(&confusion);
+        ClassAgreement {
+            labels: pairs.len(),
+            agreement,
+            cohen_kappa,
+            kappa_interval: bootstrap_kappa(&pairs, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED),
+            confusion,
+            classes: SpeakerLabel::ALL.map(SpeakerLabel::as_str),
+        }
+    }
+
+    /// The confusion matrix, one line per row, under `header` (which names rows and columns).
+    fn print(&self, header: &str) {
+        println!("  {header:<15} {:?}", self.classes);
+        for (class, row) in self.classes.iter().zip(&self.confusion) {
+            println!("  {class:<15} {row:?}");
+        }
+    }
+}
+
+/// How well the judge's speaker label agrees with the person's on one split.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelAgreement {
+    pub split: String,
+    /// Judge (first) against the person (second).
+    #[serde(flatten)]
+    pub classes: ClassAgreement,
     /// Role answers only, "plays the role" (judge keeps it) vs the person's `in_role`: the
     /// decision the axis build makes.
     pub plays_role: Agreement,
@@ -160,21 +197,19 @@ pub fn report(data_dir: &Path, verdicts: Option<&Path>) -> Result<()> {
     let labels = load_identity_labels(&data_dir.join("identity_labels.jsonl"))?;
     for split in SPLITS {
         let a = label_agreement(&data, &labels, split);
+        let c = &a.classes;
         println!(
             "{split}: {} answers, agreement {:.1} %, Cohen's kappa {:.3} [95 % {:.3}–{:.3}]; plays-role (role answers, {}): agreement {:.1} %, kappa {:.3}",
-            a.labels,
-            a.agreement * 100.0,
-            a.cohen_kappa,
-            a.kappa_interval.0,
-            a.kappa_interval.1,
+            c.labels,
+            c.agreement * 100.0,
+            c.cohen_kappa,
+            c.kappa_interval.0,
+            c.kappa_interval.1,
             a.plays_role.labels,
             a.plays_role.agreement * 100.0,
             a.plays_role.cohen_kappa
         );
-        println!("  judge \\ person  {:?}", a.classes);
-        for (class, row) in a.classes.iter().zip(&a.confusion) {
-            println!("  {class:<15} {row:?}");
-        }
+        c.print("judge \\ person");
     }
     let second = data_dir.join("identity_labels_second_reader.jsonl");
     if second.exists() {
@@ -187,10 +222,7 @@ pub fn report(data_dir: &Path, verdicts: Option<&Path>) -> Result<()> {
             a.kappa_interval.0,
             a.kappa_interval.1
         );
-        println!("  first \\ second {:?}", a.classes);
-        for (class, row) in a.classes.iter().zip(&a.confusion) {
-            println!("  {class:<15} {row:?}");
-        }
+        a.print("first \\ second");
     }
     if let Some(path) = verdicts {
         let judge = Judge::new(&data.markers, &data.roles, &data.questions);
@@ -221,43 +253,25 @@ pub struct SecondReading {
     pub label: SpeakerLabel,
 }
 
-/// How two readers agree (`confusion[first][second]`).
-#[derive(Debug, Clone, Serialize)]
-pub struct ReadersAgreement {
-    pub labels: usize,
-    pub agreement: f64,
-    pub cohen_kappa: f64,
-    pub kappa_interval: (f64, f64),
-    pub confusion: [[usize; 4]; 4],
-    pub classes: [&'static str; 4],
-}
-
 /// Agreement of `second` with the first reader's labels of the same answers; an id that is not
 /// in `labels` is an error (the file belongs to another label set).
 pub fn readers_agreement(
     labels: &[IdentityLabel],
     second: &[SecondReading],
-) -> Result<ReadersAgreement> {
-    let index = |s: SpeakerLabel| SpeakerLabel::ALL.iter().position(|&x| x == s).unwrap_or(0);
-    let mut confusion = [[0usize; 4]; 4];
-    let mut pairs = Vec::with_capacity(second.len());
-    for r in second {
-        let first = labels.iter().find(|l| l.id == r.id).ok_or_else(|| {
-            anyhow::anyhow!("second reading of {}: no such labelled answer", r.id)
-        })?;
-        let pair = (index(first.label), index(r.label));
-        confusion[pair.0][pair.1] += 1;
-        pairs.push(pair);
-    }
-    let (agreement, cohen_kappa) = kappa_of(&confusion);
-    Ok(ReadersAgreement {
-        labels: pairs.len(),
-        agreement,
-        cohen_kappa,
-        kappa_interval: bootstrap_kappa(&pairs, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED),
-        confusion,
-        classes: SpeakerLabel::ALL.map(SpeakerLabel::as_str),
-    })
+) -> Result<ClassAgreement> {
+    let pairs = second
+        .iter()
+        .map(|r| {
+            labels
+                .iter()
+                .find(|l| l.id == r.id)
+                .map(|first| (first.label, r.label))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("second reading of {}: no such labelled answer", r.id)
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ClassAgreement::of_pairs(&pairs))
 }
 
 pub fn load_identity_labels(path: &Path) -> Result<Vec<IdentityLabel>> {
@@ -276,30 +290,20 @@ pub fn judge_label(judge: &Judge, data: &LabData, l: &IdentityLabel) -> engine::
 /// Agreement on the labels of `split`.
 pub fn label_agreement(data: &LabData, labels: &[IdentityLabel], split: &str) -> LabelAgreement {
     let judge = Judge::new(&data.markers, &data.roles, &data.questions);
-    let index = |s: SpeakerLabel| SpeakerLabel::ALL.iter().position(|&x| x == s).unwrap_or(0);
-    let mut confusion = [[0usize; 4]; 4];
     let mut binary = [[0usize; 2]; 2];
     let mut pairs = Vec::new();
     for l in labels.iter().filter(|l| l.split == split) {
         let verdict = judge_label(&judge, data, l);
-        let pair = (index(verdict.label(l.role.is_some())), index(l.label));
-        confusion[pair.0][pair.1] += 1;
-        pairs.push(pair);
+        pairs.push((verdict.label(l.role.is_some()), l.label));
         if l.role.is_some() {
             let keeps = verdict.plays_role();
             binary[usize::from(!keeps)][usize::from(l.label != SpeakerLabel::InRole)] += 1;
         }
     }
-    let (agreement, cohen_kappa) = kappa_of(&confusion);
     let (b_agreement, b_kappa) = kappa(&binary);
     LabelAgreement {
         split: split.to_owned(),
-        labels: pairs.len(),
-        agreement,
-        cohen_kappa,
-        kappa_interval: bootstrap_kappa(&pairs, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED),
-        confusion,
-        classes: SpeakerLabel::ALL.map(SpeakerLabel::as_str),
+        classes: ClassAgreement::of_pairs(&pairs),
         plays_role: Agreement {
             labels: binary.iter().flatten().sum(),
             agreement: b_agreement,
@@ -374,8 +378,11 @@ mod tests {
         assert!(labels.len() >= 600, "{} labels", labels.len());
         for split in SPLITS {
             let a = label_agreement(&data, &labels, split);
-            assert!(a.labels >= 300, "{split}: {}", a.labels);
-            assert_eq!(a.confusion.iter().flatten().sum::<usize>(), a.labels);
+            assert!(a.classes.labels >= 300, "{split}: {}", a.classes.labels);
+            assert_eq!(
+                a.classes.confusion.iter().flatten().sum::<usize>(),
+                a.classes.labels
+            );
         }
         assert!(
             labels

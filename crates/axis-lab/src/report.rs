@@ -282,15 +282,15 @@ fn markdown(r: &ReportInputs, stem: &str) -> String {
             s,
             "Judge vs the rubric's labels (`identity_labels.jsonl`, split {}; {} answers): agreement {:.0} %, Cohen's κ {:.2} [95 % {:.2}–{:.2}]; \"plays the role\" on its {} role answers: κ {:.2}. Confusion (rows: judge, columns: person; {}) = {:?}.\n",
             a.split,
-            a.labels,
-            a.agreement * 100.0,
-            a.cohen_kappa,
-            a.kappa_interval.0,
-            a.kappa_interval.1,
+            a.classes.labels,
+            a.classes.agreement * 100.0,
+            a.classes.cohen_kappa,
+            a.classes.kappa_interval.0,
+            a.classes.kappa_interval.1,
             a.plays_role.labels,
             a.plays_role.cohen_kappa,
-            a.classes.join(" / "),
-            a.confusion
+            a.classes.classes.join(" / "),
+            a.classes.confusion
         );
     }
     let _ = writeln!(s, "## Separation\n");

@@ -32,7 +32,7 @@ pub fn agreement(data: &LabData, data_dir: &Path) -> JudgeAgreement {
                 crate::agreement::SPLITS
                     .iter()
                     .map(|split| crate::agreement::label_agreement(data, &labels, split))
-                    .filter(|a| a.labels > 0)
+                    .filter(|a| a.classes.labels > 0)
                     .collect()
             })
             .unwrap_or_else(|e| {
@@ -43,9 +43,9 @@ pub fn agreement(data: &LabData, data_dir: &Path) -> JudgeAgreement {
         eprintln!(
             "judge vs identity labels ({}): {} answers, agreement {:.0} %, Cohen's kappa {:.2}",
             a.split,
-            a.labels,
-            a.agreement * 100.0,
-            a.cohen_kappa
+            a.classes.labels,
+            a.classes.agreement * 100.0,
+            a.classes.cohen_kappa
         );
     }
     for (set, a) in [
