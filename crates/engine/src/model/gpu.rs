@@ -7,7 +7,7 @@ use burn::backend::{BackendTensor, Cube, DispatchTensorKind};
 use burn::tensor::{DType, Shape, Tensor};
 use cubecl::prelude::{CubeCount, CubeDim};
 
-use kernels::{decode_attention, q4_matvec, q8_matvec, rms_norm_row, rope_qk, swiglu_row};
+use kernels::{decode_attention, quantized_matvec_rows, rms_norm_row, rope_qk, swiglu_row};
 
 /// Units per cube of the mat-vec kernels (a power of two: the reduction halves it).
 const UNITS: usize = 64;
@@ -25,18 +25,12 @@ fn cube_of<const D: usize>(t: Tensor<D>) -> Option<CubeTensor> {
 mod kernels {
     use cubecl::prelude::*;
 
-    /// The signed 4-bit value at bit `shift` of `word` (two's complement), as f32.
+    /// The signed `bits`-bit value at bit `shift` of `word` (two's complement), as f32.
     #[cube]
-    fn nibble(word: u32, shift: u32) -> f32 {
-        let raw = (word >> shift) & 15u32;
-        f32::cast_from(i32::cast_from(raw) - i32::cast_from(raw >= 8u32) * 16i32)
-    }
-
-    /// The signed byte at bit `shift` of `word`, as f32.
-    #[cube]
-    fn byte(word: u32, shift: u32) -> f32 {
-        let raw = (word >> shift) & 255u32;
-        f32::cast_from(i32::cast_from(raw) - i32::cast_from(raw >= 128u32) * 256i32)
+    fn signed(word: u32, shift: u32, #[comptime] bits: u32) -> f32 {
+        let raw = (word >> shift) & ((1u32 << bits) - 1u32);
+        let half = 1u32 << (bits - 1u32);
+        f32::cast_from(i32::cast_from(raw) - i32::cast_from(raw >= half) * (1i32 << bits))
     }
 
     /// Sum of `acc` over the cube's units (shared-memory tree); unit 0 gets the total.
@@ -57,21 +51,26 @@ mod kernels {
         partial[0]
     }
 
-    /// `y[o] = Σ_b d[o,b] · Σ_{i∈b} q[o,i] · x[i] + Σ_b offset[b,o] · Σ_{i∈b} x[i]`: GGUF Q4_1 as
-    /// the engine loads it (burn's Q4F values `q − 8`, scale `d`, offset `m + 8d`; see
-    /// `weights::WeightMode`), in one pass. `w`: `[out, in/8]` words (value `8j + k` at bit
-    /// `4k`); `scales`: `[out, in/32]`; `offsets`: `[in/32, out]` (ignored when `with_offset` is
-    /// false: Q4F alone); `x`: `[in]`; `y`: `[out]`. One cube per output row.
+    /// `y[o] = Σ_b d[o,b] · Σ_{i∈b} q[o,i] · x[i] (+ Σ_b offset[b,o] · Σ_{i∈b} x[i])`: burn's
+    /// packed Q4F (`bits` 4: 8 values per word) or Q8F (`bits` 8: 4 per word) with one scale per
+    /// block of 32, value `k` of word `j` at bit `k·bits`. GGUF Q4_1 as the engine loads it is
+    /// Q4F values `q − 8`, scale `d`, plus the offset `m + 8d` (`with_offset`; see
+    /// `weights::WeightMode`); Q8_0 is Q8F. `w`: `[out, in·bits/32]` words; `scales`:
+    /// `[out, in/32]`; `offsets`: `[in/32, out]` (unread without `with_offset`); `x`: `[in]`;
+    /// `y`: `[out]`. One cube per output row, in one pass.
     #[cube(launch)]
-    pub fn q4_matvec(
+    pub fn quantized_matvec_rows(
         w: &Tensor<u32>,
         scales: &Tensor<f32>,
         offsets: &Tensor<f32>,
         x: &Tensor<f32>,
         y: &mut Tensor<f32>,
+        #[comptime] bits: u32,
         #[comptime] with_offset: bool,
         #[comptime] units: usize,
     ) {
+        let per_word = 32 / bits;
+        let words_per_block = (32 / per_word) as usize;
         let row = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
         let rows = w.shape(0);
         let words = w.shape(1);
@@ -82,56 +81,20 @@ mod kernels {
             let mut j = UNIT_POS_X as usize;
             while j < words {
                 let word = w[w_row + j];
-                let i = j * 8;
+                let i = j * per_word as usize;
                 let mut dot = 0.0f32;
                 let mut sum = 0.0f32;
                 #[unroll]
-                for k in 0..8u32 {
+                for k in 0..per_word {
                     let xi = x[i + k as usize];
-                    dot += nibble(word, k * 4u32) * xi;
+                    dot += signed(word, k * bits, bits) * xi;
                     sum += xi;
                 }
-                let block = j / 4;
+                let block = j / words_per_block;
                 acc += scales[s_row + block] * dot;
                 if with_offset {
                     acc += offsets[block * offsets.stride(0) + row] * sum;
                 }
-                j += units;
-            }
-        }
-        let total = cube_sum(acc, units);
-        if UNIT_POS_X == 0 && row < rows {
-            y[row] = total;
-        }
-    }
-
-    /// The Q8F version of [`q4_matvec`] (GGUF Q8_0: values `q`, scale `d`): `w` is `[out, in/4]`
-    /// words, value `4j + k` at bit `8k`.
-    #[cube(launch)]
-    pub fn q8_matvec(
-        w: &Tensor<u32>,
-        scales: &Tensor<f32>,
-        x: &Tensor<f32>,
-        y: &mut Tensor<f32>,
-        #[comptime] units: usize,
-    ) {
-        let row = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
-        let rows = w.shape(0);
-        let words = w.shape(1);
-        let mut acc = 0.0f32;
-        if row < rows {
-            let w_row = row * w.stride(0);
-            let s_row = row * scales.stride(0);
-            let mut j = UNIT_POS_X as usize;
-            while j < words {
-                let word = w[w_row + j];
-                let i = j * 4;
-                let mut dot = 0.0f32;
-                #[unroll]
-                for k in 0..4u32 {
-                    dot += byte(word, k * 8u32) * x[i + k as usize];
-                }
-                acc += scales[s_row + j / 8] * dot;
                 j += units;
             }
         }
@@ -356,49 +319,34 @@ pub fn quantized_matvec(
         DType::F32,
     );
     use burn::tensor::quantization::QuantValue;
-    match scheme.value {
-        QuantValue::Q4F => {
-            if values.meta.shape()[1] * 8 != input {
-                return None;
-            }
-            let offsets = match offset {
-                Some(o) => Some(cube_of(o.clone()).filter(|o| !o.meta.is_tiled())?),
-                None => None,
-            };
-            let with_offset = offsets.is_some();
-            // Without an offset the kernel still needs a tensor argument: the scales stand in,
-            // unread.
-            let offsets = offsets.unwrap_or_else(|| scales.clone());
-            q4_matvec::launch(
-                &client,
-                grid(out),
-                CubeDim::new_1d(UNITS as u32),
-                values.into_tensor_arg(),
-                scales.into_tensor_arg(),
-                offsets.into_tensor_arg(),
-                x.into_tensor_arg(),
-                y.clone().into_tensor_arg(),
-                with_offset,
-                UNITS,
-            );
-        }
-        QuantValue::Q8F if offset.is_none() => {
-            if values.meta.shape()[1] * 4 != input {
-                return None;
-            }
-            q8_matvec::launch(
-                &client,
-                grid(out),
-                CubeDim::new_1d(UNITS as u32),
-                values.into_tensor_arg(),
-                scales.into_tensor_arg(),
-                x.into_tensor_arg(),
-                y.clone().into_tensor_arg(),
-                UNITS,
-            );
-        }
+    let bits = match scheme.value {
+        QuantValue::Q4F => 4,
+        QuantValue::Q8F if offset.is_none() => 8,
         _ => return None,
+    };
+    if values.meta.shape()[1] * 32 / bits as usize != input {
+        return None;
     }
+    let offsets = match offset {
+        Some(o) => Some(cube_of(o.clone()).filter(|o| !o.meta.is_tiled())?),
+        None => None,
+    };
+    let with_offset = offsets.is_some();
+    // Without an offset the kernel still takes a tensor there: the scales stand in, unread.
+    let offsets = offsets.unwrap_or_else(|| scales.clone());
+    quantized_matvec_rows::launch(
+        &client,
+        grid(out),
+        CubeDim::new_1d(UNITS as u32),
+        values.into_tensor_arg(),
+        scales.into_tensor_arg(),
+        offsets.into_tensor_arg(),
+        x.into_tensor_arg(),
+        y.clone().into_tensor_arg(),
+        bits,
+        with_offset,
+        UNITS,
+    );
     Some(Tensor::from_primitive::<Cube>(y))
 }
 
