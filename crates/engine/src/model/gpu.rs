@@ -4,6 +4,7 @@
 
 use burn::backend::wgpu::CubeTensor;
 use burn::backend::{BackendTensor, Cube, DispatchTensorKind};
+use burn::tensor::quantization::QuantValue;
 use burn::tensor::{DType, Shape, Tensor};
 use cubecl::prelude::{CubeCount, CubeDim};
 
@@ -309,16 +310,6 @@ pub fn quantized_matvec(
     if !x.is_contiguous() {
         return None;
     }
-    let out = w.meta.shape()[0];
-    let client = x.client.clone();
-    let y = CubeTensor::new_contiguous(
-        client.clone(),
-        x.device.clone(),
-        Shape::new([1, out]),
-        client.empty(out * core::mem::size_of::<f32>()),
-        DType::F32,
-    );
-    use burn::tensor::quantization::QuantValue;
     let bits = match scheme.value {
         QuantValue::Q4F => 4,
         QuantValue::Q8F if offset.is_none() => 8,
@@ -334,6 +325,9 @@ pub fn quantized_matvec(
     let with_offset = offsets.is_some();
     // Without an offset the kernel still takes a tensor there: the scales stand in, unread.
     let offsets = offsets.unwrap_or_else(|| scales.clone());
+    let out = w.meta.shape()[0];
+    let y = empty_like(&x, Shape::new([1, out]));
+    let client = x.client.clone();
     quantized_matvec_rows::launch(
         &client,
         grid(out),
@@ -373,15 +367,7 @@ pub fn rope_qk_one_token(
     let cos = cube_of(cos.clone()).filter(CubeTensor::is_contiguous)?;
     let sin = cube_of(sin.clone()).filter(CubeTensor::is_contiguous)?;
     let client = qkv.client.clone();
-    let output = |heads: usize| {
-        CubeTensor::new_contiguous(
-            client.clone(),
-            qkv.device.clone(),
-            Shape::new([1, 1, heads, head_dim]),
-            client.empty(heads * head_dim * core::mem::size_of::<f32>()),
-            DType::F32,
-        )
-    };
+    let output = |heads: usize| empty_like(&qkv, Shape::new([1, 1, heads, head_dim]));
     let (q, k) = (output(q_heads), output(k_heads));
     let pairs = (q_heads + k_heads) * head_dim / 2;
     rope_qk::launch(
