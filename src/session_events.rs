@@ -116,6 +116,7 @@ pub fn on_worker_event(session: &mut Session, event: FromWorker) -> Step {
             from_cache,
             cache_error,
             model,
+            webgpu_check,
             ..
         } => {
             // Ready right after a failed load: the worker kept the model loaded before.
@@ -150,6 +151,7 @@ pub fn on_worker_event(session: &mut Session, event: FromWorker) -> Step {
                 device,
                 resident_bytes,
                 from_cache,
+                webgpu_check,
             };
         }
         FromWorker::Token { id, text, .. } => {
@@ -420,6 +422,7 @@ mod tests {
             device: "test GPU".into(),
             resident_bytes: 1e8,
             from_cache: false,
+            webgpu_check: None,
         }
     }
 
@@ -526,6 +529,7 @@ mod tests {
             from_cache: true,
             cache_error: cache_error.map(str::to_owned),
             model: None,
+            webgpu_check: None,
         }
     }
 
@@ -608,6 +612,7 @@ mod tests {
                 device: "CPU".into(),
                 resident_bytes: 2e8,
                 from_cache: true,
+                webgpu_check: None,
             }
         );
         assert_eq!(s.axis, Some(axis()));

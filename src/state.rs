@@ -1,5 +1,7 @@
 //! What the page knows about the engine, and the default generation settings.
 
+use engine::generation::LogitsComparison;
+
 use crate::worker::protocol::{Backend, Precision, WireGenerationSettings};
 
 /// The inference worker and model, as the page sees them.
@@ -21,6 +23,8 @@ pub enum EngineStatus {
         resident_bytes: f64,
         /// Loaded from this browser's cache rather than downloaded.
         from_cache: bool,
+        /// On WebGPU: its logits against a CPU copy's, checked at load.
+        webgpu_check: Option<LogitsComparison>,
     },
     /// The model could not be loaded; the message says what to try.
     Failed(String),

@@ -70,6 +70,7 @@ pub fn ModelPanel() -> impl IntoView {
             device,
             resident_bytes,
             from_cache,
+            webgpu_check,
         } => {
             let p = match precision {
                 Precision::F32 => "f32 weights",
@@ -81,7 +82,20 @@ pub fn ModelPanel() -> impl IntoView {
             } else {
                 ""
             };
-            view! { <span>{format!("{} loaded on {device}, {p}, {} resident{source}.", state.model_name(), format_bytes(resident_bytes))}</span> }.into_any()
+            // What the WebGPU check at load found, for a researcher who wonders whether the
+            // GPU's numbers can be trusted (the browser test reads the attribute).
+            let check = webgpu_check.map(|c| {
+                let text = format!(
+                    " Checked against a CPU copy: logits agree within {:.1e} over {} positions.",
+                    c.max_abs_diff, c.positions
+                );
+                view! {
+                    <span data-testid="webgpu-check" data-max-abs-diff=c.max_abs_diff.to_string()
+                        data-positions=c.positions.to_string()
+                        data-same-greedy=c.same_greedy_token.to_string()>{text}</span>
+                }
+            });
+            view! { <span>{format!("{} loaded on {device}, {p}, {} resident{source}.", state.model_name(), format_bytes(resident_bytes))}</span>{check} }.into_any()
         }
         EngineStatus::Failed(message) => view! {
             <span class="error" role="alert" data-testid="engine-error">{message}</span>

@@ -12,7 +12,10 @@ use std::future::Future;
 use engine::axis::{AxisFile, CapSetting};
 use engine::chat::{ChatMessage, ChatModel};
 use engine::device::Device;
-use engine::generation::{Generation, GenerationRequest, SamplingParams, StopReason, score_tokens};
+use engine::generation::{
+    Generation, GenerationRequest, LogitsComparison, SamplingParams, StopReason, compare_logits,
+    score_tokens,
+};
 use engine::model::{Interventions, WeightMode};
 use sha2::{Digest, Sha256};
 
@@ -162,13 +165,40 @@ pub async fn load(
     };
     let model =
         ChatModel::load(&bytes, mode, &device).map_err(|e| LoadError::Unloadable(e.to_string()))?;
+    // The CPU copy for the WebGPU check is made while the file's bytes are still here.
+    let reference = if options.backend == Backend::WebGpu && bytes.len() <= WEBGPU_CHECK_MAX_BYTES {
+        host.emit(FromWorker::Preparing {
+            step: "Loading a CPU copy to check WebGPU's numbers against".into(),
+        });
+        host.pause().await;
+        let cpu = LoadOptions {
+            backend: Backend::Cpu,
+            ..options
+        };
+        Some(
+            ChatModel::load(&bytes, weight_mode(cpu), &engine::device::cpu())
+                .map_err(|e| LoadError::Unloadable(e.to_string()))?,
+        )
+    } else {
+        None
+    };
     let cache_error = host.keep_copy(&bytes).await;
     drop(bytes);
     host.emit(FromWorker::Preparing {
-        step: "Warming up (compiling GPU shaders)".into(),
+        step: if reference.is_some() {
+            "Checking WebGPU's numbers against the CPU (and compiling GPU shaders)".into()
+        } else {
+            "Warming up (compiling GPU shaders)".into()
+        },
     });
     host.pause().await;
-    warm_up(&model).await.map_err(LoadError::Failed)?;
+    let webgpu_check = match reference {
+        Some(reference) => Some(check_webgpu(&model, &reference).await?),
+        None => {
+            warm_up(&model).await.map_err(LoadError::Failed)?;
+            None
+        }
+    };
     let bytes = model.model().resident_bytes();
     // WebGPU stores 4-bit values packed; the CPU backend unpacks them to one byte each.
     let device_bytes = if options.backend == Backend::WebGpu {
@@ -208,6 +238,7 @@ pub async fn load(
         from_cache: host.loaded_from_cache(),
         cache_error,
         model: Some(info),
+        webgpu_check,
     };
     let mut kept = ready.clone();
     if let FromWorker::Ready { cache_error, .. } = &mut kept {
@@ -234,6 +265,47 @@ pub fn parse_axis(
     axis.check_model(n_layers, hidden)
         .map_err(|e| format!("{url} does not fit the loaded model: {e}"))?;
     Ok(axis)
+}
+
+/// Decode steps the WebGPU check runs after its prompt: they run the engine's own WebGPU
+/// kernels (the prompt runs burn's), and warm them up for the first answer.
+pub const WEBGPU_CHECK_STEPS: usize = 2;
+
+/// The largest |Δ logit| the WebGPU check lets through. Both copies hold the same weights and
+/// differ only in the order of their sums: on SwiftShader that is about 1e-4 (`cargo xtask
+/// bench` and the WebGPU browser test report it); a driver that computes wrong numbers is off by
+/// whole units. Logits here are in the tens, so 0.05 leaves room for a real GPU's rounding.
+pub const WEBGPU_CHECK_LIMIT: f32 = 0.05;
+
+/// Files up to this size get the WebGPU check: it holds a CPU copy of the model beside the
+/// GPU one for a moment, which a large model may not have room for in the worker.
+pub const WEBGPU_CHECK_MAX_BYTES: usize = 400 << 20;
+
+/// The WebGPU copy reads a short conversation beside a CPU copy of the same file; the load
+/// fails, saying why, when their logits disagree beyond rounding — a WebGPU implementation that
+/// computes wrong numbers would otherwise answer fluently and wrongly.
+pub async fn check_webgpu(
+    model: &ChatModel,
+    reference: &ChatModel,
+) -> Result<LogitsComparison, LoadError> {
+    let prompt = reference
+        .prompt_tokens(&[ChatMessage::user("Hi")])
+        .map_err(|e| LoadError::Failed(e.to_string()))?;
+    let check = compare_logits(
+        model.model(),
+        reference.model(),
+        &prompt,
+        WEBGPU_CHECK_STEPS,
+    )
+    .await
+    .map_err(|e| LoadError::Failed(format!("WebGPU failed its check against the CPU: {e}")))?;
+    if check.max_abs_diff > WEBGPU_CHECK_LIMIT || check.max_abs_diff.is_nan() {
+        return Err(LoadError::Failed(format!(
+            "WebGPU on this device computes different numbers than the CPU (logits differ by up to {:.3}, more than {WEBGPU_CHECK_LIMIT} from rounding): load the model on the CPU backend instead.",
+            check.max_abs_diff
+        )));
+    }
+    Ok(check)
 }
 
 /// One short forward, so the first real answer does not pay for shader compilation.
@@ -808,6 +880,7 @@ mod tests {
             from_cache,
             cache_error,
             model,
+            webgpu_check,
         } = ready
         else {
             unreachable!()
@@ -824,6 +897,10 @@ mod tests {
             (&None, &false, &None)
         );
         assert_eq!(model.as_ref(), Some(info));
+        assert_eq!(
+            *webgpu_check, None,
+            "only a WebGPU copy is checked against the CPU"
+        );
         let axis = axis.as_ref().expect("the axis file fits the model");
         assert_eq!(axis.model_id, "SmolLM2-135M-Instruct.Q4_1");
         // The shipped axis records the shipped model's sha256: no "other model" warning.

@@ -8,6 +8,7 @@
 //! contract between them.
 
 use engine::axis::{CapSetting, ThresholdBasis};
+use engine::generation::LogitsComparison;
 use serde::{Deserialize, Serialize};
 
 /// Keys of the object that carries [`ToWorker::LoadBytes`] and its file contents.
@@ -240,6 +241,10 @@ pub enum FromWorker {
         /// The loaded model, as the compatibility check read it.
         #[serde(default)]
         model: Option<WireModelInfo>,
+        /// On WebGPU: how its logits compared with a CPU copy's (`answerer::check_webgpu`);
+        /// `None` on the CPU, and for a file too large to hold twice.
+        #[serde(default)]
+        webgpu_check: Option<LogitsComparison>,
     },
     /// New text of answer `id` (complete UTF-8; may be empty for a partial character).
     Token {

@@ -7,12 +7,21 @@ pub fn cpu() -> Device {
     Device::flex()
 }
 
+/// How many kernel launches the wgpu runtime queues before it submits them. Its default (32)
+/// cut a decode step (about 400 launches) into 14 queue submits, each a round trip through the
+/// browser's GPU process; 1024 holds a whole step, capped twin included, so a token costs one
+/// submit (the readback's). The price: the GPU starts a step only once all of it is encoded,
+/// which on a step this small costs less than the submits did.
+#[cfg(target_arch = "wasm32")]
+const TASKS_PER_SUBMIT: usize = 1024;
+
 /// The browser's WebGPU adapter through burn's wgpu runtime. The runtime can be initialised
 /// once per page (or worker); later calls return an error that says so, so callers keep the
 /// device they got.
 #[cfg(target_arch = "wasm32")]
 pub async fn webgpu() -> Result<Device, String> {
     Device::wgpu_options()
+        .tasks_max(TASKS_PER_SUBMIT)
         .init_async()
         .await
         .map_err(|e| format!("WebGPU could not be initialised: {e}"))

@@ -904,3 +904,34 @@ fn host_block_mode_reproduces_the_dequantized_model_in_prefill_and_decode() {
         "host blocks {b:?} vs f32 {f:?}"
     );
 }
+
+/// The page's WebGPU check (`compare_logits`): a copy that computes the same numbers agrees to
+/// rounding and picks the same greedy tokens; a copy with other weights is told apart.
+#[test]
+fn compare_logits_tells_a_faithful_copy_from_a_wrong_one() {
+    use engine::generation::compare_logits;
+    let reference = encoded_model(WeightMode::F32);
+    let faithful = encoded_model(WeightMode::HostBlocks);
+    let cfg = config(RopeStyle::AdjacentPairs);
+    let wrong = LlamaModel::from_parts(
+        cfg.clone(),
+        Weights::from_source(&encoded_source(8), &cfg, WeightMode::F32, &device())
+            .expect("tiny weights"),
+        &device(),
+    );
+    let same =
+        pollster::block_on(compare_logits(&faithful, &reference, &PROMPT, 3)).expect("comparison");
+    assert_eq!(
+        same.positions, 4,
+        "the prompt's last position and 3 decode steps"
+    );
+    assert_eq!(same.same_greedy_token, 4, "{same:?}");
+    assert!(same.max_abs_diff < 1e-4, "{same:?}");
+    let other =
+        pollster::block_on(compare_logits(&wrong, &reference, &PROMPT, 3)).expect("comparison");
+    assert!(other.max_abs_diff > 0.5, "{other:?}");
+    assert!(
+        pollster::block_on(compare_logits(&faithful, &reference, &[], 1)).is_err(),
+        "an empty prompt is an error"
+    );
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use browser_tests::browser::{Browser, BrowserOptions};
 use browser_tests::dist_dir;
-use browser_tests::page::{eval, load_model, set_capping, set_input};
+use browser_tests::page::{attrs, eval, load_model, set_capping, set_input};
 use browser_tests::static_server::StaticServer;
 use fantoccini::Locator;
 
@@ -80,6 +80,38 @@ async fn france_greedy(
     Ok((server, browser))
 }
 
+/// The engine's tolerance for logits against a reference (`crates/engine/tests/model_gguf.rs`,
+/// `LOGIT_TOL`: our f32 CPU path against HF transformers).
+const LOGIT_TOL: f64 = 1e-3;
+
+/// The load's WebGPU check (`answerer::check_webgpu`) read the prompt and two decode steps on
+/// WebGPU and on a CPU copy of the same file: the page says how far apart the logits were, and
+/// they must agree within the engine's tolerance, with the same greedy token everywhere.
+async fn webgpu_logits_match_the_cpu(browser: &Browser) -> anyhow::Result<()> {
+    let read = |attr: &'static str| async move {
+        let values = attrs(browser, "[data-testid=webgpu-check]", attr).await?;
+        let value = values
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("the model panel shows no WebGPU check"))?;
+        value
+            .parse::<f64>()
+            .map_err(|e| anyhow::anyhow!("{attr}={value:?}: {e}"))
+    };
+    let diff = read("data-max-abs-diff").await?;
+    let positions = read("data-positions").await?;
+    let same = read("data-same-greedy").await?;
+    eprintln!(
+        "WebGPU vs CPU: max |Δlogit| {diff:e} over {positions} positions, {same} same greedy"
+    );
+    assert_eq!(
+        positions, 3.0,
+        "the prompt's last position and two decode steps"
+    );
+    assert_eq!(same, positions, "the same greedy token at every position");
+    assert!(diff <= LOGIT_TOL, "max |Δlogit| {diff} > {LOGIT_TOL}");
+    Ok(())
+}
+
 /// Quantized weights on WebGPU — what a WebGPU visitor runs by default — decode with our own
 /// mat-vec kernel (engine `model/gpu.rs`: the 4-bit blocks and Q4_1's offset term in one
 /// dispatch; `cargo xtask bench` counts the dispatches). The weights are the f32 path's exactly
@@ -93,6 +125,7 @@ async fn france_greedy(
 #[tokio::test]
 async fn webgpu_quantized_answers_the_france_question_like_the_reference() -> anyhow::Result<()> {
     let (server, browser) = france_greedy("webgpu", "quantized", "chat-france-webgpu").await?;
+    webgpu_logits_match_the_cpu(&browser).await?;
     backend_is_chosen_by_measuring(&server, &browser).await?;
     browser.close().await
 }

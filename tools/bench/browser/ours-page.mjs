@@ -236,7 +236,10 @@ export const GPU_COUNTER = `(() => {
   wrap(self.GPUDevice && GPUDevice.prototype, 'createBuffer', 'buffer');
   const post = self.postMessage.bind(self);
   self.postMessage = (m, ...rest) => {
-    if (typeof m === 'string' && m.startsWith('{"type":"Token"')) snaps.push({ ...c });
+    if (typeof m === 'string' && m.startsWith('{"type":"Token"')) {
+      const id = /"id":([0-9]+)/.exec(m);
+      snaps.push({ ...c, answer: id ? Number(id[1]) : null });
+    }
     return post(m, ...rest);
   };
   let start = { ...c };
@@ -246,32 +249,50 @@ export const GPU_COUNTER = `(() => {
   };
 })();`;
 
-/// Per decoded token: the median over decode steps (consecutive Token snapshots) of each count;
-/// per prefill token: what ran from Send to the first Token, less one decode step, over the
-/// prompt's tokens. `null` where the answer was too short to tell.
-export function gpuCounts(report, promptTokens) {
-  const keys = ['dispatch', 'submit', 'readback', 'buffer'];
+/// Per decoded token: the median over decode steps (consecutive Token snapshots of one answer)
+/// of each count; per prefill token: what ran from Send to the first Token, less one decode step,
+/// over the prompt's tokens. `null` where the answer was too short to tell. With capping on the
+/// capped twin answers after the default column (its own Token messages, another answer id):
+/// its decode steps are counted apart, as `capped_twin` (its prefill is not: the default
+/// answer's re-read runs between the two).
+const GPU_KEYS = ['dispatch', 'submit', 'readback', 'buffer'];
+
+function medianOf(xs) {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function decodeSteps(snaps) {
   const steps = [];
-  for (let i = 1; i < report.snaps.length; i++) {
+  for (let i = 1; i < snaps.length; i++) {
     const d = {};
-    for (const k of keys) d[k] = report.snaps[i][k] - report.snaps[i - 1][k];
+    for (const k of GPU_KEYS) d[k] = snaps[i][k] - snaps[i - 1][k];
     steps.push(d);
   }
-  const median = (xs) => {
-    if (!xs.length) return null;
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
   const perDecode = {};
-  for (const k of keys) perDecode[k] = median(steps.filter((d) => d.dispatch > 0).map((d) => d[k]));
-  const first = report.snaps[0];
+  for (const k of GPU_KEYS) perDecode[k] = medianOf(steps.filter((d) => d.dispatch > 0).map((d) => d[k]));
+  return { perDecode, count: steps.length };
+}
+
+export function gpuCounts(report, promptTokens) {
+  const answers = [...new Set(report.snaps.map((s) => s.answer))];
+  const of = (answer) => report.snaps.filter((s) => s.answer === answer);
+  const timed = of(answers[0]);
+  const { perDecode, count } = decodeSteps(timed);
+  const first = timed[0];
   const perPrefill = {};
-  for (const k of keys) {
+  for (const k of GPU_KEYS) {
     perPrefill[k] = first && perDecode[k] != null && promptTokens > 0
       ? Math.round(((first[k] - report.start[k] - perDecode[k]) / promptTokens) * 1000) / 1000
       : null;
   }
-  return { per_decode_token: perDecode, per_prefill_token: perPrefill, decode_steps: steps.length };
+  const out = { per_decode_token: perDecode, per_prefill_token: perPrefill, decode_steps: count };
+  if (answers.length > 1) {
+    const twin = decodeSteps(of(answers[1]));
+    out.capped_twin = { per_decode_token: twin.perDecode, decode_steps: twin.count };
+  }
+  return out;
 }
 
 async function main() {
@@ -576,6 +597,7 @@ async function main() {
       if (capped) log(`${peer} run ${run}: the capped twin: ${capped.tokens} tokens, decode ${capped.decode_tok_s ?? 'n/a'} tok/s (${capped.meta_tok_s} tok/s in its meta line)`);
       const f = (x, d = 2) => (x == null ? 'n/a' : x.toFixed(d));
       if (gpu) log(`${peer} run ${run}: WebGPU calls per decoded token ${JSON.stringify(gpu.per_decode_token)}, per prompt token ${JSON.stringify(gpu.per_prefill_token)} (${gpu.decode_steps} steps)`);
+      if (gpu?.capped_twin) log(`${peer} run ${run}: the capped twin's WebGPU calls per decoded token ${JSON.stringify(gpu.capped_twin.per_decode_token)} (${gpu.capped_twin.decode_steps} steps)`);
       log(`${peer} run ${run}: ${meta.tokens} tokens (${meta.stop}), ttft ${ttft == null ? "n/a" : `${f(ttft, 1)} s`} (prefill ${f(line.prefill_tok_s)} tok/s), decode ${f(line.decode_tok_s)} tok/s, total ${f(meta.total_s, 1)} s, load ${f(loadS)} s`);
     }
   });

@@ -121,7 +121,14 @@ fn gpu_calls_table(browser: &[&PeerRun]) -> String {
         "| peer | dispatches / decoded token | submits | readbacks | buffers created | dispatches / prompt token | submits | readbacks | buffers created | decode steps |"
     );
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (name, calls) in counted {
+    // With capping on, the capped twin's decode steps get a row of their own.
+    let rows = counted.into_iter().flat_map(|(name, calls)| {
+        let twin = calls
+            .get("capped_twin")
+            .map(|t| (format!("{name}: capped twin"), t));
+        std::iter::once((name.to_owned(), calls)).chain(twin)
+    });
+    for (name, calls) in rows {
         let n = |part: &str, key: &str| {
             calls
                 .get(part)

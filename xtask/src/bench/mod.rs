@@ -113,11 +113,13 @@ impl Options {
 /// `wllama-1t` runs wllama on one thread; `wllama-mt` on `--threads` (its pthread build).
 /// `ours-page-cpu` and `ours-page-webgpu` are our built app (`dist/`) in the same Chromium, on
 /// its two backends with the app's default (quantized) weights; `ours-page-cpu-f32` with f32;
-/// `ours-page-cpu-as-opened` the CPU page as a visitor finds it (default sampling, capping on).
+/// `ours-page-cpu-as-opened` the CPU page as a visitor finds it (default sampling, capping on);
+/// `ours-page-webgpu-as-opened` the same on WebGPU, where the worker's call counts of the capped
+/// twin show what capping adds per token.
 /// `ours-page-webgpu-fused` is the same page built with burn's kernel fusion and autotuning
 /// (`--features fusion,autotune`, into `target/bench/dist-fused`): the A/B docs/design.md §3 asks
 /// for before either is switched on for visitors.
-const ALL_PEERS: [&str; 13] = [
+const ALL_PEERS: [&str; 14] = [
     "ours-f32",
     "ours-blocks",
     "ours-quant",
@@ -130,6 +132,7 @@ const ALL_PEERS: [&str; 13] = [
     "ours-page-cpu-as-opened",
     "ours-page-cpu-f32",
     "ours-page-webgpu",
+    "ours-page-webgpu-as-opened",
     "ours-page-webgpu-fused",
 ];
 
@@ -139,6 +142,11 @@ const LLAMA_CPP_DEFAULTS: &str = "llama.cpp-defaults";
 
 fn is_browser_peer(name: &str) -> bool {
     name.starts_with("wllama") || name.starts_with("ours-page")
+}
+
+/// The page's WebGPU peers prefill the shorter WebGPU prompt with their own sizes.
+fn is_webgpu_page_peer(name: &str) -> bool {
+    name.starts_with("ours-page-webgpu")
 }
 
 pub fn bench(opts: &Options) -> Result<()> {
@@ -181,7 +189,7 @@ pub fn bench(opts: &Options) -> Result<()> {
     let prompt = root.join("target/bench/prompt.json");
     ours_native::write_prompt(&ours, &model, &prompt, opts.prompt_tokens)?;
     let webgpu_prompt = root.join("target/bench/prompt-webgpu.json");
-    if wants("ours-page-webgpu") || wants("ours-page-webgpu-fused") {
+    if opts.peers.iter().any(|p| is_webgpu_page_peer(p)) {
         ours_native::write_prompt(&ours, &model, &webgpu_prompt, opts.webgpu.prompt_tokens)?;
     }
 
@@ -213,7 +221,7 @@ pub fn bench(opts: &Options) -> Result<()> {
     };
     for peer in &opts.peers {
         let sizes = match peer.as_str() {
-            "ours-page-webgpu" | "ours-page-webgpu-fused" => opts.webgpu,
+            p if is_webgpu_page_peer(p) => opts.webgpu,
             // burn's quantized matmul on flex decodes at ~0.3 tok/s (it is the WebGPU path's
             // weight layout, measured here for its memory): one run, not `--runs`.
             "ours-quant" => Sizes { runs: 1, ..full },
@@ -226,11 +234,7 @@ pub fn bench(opts: &Options) -> Result<()> {
             }
             "llama.cpp" | LLAMA_CPP_DEFAULTS => llama_cpp::command(&python, &inputs),
             "wllama-1t" | "wllama-mt" => wllama::command(&browser_peers, peer, &inputs),
-            "ours-page-cpu"
-            | "ours-page-cpu-as-opened"
-            | "ours-page-cpu-f32"
-            | "ours-page-webgpu"
-            | "ours-page-webgpu-fused" => ours_page::command(
+            p if p.starts_with("ours-page") => ours_page::command(
                 peer,
                 &inputs,
                 &webgpu_prompt,

@@ -6,11 +6,13 @@
 //! can run it in a plain loop. One forward pass and one async readback per token.
 
 mod batch;
+mod compare;
 mod rng;
 mod sampler;
 mod score;
 
 pub use batch::{AnswerBatch, BatchAnswer, BatchRequest, BatchSettings};
+pub use compare::{LogitsComparison, compare_logits};
 pub use rng::SeededRng;
 pub use sampler::{DEFAULT_ECHO_PENALTY, ECHO_RUN, Sampler, SamplingParams, argmax};
 pub use score::{ScoredTokens, score_tokens};

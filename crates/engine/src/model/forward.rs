@@ -111,19 +111,26 @@ impl ForwardOutput {
         Self::unpack(data, shapes, self.slots)
     }
 
+    /// Logits and probes travel to the host as one flat tensor: on WebGPU every tensor of a
+    /// transaction is its own buffer mapping (a `mapAsync` round trip), and a decode step reads
+    /// both every token. Captures (whole hidden states, large in the lab's batches) are read as
+    /// they are.
     fn transaction(&self) -> (Transaction, ReadPlan) {
         let mut tx = Transaction::default();
-        let mut plan = ReadPlan::default();
-        if let Some(l) = &self.logits {
-            plan.logits = Some(l.dims());
-            tx = tx.register(l.clone());
+        let plan = ReadPlan {
+            logits: self.logits.as_ref().map(|l| l.dims()),
+            probes: self.probes.as_ref().map(|p| p.dims()),
+            captures: self.captures.iter().map(|(l, c)| (*l, c.dims())).collect(),
+        };
+        let head: Vec<Tensor<1>> = [&self.logits, &self.probes]
+            .into_iter()
+            .flatten()
+            .map(|t| t.clone().flatten::<1>(0, 2))
+            .collect();
+        if !head.is_empty() {
+            tx = tx.register(Tensor::cat(head, 0));
         }
-        if let Some(p) = &self.probes {
-            plan.probes = Some(p.dims());
-            tx = tx.register(p.clone());
-        }
-        for (layer, c) in &self.captures {
-            plan.captures.push((*layer, c.dims()));
+        for (_, c) in &self.captures {
             tx = tx.register(c.clone());
         }
         (tx, plan)
@@ -141,8 +148,25 @@ impl ForwardOutput {
                 .try_into_vec::<f32>()
                 .map_err(|e| ModelError::Readback(format!("{e:?}")))
         };
-        let logits = plan.logits.map(|s| next().map(|v| (v, s))).transpose()?;
-        let probes = plan.probes.map(|s| next().map(|v| (v, s))).transpose()?;
+        let (logits, probes) = match (plan.logits, plan.probes) {
+            (None, None) => (None, None),
+            (logits_shape, probes_shape) => {
+                let mut head = next()?;
+                let n_logits = logits_shape.map_or(0, |s| s.iter().product::<usize>());
+                let n_probes = probes_shape.map_or(0, |s| s.iter().product::<usize>());
+                if head.len() != n_logits + n_probes {
+                    return Err(ModelError::Readback(format!(
+                        "read {} values for {n_logits} logits and {n_probes} probe values",
+                        head.len()
+                    )));
+                }
+                let probes = head.split_off(n_logits);
+                (
+                    logits_shape.map(|s| (head, s)),
+                    probes_shape.map(|s| (probes, s)),
+                )
+            }
+        };
         let captures = plan
             .captures
             .into_iter()
@@ -157,7 +181,6 @@ impl ForwardOutput {
     }
 }
 
-#[derive(Default)]
 struct ReadPlan {
     logits: Option<[usize; 3]>,
     probes: Option<[usize; 3]>,
@@ -278,6 +301,14 @@ impl LlamaModel {
         }
         let mut embedded = Vec::new();
         self.weights.embedding.gather_into(&ids, &mut embedded)?;
+        let hidden = cfg.hidden_size;
+        // Uploads before any kernel: on WebGPU a write queued behind kernels first submits
+        // them (the write goes to the queue, the kernels to an encoder), one more submit per
+        // token.
+        let mut h: Tensor<3> = Tensor::from_data(
+            TensorData::new(embedded, [batch, seq, hidden]),
+            &self.device,
+        );
 
         // From here on nothing can fail: the cache is updated.
         let positions = cache.plan_append(&slots);
@@ -299,11 +330,6 @@ impl LlamaModel {
                 .then_some(start + 1),
         };
 
-        let hidden = cfg.hidden_size;
-        let mut h: Tensor<3> = Tensor::from_data(
-            TensorData::new(embedded, [batch, seq, hidden]),
-            &self.device,
-        );
         let mut probe_parts = Vec::new();
         let mut captures = Vec::with_capacity(options.capture_layers.len());
         for (l, w) in self.weights.layers.iter().enumerate() {
