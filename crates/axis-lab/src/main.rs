@@ -9,6 +9,7 @@ mod drift;
 mod eval;
 mod identity;
 mod judge;
+mod judge_features;
 mod loading;
 mod plan;
 mod repetition;
@@ -122,6 +123,18 @@ enum Command {
         /// working on the judge's rules. The held-out split is never written out.
         #[arg(long)]
         verdicts: Option<PathBuf>,
+    },
+    /// Exploration: mean residual streams of the labelled answers for a probe judge.
+    #[command(hide = true)]
+    JudgeFeatures {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_delimiter = ',', default_value = "4,8,12,16,20,24,28")]
+        layers: Vec<usize>,
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
     },
     /// How often multi-turn answers copy an earlier answer of their conversation: replays the
     /// drift conversations with the app's sampling at each echo penalty given (see
@@ -319,6 +332,18 @@ fn main() {
             max_new_tokens: max_new_tokens.max(1),
             json,
         }),
+        Command::JudgeFeatures {
+            model,
+            out,
+            layers,
+            batch,
+        } => judge_features::run(
+            &model,
+            &data::default_data_dir(),
+            &out,
+            &layers,
+            batch.max(1),
+        ),
         Command::Styles {
             model,
             axis,
