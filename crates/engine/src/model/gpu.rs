@@ -10,8 +10,15 @@ use cubecl::prelude::{CubeCount, CubeDim};
 
 use kernels::{decode_attention, quantized_matvec_rows, rms_norm_row, rope_qk, swiglu_row};
 
-/// Units per cube of the mat-vec kernels (a power of two: the reduction halves it).
+/// Units per cube of the row kernels (a power of two: their reductions halve it).
 const UNITS: usize = 64;
+
+/// Rows of a mat-vec per cube, and units per row (`MATVEC_ROWS_PER_CUBE × MATVEC_LANES` =
+/// [`UNITS`]). One row per cube made 200,000 cubes per token (the LM head alone 49,152), and
+/// a cube's start and barriers cost SwiftShader more than its arithmetic; sixteen rows per cube
+/// is also how GPU mat-vec kernels usually spread short rows.
+const MATVEC_ROWS_PER_CUBE: usize = 16;
+const MATVEC_LANES: usize = UNITS / MATVEC_ROWS_PER_CUBE;
 
 /// The cubecl tensor behind `t`, if it lives on a cubecl device (not flex, not fusion).
 fn cube_of<const D: usize>(t: Tensor<D>) -> Option<CubeTensor> {
@@ -58,7 +65,8 @@ mod kernels {
     /// Q4F values `q − 8`, scale `d`, plus the offset `m + 8d` (`with_offset`; see
     /// `weights::WeightMode`); Q8_0 is Q8F. `w`: `[out, in·bits/32]` words; `scales`:
     /// `[out, in/32]`; `offsets`: `[in/32, out]` (unread without `with_offset`); `x`: `[in]`;
-    /// `y`: `[out]`. One cube per output row, in one pass.
+    /// `y`: `[out]`. Each cube computes `rows_per_cube` rows, `lanes` units per row (each unit
+    /// every `lanes`-th word of its row), in one pass.
     #[cube(launch)]
     pub fn quantized_matvec_rows(
         w: &Tensor<u32>,
@@ -68,18 +76,23 @@ mod kernels {
         y: &mut Tensor<f32>,
         #[comptime] bits: u32,
         #[comptime] with_offset: bool,
-        #[comptime] units: usize,
+        #[comptime] rows_per_cube: usize,
+        #[comptime] lanes: usize,
     ) {
         let per_word = 32 / bits;
         let words_per_block = (32 / per_word) as usize;
-        let row = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
+        let cube = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
+        let unit = UNIT_POS_X as usize;
+        let local_row = unit / lanes;
+        let lane = unit % lanes;
+        let row = cube * rows_per_cube + local_row;
         let rows = w.shape(0);
         let words = w.shape(1);
         let mut acc = 0.0f32;
         if row < rows {
             let w_row = row * w.stride(0);
             let s_row = row * scales.stride(0);
-            let mut j = UNIT_POS_X as usize;
+            let mut j = lane;
             while j < words {
                 let word = w[w_row + j];
                 let i = j * per_word as usize;
@@ -96,11 +109,19 @@ mod kernels {
                 if with_offset {
                     acc += offsets[block * offsets.stride(0) + row] * sum;
                 }
-                j += units;
+                j += lanes;
             }
         }
-        let total = cube_sum(acc, units);
-        if UNIT_POS_X == 0 && row < rows {
+        // A row's lanes add up their partial sums: one barrier, no tree (a few lanes each).
+        let mut partial = Shared::new_slice(rows_per_cube * lanes);
+        partial[unit] = acc;
+        sync_cube();
+        if lane == 0 && row < rows {
+            let mut total = 0.0f32;
+            #[unroll]
+            for l in 0..lanes {
+                total += partial[unit + l];
+            }
             y[row] = total;
         }
     }
@@ -273,13 +294,13 @@ mod kernels {
     }
 }
 
-/// Cubes for `rows` output rows, spilling into y past WebGPU's 65,535 per dimension.
-fn grid(rows: usize) -> CubeCount {
+/// `n` cubes, spilling into y past WebGPU's 65,535 per dimension.
+fn grid(cubes: usize) -> CubeCount {
     const MAX: usize = 65_535;
-    if rows <= MAX {
-        CubeCount::Static(rows as u32, 1, 1)
+    if cubes <= MAX {
+        CubeCount::Static(cubes as u32, 1, 1)
     } else {
-        CubeCount::Static(MAX as u32, rows.div_ceil(MAX) as u32, 1)
+        CubeCount::Static(MAX as u32, cubes.div_ceil(MAX) as u32, 1)
     }
 }
 
@@ -330,7 +351,7 @@ pub fn quantized_matvec(
     let client = x.client.clone();
     quantized_matvec_rows::launch(
         &client,
-        grid(out),
+        grid(out.div_ceil(MATVEC_ROWS_PER_CUBE)),
         CubeDim::new_1d(UNITS as u32),
         values.into_tensor_arg(),
         scales.into_tensor_arg(),
@@ -339,7 +360,8 @@ pub fn quantized_matvec(
         y.clone().into_tensor_arg(),
         bits,
         with_offset,
-        UNITS,
+        MATVEC_ROWS_PER_CUBE,
+        MATVEC_LANES,
     );
     Some(Tensor::from_primitive::<Cube>(y))
 }
