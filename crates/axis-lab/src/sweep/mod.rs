@@ -25,17 +25,17 @@ use anyhow::{Context, Result};
 use engine::axis::CapSetting;
 use engine::chat::{ChatMessage, ChatModel};
 use engine::generation::SamplingParams;
-use engine::model::{Cap, Interventions};
+use engine::model::{Cap, Interventions, PreparedInterventions};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{CapabilityCheck, LabData};
 use crate::drift::DriftScale;
 use crate::judge::Judge;
+use crate::prompt_style::Style;
 use crate::rollout::{
-    RolloutRequest, RolloutSettings, generate_batch, generate_batch_watching, reread_means,
+    Answer, RolloutRequest, RolloutSettings, generate_batch_watching, reread_means,
 };
 use crate::stats::{Rate, dot};
-use crate::styles::Style;
 
 pub use rule::{MAX_CAPABILITY_DROP, choose};
 
@@ -480,6 +480,52 @@ fn length_sorted_chunks(prompts: &[Vec<u32>], batch: usize) -> (Vec<Vec<usize>>,
     (chunks, padding)
 }
 
+/// Tokens one setting's answers cost (the report's `cost` table).
+#[derive(Debug, Default)]
+struct TokenCost {
+    prompt: usize,
+    generated: usize,
+    padding: usize,
+}
+
+/// Answers every request, in length-sorted batches of `inputs.batch` rows (less left padding
+/// than the given order), counting the tokens; answers in request order. `watched` caps count
+/// the tokens they held (`Answer::floored_tokens`).
+fn generate_sorted(
+    inputs: &SweepInputs,
+    prepared: &PreparedInterventions,
+    requests: &[RolloutRequest],
+    settings: &RolloutSettings,
+    watched: &[Cap],
+    cost: &mut TokenCost,
+) -> Result<Vec<Answer>> {
+    let prompts: Vec<Vec<u32>> = requests.iter().map(|r| r.prompt.clone()).collect();
+    let (chunks, padding) = length_sorted_chunks(&prompts, inputs.batch);
+    cost.padding += padding;
+    let mut answers: Vec<Option<Answer>> = vec![None; requests.len()];
+    for chunk in &chunks {
+        let batch: Vec<RolloutRequest> = chunk.iter().map(|&i| requests[i].clone()).collect();
+        cost.prompt += batch.iter().map(|r| r.prompt.len()).sum::<usize>();
+        let generated = generate_batch_watching(inputs.chat, prepared, &batch, settings, watched)?;
+        for (&i, a) in chunk.iter().zip(generated) {
+            cost.generated += a.tokens.len();
+            answers[i] = Some(a);
+        }
+    }
+    answers
+        .into_iter()
+        .map(|a| a.context("a request was left unanswered"))
+        .collect()
+}
+
+/// `tokens` cut at each of `lengths` and decoded (the budget study).
+fn study_cuts(chat: &ChatModel, tokens: &[u32], lengths: &[usize]) -> Result<Vec<String>> {
+    lengths
+        .iter()
+        .map(|&len| Ok(chat.tokenizer().decode(&tokens[..len.min(tokens.len())])?))
+        .collect()
+}
+
 /// Generates one setting's answers.
 fn run_setting(
     inputs: &SweepInputs,
@@ -505,184 +551,179 @@ fn run_setting(
         inputs.scale.centre,
     );
     let hidden = v.len();
-    let (mut prompt_tokens, mut generated_tokens, mut padding_tokens) = (0, 0, 0);
+    let mut cost = TokenCost::default();
 
     // Multi-turn prompts answer their first turn under the same setting.
     let first_turn: Vec<usize> = (0..inputs.persona.len())
         .filter(|&i| inputs.persona[i].follow_up.is_some())
         .collect();
-    let mut first_answers: Vec<Option<String>> = vec![None; inputs.persona.len()];
-    let mut first_tokens: Vec<Vec<Vec<u32>>> = vec![Vec::new(); inputs.persona.len()];
-    let first_prompts: Vec<Vec<u32>> = first_turn
+    let first_requests: Vec<RolloutRequest> = first_turn
         .iter()
-        .map(|&i| chat.prompt_tokens(&inputs.persona[i].messages))
-        .collect::<Result<_, _>>()?;
-    let (chunks, padding) = length_sorted_chunks(&first_prompts, inputs.batch);
-    padding_tokens += padding;
+        .map(|&i| {
+            Ok(RolloutRequest {
+                prompt: chat.prompt_tokens(&inputs.persona[i].messages)?,
+                // Another stream than the judged answer's.
+                seed: inputs.persona[i].seed ^ 0x5eed,
+                earlier_answers: Vec::new(),
+            })
+        })
+        .collect::<Result<_>>()?;
     let turn_settings = RolloutSettings {
         max_new_tokens: budget.persona,
         sampling: inputs.sampling.clone(),
     };
-    for chunk in &chunks {
-        let requests: Vec<RolloutRequest> = chunk
-            .iter()
-            .map(|&c| RolloutRequest {
-                prompt: first_prompts[c].clone(),
-                // Another stream than the judged answer's.
-                seed: inputs.persona[first_turn[c]].seed ^ 0x5eed,
-                earlier_answers: Vec::new(),
-            })
-            .collect();
-        prompt_tokens += requests.iter().map(|r| r.prompt.len()).sum::<usize>();
-        let answers = generate_batch(chat, &capped, &requests, &turn_settings)?;
-        for (&c, a) in chunk.iter().zip(&answers) {
-            generated_tokens += a.tokens.len();
-            first_answers[first_turn[c]] = Some(chat.tokenizer().decode(&a.tokens)?);
-            // The echo penalty sees the conversation's earlier answer, as in the page.
-            first_tokens[first_turn[c]] = vec![a.tokens.clone()];
-        }
+    let mut first_answers: Vec<Option<String>> = vec![None; inputs.persona.len()];
+    let mut first_tokens: Vec<Vec<Vec<u32>>> = vec![Vec::new(); inputs.persona.len()];
+    let answers = generate_sorted(
+        inputs,
+        &capped,
+        &first_requests,
+        &turn_settings,
+        &[],
+        &mut cost,
+    )?;
+    for (&i, a) in first_turn.iter().zip(answers) {
+        first_answers[i] = Some(chat.tokenizer().decode(&a.tokens)?);
+        // The echo penalty sees the conversation's earlier answer, as in the page.
+        first_tokens[i] = vec![a.tokens];
     }
 
     // The judged answers.
-    let prompts: Vec<Vec<u32>> = inputs
+    let requests: Vec<RolloutRequest> = inputs
         .persona
         .iter()
         .zip(&first_answers)
-        .map(|(p, first)| {
-            chat.prompt_tokens(&persona_set::judged_conversation(p, first.as_deref()))
+        .zip(first_tokens)
+        .map(|((p, first), earlier)| {
+            Ok(RolloutRequest {
+                prompt: chat
+                    .prompt_tokens(&persona_set::judged_conversation(p, first.as_deref()))?,
+                seed: p.seed,
+                earlier_answers: earlier,
+            })
         })
-        .collect::<Result<_, _>>()?;
-    let generate_len = if baseline {
-        budget.persona_study.max(budget.persona)
-    } else {
-        budget.persona
-    };
+        .collect::<Result<_>>()?;
     let persona_settings = RolloutSettings {
-        max_new_tokens: generate_len,
+        max_new_tokens: if baseline {
+            budget.persona_study.max(budget.persona)
+        } else {
+            budget.persona
+        },
         sampling: inputs.sampling.clone(),
     };
-    let (chunks, padding) = length_sorted_chunks(&prompts, inputs.batch);
-    padding_tokens += padding;
-    let mut persona: Vec<Option<PersonaAnswer>> = vec![None; prompts.len()];
     let persona_lengths = study_lengths(budget.persona_study, budget.persona);
     let mut persona_cuts: Vec<Vec<String>> =
-        vec![vec![String::new(); prompts.len()]; persona_lengths.len()];
-    for chunk in &chunks {
-        let requests: Vec<RolloutRequest> = chunk
-            .iter()
-            .map(|&i| RolloutRequest {
-                prompt: prompts[i].clone(),
-                seed: inputs.persona[i].seed,
-                earlier_answers: first_tokens[i].clone(),
-            })
-            .collect();
-        prompt_tokens += requests.iter().map(|r| r.prompt.len()).sum::<usize>();
-        let answers = generate_batch_watching(chat, &capped, &requests, &persona_settings, &caps)?;
-        let mut rereads = Vec::new();
-        for (&i, a) in chunk.iter().zip(&answers) {
-            generated_tokens += a.tokens.len();
-            if baseline {
-                for (s, &len) in persona_lengths.iter().enumerate() {
-                    persona_cuts[s][i] = chat
-                        .tokenizer()
-                        .decode(&a.tokens[..len.min(a.tokens.len())])?;
-                }
-            }
-            let kept = &a.tokens[..budget.persona.min(a.tokens.len())];
-            let activation_score = if baseline || kept.is_empty() {
-                f64::NAN
-            } else {
-                let at_monitor = &a.mean_activation[monitor * hidden..(monitor + 1) * hidden];
-                f64::from(dot(at_monitor, v) - centre)
-            };
-            persona[i] = Some(PersonaAnswer {
-                text: chat.tokenizer().decode(kept)?,
-                first_answer: first_answers[i].clone(),
-                tokens: kept.len(),
-                floored_tokens: a.floored_tokens,
-                text_score: f64::NAN,
-                activation_score,
-            });
-            // Below the band the capped stream is the uncapped one (a layer sees only the
-            // layers under it), so the re-read would give the activation score exactly.
-            let reread_needed = cap.is_none_or(|c| c.first_layer <= monitor);
-            if !reread_needed {
-                if let Some(a) = persona[i].as_mut() {
-                    a.text_score = a.activation_score;
-                }
-            } else if !kept.is_empty() {
-                let mut seq = prompts[i].clone();
-                seq.extend_from_slice(kept);
-                prompt_tokens += seq.len();
-                rereads.push((i, seq, kept.len()));
+        vec![vec![String::new(); requests.len()]; persona_lengths.len()];
+    let answers = generate_sorted(
+        inputs,
+        &capped,
+        &requests,
+        &persona_settings,
+        &caps,
+        &mut cost,
+    )?;
+    let mut persona = Vec::with_capacity(answers.len());
+    let mut rereads = Vec::new();
+    for (i, a) in answers.iter().enumerate() {
+        if baseline {
+            for (s, cut) in study_cuts(chat, &a.tokens, &persona_lengths)?
+                .into_iter()
+                .enumerate()
+            {
+                persona_cuts[s][i] = cut;
             }
         }
-        if rereads.is_empty() {
-            continue;
+        let kept = &a.tokens[..budget.persona.min(a.tokens.len())];
+        let activation_score = if baseline || kept.is_empty() {
+            f64::NAN
+        } else {
+            let at_monitor = &a.mean_activation[monitor * hidden..(monitor + 1) * hidden];
+            f64::from(dot(at_monitor, v) - centre)
+        };
+        // Below the band the capped stream is the uncapped one (a layer sees only the layers
+        // under it), so the re-read would give the activation score exactly.
+        let reread_needed = cap.is_none_or(|c| c.first_layer <= monitor);
+        let text_score = if reread_needed {
+            f64::NAN
+        } else {
+            activation_score
+        };
+        if reread_needed && !kept.is_empty() {
+            let mut seq = requests[i].prompt.clone();
+            seq.extend_from_slice(kept);
+            rereads.push((i, seq, kept.len()));
         }
+        persona.push(PersonaAnswer {
+            text: chat.tokenizer().decode(kept)?,
+            first_answer: first_answers[i].clone(),
+            tokens: kept.len(),
+            floored_tokens: a.floored_tokens,
+            text_score,
+            activation_score,
+        });
+    }
+    // Re-read uncapped, in length-sorted batches.
+    rereads.sort_by_key(|(_, seq, _)| seq.len());
+    for chunk in rereads.chunks(inputs.batch.max(1)) {
         let sequences: Vec<(Vec<u32>, usize)> =
-            rereads.iter().map(|(_, s, n)| (s.clone(), *n)).collect();
-        for ((i, _, _), m) in rereads
+            chunk.iter().map(|(_, s, n)| (s.clone(), *n)).collect();
+        cost.prompt += sequences.iter().map(|(s, _)| s.len()).sum::<usize>();
+        for ((i, _, _), m) in chunk
             .iter()
             .zip(reread_means(chat, &none, &sequences, &[monitor])?)
         {
-            if let Some(a) = persona[*i].as_mut() {
-                a.text_score = f64::from(dot(&m, v) - centre);
-                // Uncapped, the generating model's projection is the re-read's.
-                if baseline {
-                    a.activation_score = a.text_score;
-                }
+            let a = &mut persona[*i];
+            a.text_score = f64::from(dot(&m, v) - centre);
+            // Uncapped, the generating model's projection is the re-read's.
+            if baseline {
+                a.activation_score = a.text_score;
             }
         }
     }
-    let persona: Vec<PersonaAnswer> = persona
-        .into_iter()
-        .map(|a| a.context("a persona prompt was left unanswered"))
-        .collect::<Result<_>>()?;
 
     // Capability: greedy short answers.
-    let capability_len = if baseline {
-        budget.capability_study.max(budget.capability)
-    } else {
-        budget.capability
-    };
     let greedy = RolloutSettings {
-        max_new_tokens: capability_len,
+        max_new_tokens: if baseline {
+            budget.capability_study.max(budget.capability)
+        } else {
+            budget.capability
+        },
         sampling: SamplingParams::greedy(),
     };
-    let capability_prompts: Vec<Vec<u32>> = inputs
+    let capability_requests: Vec<RolloutRequest> = inputs
         .capability
         .iter()
-        .map(|c| chat.prompt_tokens(&crate::rollout::messages_for("", &c.question)))
-        .collect::<Result<_, _>>()?;
-    let (chunks, padding) = length_sorted_chunks(&capability_prompts, inputs.batch);
-    padding_tokens += padding;
-    let capability_study = study_lengths(budget.capability_study, budget.capability);
-    let mut capability = vec![String::new(); capability_prompts.len()];
-    let mut capability_cuts: Vec<Vec<String>> =
-        vec![vec![String::new(); capability_prompts.len()]; capability_study.len()];
-    for chunk in &chunks {
-        let requests: Vec<RolloutRequest> = chunk
-            .iter()
-            .map(|&i| RolloutRequest {
-                prompt: capability_prompts[i].clone(),
+        .map(|c| {
+            Ok(RolloutRequest {
+                prompt: chat.prompt_tokens(&crate::rollout::messages_for("", &c.question))?,
                 seed: 0,
                 earlier_answers: Vec::new(),
             })
-            .collect();
-        prompt_tokens += requests.iter().map(|r| r.prompt.len()).sum::<usize>();
-        let answers = generate_batch(chat, &capped, &requests, &greedy)?;
-        for (&i, a) in chunk.iter().zip(&answers) {
-            generated_tokens += a.tokens.len();
-            capability[i] = chat
-                .tokenizer()
-                .decode(&a.tokens[..budget.capability.min(a.tokens.len())])?;
-            if baseline {
-                for (s, &len) in capability_study.iter().enumerate() {
-                    capability_cuts[s][i] = chat
-                        .tokenizer()
-                        .decode(&a.tokens[..len.min(a.tokens.len())])?;
-                }
+        })
+        .collect::<Result<_>>()?;
+    let capability_lengths = study_lengths(budget.capability_study, budget.capability);
+    let mut capability = Vec::with_capacity(capability_requests.len());
+    let mut capability_cuts: Vec<Vec<String>> =
+        vec![vec![String::new(); capability_requests.len()]; capability_lengths.len()];
+    let answers = generate_sorted(
+        inputs,
+        &capped,
+        &capability_requests,
+        &greedy,
+        &[],
+        &mut cost,
+    )?;
+    for (i, a) in answers.iter().enumerate() {
+        capability.push(
+            chat.tokenizer()
+                .decode(&a.tokens[..budget.capability.min(a.tokens.len())])?,
+        );
+        if baseline {
+            for (s, cut) in study_cuts(chat, &a.tokens, &capability_lengths)?
+                .into_iter()
+                .enumerate()
+            {
+                capability_cuts[s][i] = cut;
             }
         }
     }
@@ -700,11 +741,11 @@ fn run_setting(
         persona,
         capability,
         persona_study: cuts(&persona_lengths, persona_cuts),
-        capability_study: cuts(&capability_study, capability_cuts),
+        capability_study: cuts(&capability_lengths, capability_cuts),
         seconds: started.elapsed().as_secs_f64(),
-        prompt_tokens,
-        generated_tokens,
-        padding_tokens,
+        prompt_tokens: cost.prompt,
+        generated_tokens: cost.generated,
+        padding_tokens: cost.padding,
     })
 }
 
