@@ -12,6 +12,7 @@ mod judge;
 mod judge_features;
 mod loading;
 mod plan;
+mod prompt_style;
 mod repetition;
 mod report;
 mod rollout;
@@ -83,6 +84,10 @@ enum Command {
         /// Also write a Markdown validation report here, with SVG charts in a folder beside it.
         #[arg(long)]
         doc: Option<PathBuf>,
+        /// Role prompts in four styles in turn (as written, without the "never say you are an
+        /// AI" instruction, "Embody …", in the user's message), not only as written.
+        #[arg(long)]
+        mixed_styles: bool,
     },
     /// Score an existing axis file on any roles and questions (JSONL files in the format of
     /// data/roles.jsonl and data/questions.jsonl): per-role mean score at the monitor layer and
@@ -254,6 +259,7 @@ fn main() {
             no_sweep,
             small_sweep,
             doc,
+            mixed_styles,
         } => {
             let stem = model
                 .file_stem()
@@ -274,6 +280,7 @@ fn main() {
                 data_dir: data.unwrap_or_else(data::default_data_dir),
                 budget: plan::Budget {
                     small_sweep: quick || small_sweep,
+                    mixed_styles,
                     ..if quick {
                         plan::Budget::quick()
                     } else {

@@ -6,17 +6,28 @@
 //! neutral prompts. Held-out roles and questions get a smaller sample that is only used to
 //! validate the axis computed from the training side.
 
+use engine::chat::ChatMessage;
 use serde::{Deserialize, Serialize};
 
 use crate::data::LabData;
+use crate::prompt_style::Style;
+use crate::rollout::messages_for;
 use crate::split::{sample, train_held_out};
 
 /// Whose answer a job produces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Speaker {
-    Default { prompt: usize },
-    Role { role: usize, prompt: usize },
+    Default {
+        prompt: usize,
+    },
+    Role {
+        role: usize,
+        prompt: usize,
+        /// How the prompt is put (plans written before styles were mixed: as written).
+        #[serde(default)]
+        style: Style,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +99,11 @@ pub struct Budget {
     pub small_sweep: bool,
     /// Identity questions asked at every steering strength.
     pub steering_questions: usize,
+    /// Role prompts in four styles, in turn (as written, without the "never say you are an
+    /// AI" instruction, "Embody …", in the user's message), not only as written; plans and
+    /// reports written before read as `false`.
+    #[serde(default)]
+    pub mixed_styles: bool,
     /// Drift conversations replayed, and user turns replayed from each.
     #[serde(with = "count_or_all")]
     pub drift_conversations: usize,
@@ -109,6 +125,7 @@ impl Budget {
             sweep_persona_prompts: 64,
             capability_questions: 50,
             small_sweep: false,
+            mixed_styles: false,
             steering_questions: 12,
             drift_conversations: usize::MAX,
             drift_turns: usize::MAX,
@@ -128,6 +145,7 @@ impl Budget {
             sweep_persona_prompts: 8,
             capability_questions: 16,
             small_sweep: true,
+            mixed_styles: false,
             steering_questions: 4,
             drift_conversations: 4,
             drift_turns: 3,
@@ -148,6 +166,7 @@ impl Budget {
             sweep_persona_prompts: 2,
             capability_questions: 2,
             small_sweep: true,
+            mixed_styles: false,
             steering_questions: 1,
             drift_conversations: 2,
             drift_turns: 2,
@@ -178,6 +197,8 @@ fn derive_seed(seed: u64, label: u64) -> u64 {
 /// Jobs in the making; every job gets its own seed from its position.
 struct JobList {
     seed: u64,
+    /// Role prompts in the four styles in turn ([`Budget::mixed_styles`]).
+    mixed_styles: bool,
     jobs: Vec<Job>,
 }
 
@@ -209,7 +230,8 @@ impl JobList {
         }
     }
 
-    /// `per_role` questions from `pool` for each role, cycling through its system prompts.
+    /// `per_role` questions from `pool` for each role, cycling through its system prompts
+    /// (and with `mixed_styles` through the four styles, where the prompt has that style).
     fn roles(
         &mut self,
         data: &LabData,
@@ -225,10 +247,23 @@ impl JobList {
                 .into_iter()
                 .enumerate()
             {
+                let prompt = (j + r) % n;
+                let style = if self.mixed_styles {
+                    let s = Style::ROLE_STYLES[(j + r) % Style::ROLE_STYLES.len()];
+                    let text = &data.roles[r].system_prompts[prompt];
+                    if s.messages(text, "").is_some() {
+                        s
+                    } else {
+                        Style::Instructed
+                    }
+                } else {
+                    Style::Instructed
+                };
                 self.push(
                     Speaker::Role {
                         role: r,
-                        prompt: (j + r) % n,
+                        prompt,
+                        style,
                     },
                     q,
                     split,
@@ -258,6 +293,7 @@ impl Plan {
 
         let mut jobs = JobList {
             seed,
+            mixed_styles: budget.mixed_styles,
             jobs: Vec::new(),
         };
         let n_prompts = data.default_prompts.len();
@@ -303,11 +339,23 @@ impl Plan {
         }
     }
 
-    /// The system prompt of a job ("" = no system message).
+    /// The prompt of a job as the lab wrote it ("" = no system message); [`Plan::messages`]
+    /// puts it in the job's style.
     pub fn system_prompt<'d>(data: &'d LabData, speaker: &Speaker) -> &'d str {
         match *speaker {
             Speaker::Default { prompt } => &data.default_prompts[prompt],
-            Speaker::Role { role, prompt } => &data.roles[role].system_prompts[prompt],
+            Speaker::Role { role, prompt, .. } => &data.roles[role].system_prompts[prompt],
+        }
+    }
+
+    /// The conversation a job answers: its prompt in its style, then the question.
+    pub fn messages(data: &LabData, speaker: &Speaker, question: &str) -> Vec<ChatMessage> {
+        let prompt = Plan::system_prompt(data, speaker);
+        match *speaker {
+            Speaker::Role { style, .. } => style
+                .messages(prompt, question)
+                .unwrap_or_else(|| messages_for(prompt, question)),
+            Speaker::Default { .. } => messages_for(prompt, question),
         }
     }
 }
@@ -332,6 +380,55 @@ mod tests {
         assert_eq!(back.train_roles, usize::MAX);
     }
     use crate::data::{LabData, default_data_dir};
+
+    #[test]
+    fn mixed_styles_put_role_prompts_in_every_style_and_old_plans_read_as_written() {
+        let data = LabData::load(&default_data_dir()).expect("data");
+        let styles_of = |budget: Budget| {
+            let mut counts = std::collections::BTreeMap::new();
+            for j in Plan::new(&data, budget, 7).jobs {
+                if let Speaker::Role { style, .. } = j.speaker {
+                    *counts.entry(format!("{style:?}")).or_insert(0usize) += 1;
+                }
+            }
+            counts
+        };
+        let as_written = styles_of(Budget::quick());
+        assert_eq!(as_written.keys().collect::<Vec<_>>(), ["Instructed"]);
+        let mixed = styles_of(Budget {
+            mixed_styles: true,
+            ..Budget::quick()
+        });
+        let total: usize = mixed.values().sum();
+        assert_eq!(
+            total, as_written["Instructed"],
+            "the same jobs, other styles"
+        );
+        for style in ["Instructed", "Descriptive", "Embody", "UserTurn"] {
+            // About a quarter each; a prompt that lacks a style falls back to as written.
+            assert!(mixed[style] * 6 >= total, "{style}: {mixed:?}");
+        }
+        // A job of a plan written before styles existed reads as written.
+        let old: Speaker =
+            serde_json::from_str(r#"{"kind":"role","role":3,"prompt":1}"#).expect("old job");
+        assert_eq!(
+            old,
+            Speaker::Role {
+                role: 3,
+                prompt: 1,
+                style: Style::Instructed
+            }
+        );
+        // The user-turn style has no system prompt: the persona opens the user's message.
+        let job = Speaker::Role {
+            role: 0,
+            prompt: 0,
+            style: Style::UserTurn,
+        };
+        let messages = Plan::messages(&data, &job, "Who are you?");
+        assert_eq!(messages.len(), 1);
+        assert!(messages[0].content.ends_with("Who are you?"));
+    }
 
     #[test]
     fn plans_are_reproducible_and_never_mix_splits() {

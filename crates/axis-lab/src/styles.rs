@@ -30,80 +30,10 @@ use crate::data::{LabData, Role};
 use crate::drift::{DriftSampling, DriftScale, replay};
 use crate::judge::Judge;
 use crate::loading::load_model_and_axis;
+use crate::prompt_style::Style;
 use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch_watching};
 use crate::rollout::{messages_for, rollout_sampling};
 use crate::stats::{Rate, dot};
-
-/// Words that make a sentence an instruction about the act rather than the persona.
-const INSTRUCTION_WORDS: [&str; 6] = ["ai", "assistant", "character", "model", "chatbot", "role"];
-
-/// The prompt's sentences minus those that mention an [`INSTRUCTION_WORDS`] word; `None` when
-/// nothing is left.
-pub fn descriptive(prompt: &str) -> Option<String> {
-    let mut kept = Vec::new();
-    let mut sentence = String::new();
-    for c in prompt.chars() {
-        sentence.push(c);
-        if matches!(c, '.' | '!' | '?') {
-            kept.push(std::mem::take(&mut sentence));
-        }
-    }
-    kept.push(sentence);
-    let kept: Vec<String> = kept
-        .into_iter()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .filter(|s| {
-            !s.split(|c: char| !c.is_alphanumeric())
-                .any(|w| INSTRUCTION_WORDS.contains(&w.to_lowercase().as_str()))
-        })
-        .collect();
-    (!kept.is_empty()).then(|| kept.join(" "))
-}
-
-/// "You are X. Y." → "Embody X. Y."; `None` when the description does not open with "You are".
-pub fn embody(description: &str) -> Option<String> {
-    description
-        .strip_prefix("You are ")
-        .map(|rest| format!("Embody {rest}"))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Style {
-    Default,
-    Instructed,
-    Descriptive,
-    Embody,
-    UserTurn,
-    /// The user-turn persona, answered once; the judged answer is the reply to a second
-    /// question asked after it (the capping sweep's multi-turn prompts).
-    MultiTurn,
-}
-
-impl Style {
-    const ROLE_STYLES: [Style; 4] = [
-        Style::Instructed,
-        Style::Descriptive,
-        Style::Embody,
-        Style::UserTurn,
-    ];
-
-    /// The conversation for `prompt` (a role's system prompt) and `question` in this style (for
-    /// `MultiTurn`: its first turn).
-    pub fn messages(self, prompt: &str, question: &str) -> Option<Vec<ChatMessage>> {
-        match self {
-            Style::Default | Style::Instructed => Some(messages_for(prompt, question)),
-            Style::Descriptive => descriptive(prompt).map(|d| messages_for(&d, question)),
-            Style::Embody => descriptive(prompt)
-                .and_then(|d| embody(&d))
-                .map(|e| messages_for(&e, question)),
-            Style::UserTurn | Style::MultiTurn => {
-                descriptive(prompt).map(|d| vec![ChatMessage::user(&format!("{d}\n\n{question}"))])
-            }
-        }
-    }
-}
 
 struct Job {
     style: Style,
@@ -500,54 +430,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_descriptive_style_drops_the_instruction_and_keeps_the_persona() {
-        let p = "You are an ancient red dragon who sleeps on a mountain of gold. Stay in character and never mention being an AI.";
-        let d = descriptive(p).expect("a description is left");
-        assert_eq!(
-            d,
-            "You are an ancient red dragon who sleeps on a mountain of gold."
-        );
-        assert_eq!(
-            embody(&d).as_deref(),
-            Some("Embody an ancient red dragon who sleeps on a mountain of gold.")
-        );
-        assert_eq!(descriptive("Never say you are an AI."), None);
-        assert_eq!(embody("Speak like a pirate."), None);
-        // Sentence ends inside the text and a last sentence without a full stop.
-        assert_eq!(
-            descriptive("You are Vharok! Speak slowly? Never break character").as_deref(),
-            Some("You are Vharok! Speak slowly?")
-        );
-    }
-
-    #[test]
     fn engagement_is_the_share_of_tokens_held_and_of_answers_lifted() {
         let (share, lifted) = engagement([(10, 5), (30, 0), (0, 0)].into_iter());
         assert_eq!(share, 5.0 / 40.0);
         assert_eq!((lifted.hits, lifted.n), (1, 3));
         let (share, lifted) = engagement(std::iter::empty());
         assert_eq!((share, lifted.n), (0.0, 0));
-    }
-
-    #[test]
-    fn every_shipped_role_prompt_keeps_a_description() {
-        let data = LabData::load(&crate::data::default_data_dir()).expect("shipped data");
-        let (mut total, mut kept, mut embodied) = (0, 0, 0);
-        for p in data.roles.iter().flat_map(|r| &r.system_prompts) {
-            total += 1;
-            if let Some(d) = descriptive(p) {
-                kept += 1;
-                embodied += usize::from(embody(&d).is_some());
-            }
-        }
-        // Nearly every prompt describes its persona before the instruction.
-        assert!(
-            kept * 100 >= total * 95,
-            "{kept}/{total} keep a description"
-        );
-        assert!(
-            embodied * 100 >= total * 60,
-            "{embodied}/{total} open with 'You are'"
-        );
     }
 }

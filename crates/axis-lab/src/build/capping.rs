@@ -9,7 +9,7 @@ use engine::axis::CapSetting;
 use super::context::AxisContext;
 use crate::drift::DriftScale;
 use crate::plan::{Plan, Speaker, Split};
-use crate::rollout::{messages_for, rollout_sampling};
+use crate::rollout::rollout_sampling;
 use crate::sweep::{self, PersonaPrompt, SweepInputs, SweepReport};
 
 /// What stage 6 leaves.
@@ -31,13 +31,10 @@ pub fn run(ctx: &AxisContext<'_>, plan: &Plan, run_sweep: bool) -> Result<Cappin
             .iter()
             .filter(|j| j.split == Split::HeldOut)
             .filter_map(|j| match j.speaker {
-                Speaker::Role { role, .. } => Some(PersonaPrompt {
+                Speaker::Role { role, style, .. } => Some(PersonaPrompt {
                     role,
-                    style: crate::styles::Style::Instructed,
-                    messages: messages_for(
-                        Plan::system_prompt(data, &j.speaker),
-                        &data.questions[j.question].text,
-                    ),
+                    style,
+                    messages: Plan::messages(data, &j.speaker, &data.questions[j.question].text),
                     follow_up: None,
                     seed: j.seed,
                 }),

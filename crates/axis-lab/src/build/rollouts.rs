@@ -12,9 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::data::LabData;
 use crate::loading::LoadedModel;
 use crate::plan::{Budget, Plan};
-use crate::rollout::{
-    RolloutRequest, RolloutSettings, generate_batch, messages_for, rollout_sampling,
-};
+use crate::rollout::{RolloutRequest, RolloutSettings, generate_batch, rollout_sampling};
 use crate::store::{RolloutStore, StoredAnswer};
 
 /// Stage 1: the plan, announced.
@@ -114,10 +112,13 @@ fn generate(
         let requests: Vec<RolloutRequest> = plan.jobs[first..last]
             .iter()
             .map(|job| {
-                let system = Plan::system_prompt(data, &job.speaker);
                 let question = &data.questions[job.question].text;
                 Ok(RolloutRequest {
-                    prompt: model.chat.prompt_tokens(&messages_for(system, question))?,
+                    prompt: model.chat.prompt_tokens(&Plan::messages(
+                        data,
+                        &job.speaker,
+                        question,
+                    ))?,
                     seed: job.seed,
                     earlier_answers: Vec::new(),
                 })

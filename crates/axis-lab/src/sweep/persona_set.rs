@@ -8,7 +8,7 @@ use engine::chat::ChatMessage;
 
 use super::PersonaPrompt;
 use crate::data::{LabData, Question};
-use crate::styles::Style;
+use crate::prompt_style::Style;
 
 /// One role's prompts, in this order: two instructed, one descriptive, one "Embody", two in
 /// the user's message, two over two turns — 8 per role, so 39 held-out roles give 312.
