@@ -171,12 +171,11 @@ pub async fn load(
             step: "Loading a CPU copy to check WebGPU's numbers against".into(),
         });
         host.pause().await;
-        let cpu = LoadOptions {
-            backend: Backend::Cpu,
-            ..options
-        };
+        // Host blocks for both precisions: the file's own values, dequantized exactly as the
+        // f32 path does (engine test `host_block_mode_reproduces_the_dequantized_model…`), at
+        // a quarter of an f32 copy's memory.
         Some(
-            ChatModel::load(&bytes, weight_mode(cpu), &engine::device::cpu())
+            ChatModel::load(&bytes, WeightMode::HostBlocks, &engine::device::cpu())
                 .map_err(|e| LoadError::Unloadable(e.to_string()))?,
         )
     } else {
