@@ -518,11 +518,35 @@ fn generate_sorted(
         .collect()
 }
 
-/// `tokens` cut at each of `lengths` and decoded (the budget study).
-fn study_cuts(chat: &ChatModel, tokens: &[u32], lengths: &[usize]) -> Result<Vec<String>> {
+/// `tokens` cut at each of `lengths` and decoded (the budget study); empty texts where the
+/// setting is not the baseline (only its answers are generated long enough).
+fn study_cuts(
+    chat: &ChatModel,
+    tokens: &[u32],
+    lengths: &[usize],
+    baseline: bool,
+) -> Result<Vec<String>> {
     lengths
         .iter()
-        .map(|&len| Ok(chat.tokenizer().decode(&tokens[..len.min(tokens.len())])?))
+        .map(|&len| {
+            Ok(if baseline {
+                chat.tokenizer().decode(&tokens[..len.min(tokens.len())])?
+            } else {
+                String::new()
+            })
+        })
+        .collect()
+}
+
+/// Every answer's cuts (`[answer][length]`) as one [`StudyCut`] per length.
+fn by_length(lengths: &[usize], per_answer: &[Vec<String>]) -> Vec<StudyCut> {
+    lengths
+        .iter()
+        .enumerate()
+        .map(|(l, &tokens)| StudyCut {
+            tokens,
+            answers: per_answer.iter().map(|cuts| cuts[l].clone()).collect(),
+        })
         .collect()
 }
 
@@ -612,8 +636,7 @@ fn run_setting(
         sampling: inputs.sampling.clone(),
     };
     let persona_lengths = study_lengths(budget.persona_study, budget.persona);
-    let mut persona_cuts: Vec<Vec<String>> =
-        vec![vec![String::new(); requests.len()]; persona_lengths.len()];
+    let mut persona_cuts = Vec::with_capacity(requests.len());
     let answers = generate_sorted(
         inputs,
         &capped,
@@ -625,14 +648,7 @@ fn run_setting(
     let mut persona = Vec::with_capacity(answers.len());
     let mut rereads = Vec::new();
     for (i, a) in answers.iter().enumerate() {
-        if baseline {
-            for (s, cut) in study_cuts(chat, &a.tokens, &persona_lengths)?
-                .into_iter()
-                .enumerate()
-            {
-                persona_cuts[s][i] = cut;
-            }
-        }
+        persona_cuts.push(study_cuts(chat, &a.tokens, &persona_lengths, baseline)?);
         let kept = &a.tokens[..budget.persona.min(a.tokens.len())];
         let activation_score = if baseline || kept.is_empty() {
             f64::NAN
@@ -703,8 +719,7 @@ fn run_setting(
         .collect::<Result<_>>()?;
     let capability_lengths = study_lengths(budget.capability_study, budget.capability);
     let mut capability = Vec::with_capacity(capability_requests.len());
-    let mut capability_cuts: Vec<Vec<String>> =
-        vec![vec![String::new(); capability_requests.len()]; capability_lengths.len()];
+    let mut capability_cuts = Vec::with_capacity(capability_requests.len());
     let answers = generate_sorted(
         inputs,
         &capped,
@@ -713,35 +728,21 @@ fn run_setting(
         &[],
         &mut cost,
     )?;
-    for (i, a) in answers.iter().enumerate() {
+    for a in &answers {
         capability.push(
             chat.tokenizer()
                 .decode(&a.tokens[..budget.capability.min(a.tokens.len())])?,
         );
-        if baseline {
-            for (s, cut) in study_cuts(chat, &a.tokens, &capability_lengths)?
-                .into_iter()
-                .enumerate()
-            {
-                capability_cuts[s][i] = cut;
-            }
-        }
+        capability_cuts.push(study_cuts(chat, &a.tokens, &capability_lengths, baseline)?);
     }
 
-    let cuts = |lengths: &[usize], answers: Vec<Vec<String>>| -> Vec<StudyCut> {
-        lengths
-            .iter()
-            .zip(answers)
-            .map(|(&tokens, answers)| StudyCut { tokens, answers })
-            .collect()
-    };
     Ok(SettingRun {
         cap,
         fingerprint: fingerprint.to_owned(),
         persona,
         capability,
-        persona_study: cuts(&persona_lengths, persona_cuts),
-        capability_study: cuts(&capability_lengths, capability_cuts),
+        persona_study: by_length(&persona_lengths, &persona_cuts),
+        capability_study: by_length(&capability_lengths, &capability_cuts),
         seconds: started.elapsed().as_secs_f64(),
         prompt_tokens: cost.prompt,
         generated_tokens: cost.generated,
