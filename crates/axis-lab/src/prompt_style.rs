@@ -58,6 +58,18 @@ pub enum Style {
 }
 
 impl Style {
+    /// The style's name in reports and tables (as it is serialised).
+    pub fn name(self) -> &'static str {
+        match self {
+            Style::Default => "default",
+            Style::Instructed => "instructed",
+            Style::Descriptive => "descriptive",
+            Style::Embody => "embody",
+            Style::UserTurn => "user_turn",
+            Style::MultiTurn => "multi_turn",
+        }
+    }
+
     pub const ROLE_STYLES: [Style; 4] = [
         Style::Instructed,
         Style::Descriptive,
@@ -98,6 +110,10 @@ mod tests {
             Some("Embody an ancient red dragon who sleeps on a mountain of gold.")
         );
         assert_eq!(descriptive("Never say you are an AI."), None);
+        for style in [Style::UserTurn, Style::MultiTurn, Style::Default] {
+            let json = serde_json::to_string(&style).expect("json");
+            assert_eq!(json, format!("\"{}\"", style.name()));
+        }
         assert_eq!(embody("Speak like a pirate."), None);
         // Sentence ends inside the text and a last sentence without a full stop.
         assert_eq!(

@@ -57,7 +57,7 @@ struct Measured {
 
 #[derive(Debug, Serialize)]
 pub struct StyleReport {
-    pub style: String,
+    pub style: Style,
     pub answers: usize,
     pub mean_score: f64,
     pub mean_score_capped: f64,
@@ -251,7 +251,7 @@ pub fn run(opts: &StylesOptions) -> Result<()> {
         let (plain, cap) = (of_style(0, style), of_style(1, style));
         let scores: Vec<f32> = plain.iter().map(|m| m.score as f32).collect();
         reports.push(summarise(
-            &format!("{style:?}"),
+            style,
             &plain,
             &cap,
             (style != Style::Default)
@@ -334,7 +334,7 @@ pub fn run(opts: &StylesOptions) -> Result<()> {
     for r in &reports {
         println!(
             "{:<12} {:>4} {:>7.1} {:>7.1} {:>6}  {:<24} {:<24} {:<24} {:<24} {:>6.1}%  {}",
-            r.style,
+            r.style.name(),
             r.answers,
             r.mean_score,
             r.mean_score_capped,
@@ -386,7 +386,7 @@ pub fn run(opts: &StylesOptions) -> Result<()> {
 }
 
 fn summarise(
-    style: &str,
+    style: Style,
     plain: &[&Measured],
     cap: &[&Measured],
     auroc: Option<f64>,
@@ -398,7 +398,7 @@ fn summarise(
     let (lifted_token_share, answers_lifted) =
         engagement(cap.iter().map(|m| (m.tokens, m.floored)));
     StyleReport {
-        style: style.to_lowercase(),
+        style,
         answers: plain.len(),
         mean_score: mean(plain),
         mean_score_capped: mean(cap),

@@ -44,7 +44,7 @@ pub fn styles_table(r: &SweepReport) -> String {
     let names: Vec<String> = first
         .by_style
         .iter()
-        .map(|b| format!("{:?}", b.style).to_lowercase())
+        .map(|b| b.style.name().to_owned())
         .collect();
     let _ = writeln!(s, "| setting | {} |", names.join(" | "));
     let _ = writeln!(s, "|---|{}", "---|".repeat(names.len()));
