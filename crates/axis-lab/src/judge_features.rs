@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use engine::chat::ChatMessage;
 use engine::model::PreparedInterventions;
 
-use crate::agreement::judge_label;
+use crate::agreement::{IdentityLabel, judge_label};
 use crate::data::LabData;
 use crate::judge::Judge;
 use crate::loading::load_model;
@@ -27,18 +27,24 @@ pub fn run(
 ) -> Result<()> {
     let data = LabData::load(data_dir)?;
     let judge = Judge::new(&data.markers, &data.roles, &data.questions);
+    // One read: the rows keep the fields `IdentityLabel` does not hold (prompt, question, kind).
     let text = std::fs::read_to_string(data_dir.join("identity_labels.jsonl"))?;
     let rows: Vec<serde_json::Value> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()?;
-    let labels = crate::agreement::load_identity_labels(&data_dir.join("identity_labels.jsonl"))?;
+    let labels: Vec<IdentityLabel> = rows
+        .iter()
+        .map(|r| serde_json::from_value(r.clone()))
+        .collect::<Result<_, _>>()?;
     let loaded = load_model(model)?;
     let chat = &loaded.chat;
     let none = PreparedInterventions::none(chat.model().config().n_layers);
     let s =
         |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
+    // "Alone": the answer after an empty user turn (the same head for every answer).
+    let head = chat.prompt_tokens(&[ChatMessage::user("")])?;
     let mut in_context = Vec::new();
     let mut alone = Vec::new();
     for (row, l) in rows.iter().zip(&labels) {
@@ -48,8 +54,7 @@ pub fn run(
         let mut seq = prompt;
         seq.extend_from_slice(&answer);
         in_context.push((seq, answer.len()));
-        let head = chat.prompt_tokens(&[ChatMessage::user("")])?;
-        let mut seq = head;
+        let mut seq = head.clone();
         seq.extend_from_slice(&answer);
         alone.push((seq, answer.len()));
     }

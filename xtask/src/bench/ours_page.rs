@@ -43,7 +43,7 @@ pub(super) fn command(
     dist: &Result<PathBuf, String>,
     fused_dist: &Result<PathBuf, String>,
 ) -> (Command, Result<(), String>) {
-    let webgpu = peer.starts_with("ours-page-webgpu");
+    let webgpu = super::is_webgpu_page_peer(peer);
     let dist = if peer == "ours-page-webgpu-fused" {
         fused_dist
     } else {
