@@ -12,7 +12,7 @@ use crate::chart::ChartView;
 use crate::conversation::{Column, Conversation, Reply, Turn};
 use crate::persist::{self, Saved};
 use crate::platform::webgpu::WebGpuStatus;
-use crate::session_events::{self, Command, Session};
+use crate::session_events::{self, Command, Session, TEMPLATE_TIME_LIMIT_SECONDS, TemplateWatch};
 use crate::state::{AxisBuild, EngineStatus, default_settings};
 use crate::urls::axis_url;
 use crate::worker::client::WORKER;
@@ -59,6 +59,8 @@ pub struct AppState {
     loaded_source: RwSignal<Option<ModelSource>>,
     /// Computing an axis in the browser for a model without one.
     pub axis_build: RwSignal<AxisBuild>,
+    /// Whether the worker is running the model's chat template (its time limit).
+    template: RwSignal<TemplateWatch>,
     /// The other backend looks faster in this browser (`backend_choice::advice`).
     pub backend_offer: RwSignal<Option<crate::backend_choice::SwitchOffer>>,
 }
@@ -114,6 +116,7 @@ impl AppState {
             autoload: RwSignal::new(false),
             loaded_source: RwSignal::new(None),
             axis_build: RwSignal::new(AxisBuild::Idle),
+            template: RwSignal::new(TemplateWatch::default()),
             backend_offer: RwSignal::new(None),
         }
     }
@@ -331,10 +334,26 @@ impl AppState {
         id
     }
 
-    /// Reacts to a message of the worker: [`session_events::on_worker_event`] decides, this
-    /// reads the signals it needs, writes back those whose value changed (the others are not
-    /// written, so their readers do not run again) and carries out its commands.
+    /// Reacts to a message of the worker: [`session_events::on_worker_event`] decides.
     pub fn on_worker_event(&self, event: FromWorker) {
+        self.apply(|session| session_events::on_worker_event(session, event));
+    }
+
+    /// The time limit of the worker's template run `run` is over
+    /// ([`session_events::on_template_timeout`] decides whether it is still running).
+    fn on_template_timeout(&self, run: u64) {
+        self.apply(|session| session_events::on_template_timeout(session, run));
+    }
+
+    /// The worker died ([`session_events::on_worker_crash`]).
+    fn on_worker_crash(&self, detail: &str) {
+        self.apply(|session| session_events::on_worker_crash(session, detail));
+    }
+
+    /// Runs one of `session_events`' decisions: reads the signals it needs into a [`Session`],
+    /// writes back those whose value changed (the others are not written, so their readers do
+    /// not run again) and carries out its commands.
+    fn apply(&self, decide: impl FnOnce(&mut Session) -> session_events::Step) {
         let mut session = Session {
             // Taken out rather than copied (a message comes with every token), put back below.
             conversation: self.conversation.update_untracked(std::mem::take),
@@ -351,10 +370,11 @@ impl AppState {
             model_info: self.model_info.get_untracked(),
             loaded_source: self.loaded_source.get_untracked(),
             axis_build: self.axis_build.get_untracked(),
+            template: self.template.get_untracked(),
             system_prompt: self.system_prompt.get_untracked(),
             settings: self.settings.get_untracked(),
         };
-        let step = session_events::on_worker_event(&mut session, event);
+        let step = decide(&mut session);
         let Session {
             engine,
             conversation,
@@ -370,6 +390,7 @@ impl AppState {
             model_info,
             loaded_source,
             axis_build,
+            template,
             system_prompt: _,
             settings: _,
         } = session;
@@ -390,6 +411,7 @@ impl AppState {
         set_if_changed(self.model_info, model_info);
         set_if_changed(self.loaded_source, loaded_source);
         set_if_changed(self.axis_build, axis_build);
+        set_if_changed(self.template, template);
         for command in step.commands {
             match command {
                 Command::Send(message) => self.send(&message),
@@ -402,6 +424,13 @@ impl AppState {
                     let state = *self;
                     leptos::task::spawn_local(async move { state.start_worker() });
                 }
+                Command::WatchTemplate { run } => {
+                    let state = *self;
+                    set_timeout(
+                        move || state.on_template_timeout(run),
+                        std::time::Duration::from_secs(u64::from(TEMPLATE_TIME_LIMIT_SECONDS)),
+                    );
+                }
             }
         }
     }
@@ -411,7 +440,10 @@ impl AppState {
     pub fn start_worker(&self) {
         let state = *self;
         WORKER.with(|w| *w.borrow_mut() = None);
-        match WorkerClient::spawn(move |event| state.on_worker_event(event)) {
+        match WorkerClient::spawn(
+            move |event| state.on_worker_event(event),
+            move |detail| state.on_worker_crash(&detail),
+        ) {
             Ok(client) => WORKER.with(|w| *w.borrow_mut() = Some(client)),
             Err(e) => self.engine.set(EngineStatus::Failed(e)),
         }

@@ -21,6 +21,22 @@ use crate::worker::protocol::{
 /// The error an answer shows when the WebGPU device died while (or after) it was written.
 pub const CUT_OFF_BY_DEVICE_LOSS: &str = "cut off: the GPU device was lost";
 
+/// How long the model's chat template may run in the worker before the page replaces the
+/// worker. Templates render in milliseconds (the shipped one in well under one, with a long
+/// conversation); a template that has not finished after this long is looping, and the busy
+/// worker would never hear "Stop".
+pub const TEMPLATE_TIME_LIMIT_SECONDS: u32 = 15;
+
+/// The model's chat template running in the worker, as the worker's messages say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TemplateWatch {
+    /// Counts `TemplateStarted` messages, so that a timer set for one run can tell whether that
+    /// run is still the one going on.
+    pub run: u64,
+    /// Between `TemplateStarted` and the worker's next message.
+    pub running: bool,
+}
+
 /// The page's state as far as the worker's messages read or change it: each field is the value
 /// of the `session::AppState` signal of the same name.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +66,8 @@ pub struct Session {
     pub loaded_source: Option<ModelSource>,
     /// Computing an axis in the browser for a model without one.
     pub axis_build: AxisBuild,
+    /// Whether the worker is running the model's chat template now.
+    pub template: TemplateWatch,
     /// Read, never changed here: the capped twin's request carries them.
     pub system_prompt: String,
     pub settings: WireGenerationSettings,
@@ -73,6 +91,8 @@ pub enum Command {
     /// Replace the worker by a fresh one, after the handler of the current message has returned
     /// (that handler belongs to the old worker, which the replacement drops).
     RestartWorker,
+    /// Call [`on_template_timeout`] with this run after [`TEMPLATE_TIME_LIMIT_SECONDS`].
+    WatchTemplate { run: u64 },
 }
 
 /// What one message did besides the changes to the [`Session`]'s fields.
@@ -88,7 +108,17 @@ pub struct Step {
 pub fn on_worker_event(session: &mut Session, event: FromWorker) -> Step {
     let mut step = Step::default();
     let commands = &mut step.commands;
+    // Whatever the worker says after `TemplateStarted` shows that the template run is over.
+    session.template.running = false;
     match event {
+        FromWorker::TemplateStarted => {
+            session.template.run += 1;
+            session.template.running = true;
+            commands.push(Command::WatchTemplate {
+                run: session.template.run,
+            });
+        }
+        FromWorker::TemplateFinished => {}
         FromWorker::Booted => {
             if session.engine == EngineStatus::Starting {
                 session.engine = EngineStatus::Idle;
@@ -270,6 +300,74 @@ pub fn on_worker_event(session: &mut Session, event: FromWorker) -> Step {
     step
 }
 
+/// The time limit of template run `run` is over: when the worker has said nothing since it
+/// started that run, the template is looping (or the worker died in it); the worker is replaced.
+pub fn on_template_timeout(session: &mut Session, run: u64) -> Step {
+    if !session.template.running || session.template.run != run {
+        return Step::default();
+    }
+    restart_engine(
+        session,
+        format!(
+            "The model's chat template did not finish within {TEMPLATE_TIME_LIMIT_SECONDS} s (a template can loop without end or exhaust memory), so the engine was restarted and no model is loaded. Choose another model file, or load this one again to retry."
+        ),
+        "not answered: the model's chat template did not finish",
+    )
+}
+
+/// The worker crashed (`detail`: the browser's error): its engine and model are gone, so it
+/// is replaced and the page says so.
+pub fn on_worker_crash(session: &mut Session, detail: &str) -> Step {
+    // A worker that dies before it booted cannot start in this browser: another one would too.
+    if session.engine == EngineStatus::Starting {
+        session.engine = EngineStatus::Failed(format!(
+            "The inference worker could not start ({detail}); this browser may be too old to run it."
+        ));
+        return Step::default();
+    }
+    restart_engine(
+        session,
+        format!(
+            "The inference worker crashed ({detail}); it was restarted and no model is loaded. Your conversation is kept: load the model again to go on."
+        ),
+        "cut off: the inference worker crashed",
+    )
+}
+
+/// Replaces a worker that cannot go on, with the model it held: the answer being written ends
+/// with `answer_error`, a capped twin that will not be written says so, an axis being computed
+/// fails, and the model panel shows `message`.
+fn restart_engine(session: &mut Session, message: String, answer_error: &str) -> Step {
+    let mut step = Step::default();
+    session.template.running = false;
+    if let Some(id) = session.generating.take() {
+        step.conversation_changed = true;
+        session.stop_requested = true;
+        let twin_id = take_id(session);
+        let c = &mut session.conversation;
+        if let Some(r) = c.reply_mut(id) {
+            r.streaming = false;
+            r.error = Some(answer_error.to_owned());
+        }
+        if let Some(t) = c.turns.last_mut()
+            && t.capping.is_some()
+            && t.capped.is_none()
+        {
+            t.capped = Some(Reply::not_answered(
+                twin_id,
+                "not answered: the engine was restarted",
+            ));
+        }
+    }
+    if session.axis_build.is_running() {
+        session.axis_build = AxisBuild::Failed(message.clone());
+    }
+    session.pending_load = None;
+    session.engine = EngineStatus::Failed(message);
+    step.commands.push(Command::RestartWorker);
+    step
+}
+
 /// The generate request for the last turn's answer in `column` (`None` without a turn).
 pub fn generate_request(
     conversation: &Conversation,
@@ -443,6 +541,7 @@ mod tests {
             model_info: None,
             loaded_source: Some(ModelSource::Default),
             axis_build: AxisBuild::Idle,
+            template: TemplateWatch::default(),
             system_prompt: "You are Max.".into(),
             settings: default_settings(),
         }
@@ -653,6 +752,115 @@ mod tests {
         assert_eq!(s.source, ModelSource::Default, "back to the model in use");
         assert_eq!(s.axis_build, built, "the axis of the model in use stays");
         assert!(s.engine.is_ready());
+    }
+
+    #[test]
+    fn a_template_that_finishes_in_time_changes_nothing_when_its_time_is_up() {
+        let mut s = session();
+        s.engine = EngineStatus::Preparing("Trying the model's chat template".into());
+        let step = on_worker_event(&mut s, FromWorker::TemplateStarted);
+        assert_eq!(step.commands, [Command::WatchTemplate { run: 1 }]);
+        assert!(s.template.running);
+        on_worker_event(&mut s, FromWorker::TemplateFinished);
+        assert!(!s.template.running);
+        let before = s.clone();
+        assert_eq!(on_template_timeout(&mut s, 1), Step::default());
+        assert_eq!(s, before);
+        // Any message ends the run (an error comes as `Failed`), and an earlier run's timer
+        // does not stop a later run.
+        on_worker_event(&mut s, FromWorker::TemplateStarted);
+        on_worker_event(
+            &mut s,
+            FromWorker::Failed {
+                id: None,
+                message: "x's chat template cannot be used".into(),
+            },
+        );
+        assert_eq!(on_template_timeout(&mut s, 2), Step::default());
+        on_worker_event(&mut s, FromWorker::TemplateStarted);
+        assert_eq!(on_template_timeout(&mut s, 2), Step::default());
+        assert!(s.template.running, "run 3 goes on");
+    }
+
+    #[test]
+    fn a_template_still_running_at_load_when_its_time_is_up_restarts_the_engine() {
+        let mut s = session();
+        s.engine = EngineStatus::Preparing("Trying the model's chat template".into());
+        s.pending_load = Some((Backend::Cpu, Precision::F32));
+        on_worker_event(&mut s, FromWorker::TemplateStarted);
+        let step = on_template_timeout(&mut s, 1);
+        assert_eq!(step.commands, [Command::RestartWorker]);
+        assert!(!step.conversation_changed);
+        let EngineStatus::Failed(message) = &s.engine else {
+            panic!("{:?}", s.engine);
+        };
+        assert!(
+            message.starts_with("The model's chat template did not finish within 15 s"),
+            "{message}"
+        );
+        assert!(s.engine.can_load(), "the visitor can load again");
+        assert_eq!(s.pending_load, None);
+        assert!(!s.template.running);
+        // The restarted worker boots; the panel keeps saying what happened.
+        on_worker_event(&mut s, FromWorker::Booted);
+        assert!(matches!(s.engine, EngineStatus::Failed(_)));
+    }
+
+    #[test]
+    fn a_template_still_running_before_an_answer_ends_the_turn_and_restarts_the_engine() {
+        let mut s = session();
+        let id = ask(&mut s, "Hello", Some(CAP));
+        on_worker_event(&mut s, FromWorker::TemplateStarted);
+        let step = on_template_timeout(&mut s, 1);
+        assert!(step.conversation_changed);
+        assert_eq!(step.commands, [Command::RestartWorker]);
+        let r = reply(&s, id);
+        assert!(!r.streaming);
+        assert_eq!(
+            r.error.as_deref(),
+            Some("not answered: the model's chat template did not finish")
+        );
+        let twin = s.conversation.turns[0]
+            .capped
+            .clone()
+            .expect("the twin says why");
+        assert_eq!(
+            twin.error.as_deref(),
+            Some("not answered: the engine was restarted")
+        );
+        assert_eq!(s.generating, None);
+        assert!(matches!(s.engine, EngineStatus::Failed(_)));
+    }
+
+    #[test]
+    fn a_crashed_worker_is_replaced_and_its_answer_says_so() {
+        let mut s = session();
+        let id = ask(&mut s, "Hello", None);
+        on_worker_event(&mut s, token(id, "Hi"));
+        let step = on_worker_crash(&mut s, "RuntimeError: unreachable");
+        assert_eq!(step.commands, [Command::RestartWorker]);
+        let r = reply(&s, id);
+        assert_eq!(r.content, "Hi", "what was written is kept");
+        assert_eq!(
+            r.error.as_deref(),
+            Some("cut off: the inference worker crashed")
+        );
+        assert!(!r.streaming);
+        assert_eq!(s.generating, None);
+        let EngineStatus::Failed(message) = &s.engine else {
+            panic!("{:?}", s.engine);
+        };
+        assert!(message.contains("RuntimeError: unreachable"), "{message}");
+        // Without an answer in progress only the panel changes.
+        let mut s = session();
+        let step = on_worker_crash(&mut s, "out of memory");
+        assert!(!step.conversation_changed);
+        assert_eq!(step.commands, [Command::RestartWorker]);
+        // One that dies before it booted is not restarted (it would die again, without end).
+        let mut s = session();
+        s.engine = EngineStatus::Starting;
+        assert_eq!(on_worker_crash(&mut s, "no wasm"), Step::default());
+        assert!(matches!(&s.engine, EngineStatus::Failed(m) if m.contains("no wasm")));
     }
 
     #[test]

@@ -146,6 +146,10 @@ pub async fn load(
     let info = compat::check(&bytes, name).map_err(LoadError::Refused)?;
     host.emit(FromWorker::Checked { info: info.clone() });
     host.emit(FromWorker::Preparing {
+        step: "Trying the model's chat template".into(),
+    });
+    with_template(host, || compat::try_template(&bytes, name)).map_err(LoadError::Refused)?;
+    host.emit(FromWorker::Preparing {
         step: "Starting the compute device".into(),
     });
     let (device, device_name) = host
@@ -308,6 +312,15 @@ pub async fn check_webgpu(
     Ok(check)
 }
 
+/// Runs `f`, which renders the model's chat template, between `TemplateStarted` and
+/// `TemplateFinished`: the page's time limit for a template that never finishes.
+fn with_template<T, E>(host: &impl Host, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    host.emit(FromWorker::TemplateStarted);
+    let result = f();
+    host.emit(FromWorker::TemplateFinished);
+    result
+}
+
 /// One short forward, so the first real answer does not pay for shader compilation.
 pub async fn warm_up(model: &ChatModel) -> Result<(), String> {
     let prepared = model
@@ -362,9 +375,11 @@ pub async fn generate(
         })
         .collect();
     // Context policy: drop the oldest turns rather than fail when the conversation grew too long.
-    let fitted = model
-        .fit_prompt(&messages, settings.max_new_tokens)
-        .map_err(|e| e.to_string())?;
+    let (fitted, earlier_answers) = with_template(host, || {
+        let fitted = model.fit_prompt(&messages, settings.max_new_tokens)?;
+        Ok((fitted, model.earlier_answers(&messages)?))
+    })
+    .map_err(|e: engine::chat::ChatError| e.to_string())?;
     let dropped_messages = fitted.dropped_messages;
     let prompt = fitted.tokens;
     let prompt_tokens = prompt.len();
@@ -380,9 +395,7 @@ pub async fn generate(
             seed: settings.seed,
         },
         stop_tokens: model.stop_tokens(),
-        earlier_answers: model
-            .earlier_answers(&messages)
-            .map_err(|e| e.to_string())?,
+        earlier_answers,
     };
     // Capping needs the axis; asking for it without one is an error, not a silent default.
     let steering = job.steering.filter(|a| *a != 0.0);
@@ -812,8 +825,17 @@ mod tests {
         }
     }
 
-    /// The `Token` events (their ids and texts) and the final `Done`; panics on anything else.
+    /// The `Token` events (their ids and texts) and the final `Done`, after the template's
+    /// `TemplateStarted` and `TemplateFinished`; panics on anything else.
     fn split(events: &[FromWorker]) -> (Vec<(u32, String)>, &FromWorker) {
+        let [
+            FromWorker::TemplateStarted,
+            FromWorker::TemplateFinished,
+            events @ ..,
+        ] = events
+        else {
+            panic!("the template runs first: {events:?}");
+        };
         let (done, tokens) = events.split_last().expect("events were emitted");
         assert!(matches!(done, FromWorker::Done { id: 7, .. }), "{done:?}");
         let tokens = tokens
@@ -849,6 +871,7 @@ mod tests {
         assert_eq!(
             steps,
             [
+                "Trying the model's chat template",
                 "Starting the compute device",
                 "Reading the model file and uploading the weights",
                 "Warming up (compiling GPU shaders)",
@@ -856,6 +879,9 @@ mod tests {
         );
         let [
             FromWorker::Checked { info },
+            FromWorker::Preparing { .. },
+            FromWorker::TemplateStarted,
+            FromWorker::TemplateFinished,
             FromWorker::Preparing { .. },
             FromWorker::Preparing { .. },
             FromWorker::Preparing { .. },
@@ -867,7 +893,7 @@ mod tests {
         assert_eq!(info.file_name, MODEL_FILE);
         assert_eq!((info.architecture.as_str(), info.n_layers), ("llama", 30));
         // The held model is released after the check and the device, before the weights load.
-        assert_eq!(shared.releases, [3]);
+        assert_eq!(shared.releases, [5]);
         assert_eq!(shared.kept_copies, 1);
         let FromWorker::Ready {
             backend,
@@ -945,6 +971,66 @@ mod tests {
             assert!(host.releases.borrow().is_empty(), "{name}");
             assert!(host.events().is_empty(), "{name}");
         }
+    }
+
+    /// `model` with its chat template replaced by `source` in place: padded with a Jinja comment
+    /// to the old template's length, so no offset in the file moves.
+    fn with_chat_template(model: &[u8], source: &str) -> Vec<u8> {
+        let gguf = engine::gguf::Gguf::parse(model).expect("the shipped model parses");
+        let old = gguf
+            .get_str("tokenizer.chat_template")
+            .expect("the shipped model has a template")
+            .as_bytes();
+        let at = model
+            .windows(old.len())
+            .position(|w| w == old)
+            .expect("the template's bytes are in the file");
+        let filler = old.len() - source.len() - 4;
+        let new = format!("{source}{{#{}#}}", " ".repeat(filler));
+        let mut bytes = model.to_vec();
+        bytes[at..at + old.len()].copy_from_slice(new.as_bytes());
+        bytes
+    }
+
+    /// A template that fails on the conversations the load renders is refused before the held
+    /// model is dropped, between `TemplateStarted` and `TemplateFinished` (the page's time
+    /// limit covers a template that never finishes).
+    #[test]
+    fn a_model_whose_chat_template_fails_is_refused_before_the_held_model_is_dropped() {
+        let bytes = with_chat_template(
+            &read(&model_path(), "model"),
+            "{% if messages|length > 1 %}{{ raise_exception('two turns') }}{% endif %}",
+        );
+        let host = Recorder::new();
+        let out = pollster::block_on(load(
+            &host,
+            bytes,
+            "odd.gguf",
+            CPU_QUANTIZED,
+            AxisSource::Missing("none".into()),
+        ));
+        let Err(LoadError::Refused(message)) = out else {
+            panic!("expected a refusal");
+        };
+        assert!(
+            message.starts_with("odd.gguf's chat template cannot be used:")
+                && message.contains("two turns"),
+            "{message}"
+        );
+        assert!(host.releases.borrow().is_empty());
+        let events = host.events();
+        assert!(
+            matches!(
+                events.as_slice(),
+                [
+                    FromWorker::Checked { .. },
+                    FromWorker::Preparing { .. },
+                    FromWorker::TemplateStarted,
+                    FromWorker::TemplateFinished,
+                ]
+            ),
+            "{events:?}"
+        );
     }
 
     /// The axis file's address goes to the host ([`LoadHost::fetch_axis`]); when it cannot be

@@ -24,7 +24,12 @@ pub struct WorkerClient {
 }
 
 impl WorkerClient {
-    pub fn spawn(on_event: impl Fn(FromWorker) + 'static) -> Result<WorkerClient, String> {
+    /// Starts the worker: `on_event` gets its messages, `on_crash` the browser's error when the
+    /// worker dies (an uncaught exception, a trap in the wasm module).
+    pub fn spawn(
+        on_event: impl Fn(FromWorker) + 'static,
+        on_crash: impl Fn(String) + 'static,
+    ) -> Result<WorkerClient, String> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
         // The worker applies the page's connection rule itself (`urls::connection_allowed`): its
@@ -36,8 +41,7 @@ impl WorkerClient {
                 crate::platform::webgpu::js_error_text(&e)
             )
         })?;
-        let on_event = std::rc::Rc::new(on_event);
-        let handler = on_event.clone();
+        let handler = on_event;
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data();
             let (text, bytes) = match data.as_string() {
@@ -63,13 +67,7 @@ impl WorkerClient {
             }
         });
         let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-            on_event(FromWorker::Failed {
-                id: None,
-                message: format!(
-                    "the inference worker crashed: {} — reload the page to restart it",
-                    event.message()
-                ),
-            });
+            on_crash(event.message());
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));

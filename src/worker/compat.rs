@@ -3,6 +3,7 @@
 //! sentence saying why, when it is not a GGUF, not a Llama-family model, uses tensor types the
 //! engine cannot decode, or is larger than the page can hold.
 
+use engine::chat_template::{ChatMessage, ChatTemplate};
 use engine::gguf::{GgmlType, Gguf, GgufError};
 use engine::model::LlamaConfig;
 
@@ -80,6 +81,29 @@ pub fn check(bytes: &[u8], name: &str) -> Result<WireModelInfo, String> {
         file_type: file_type(&gguf),
         file_bytes: size,
     })
+}
+
+/// Runs the file's chat template on the conversations the load itself renders (the "Hi" of the
+/// warm-up and the WebGPU check) and on a system prompt with two turns, so that a template that
+/// fails, or that never finishes (the page's time limit, `FromWorker::TemplateStarted`), stops
+/// the load before the model held now is dropped. The error is a sentence for the page.
+pub fn try_template(bytes: &[u8], name: &str) -> Result<(), String> {
+    let refuse = |e: &dyn std::fmt::Display| format!("{name}'s chat template cannot be used: {e}.");
+    let gguf = Gguf::parse(bytes).map_err(|e| refuse(&e))?;
+    let template = ChatTemplate::from_gguf(&gguf).map_err(|e| refuse(&e))?;
+    let conversations = [
+        vec![ChatMessage::user("Hi")],
+        vec![
+            ChatMessage::system("You are a helpful assistant."),
+            ChatMessage::user("Hi"),
+            ChatMessage::assistant("Hello! How can I help?"),
+            ChatMessage::user("What is the capital of France?"),
+        ],
+    ];
+    for messages in &conversations {
+        template.render(messages, true).map_err(|e| refuse(&e))?;
+    }
+    Ok(())
 }
 
 /// The refusal for a file over [`MAX_MODEL_BYTES`] (also used before downloading or reading).

@@ -222,6 +222,15 @@ pub enum FromWorker {
     Preparing {
         step: String,
     },
+    /// The worker is about to run the model's chat template (at load, and before each answer).
+    /// A template can loop without end in ways no fuel or size limit inside the engine catches
+    /// (docs/fuzzing.md), and a busy worker hears no message: the page gives it
+    /// `session_events::TEMPLATE_TIME_LIMIT` until the next message (`TemplateFinished`) and
+    /// otherwise replaces the worker.
+    TemplateStarted,
+    /// The template run announced by `TemplateStarted` ended (well or with an error, which
+    /// follows as its own message).
+    TemplateFinished,
     Ready {
         backend: Backend,
         precision: Precision,

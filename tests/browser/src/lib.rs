@@ -31,3 +31,23 @@ pub fn screenshot_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("cannot create target/screenshots");
     dir
 }
+
+/// `model` (a GGUF file's bytes) with its chat template replaced by `source`, in place: padded
+/// with a Jinja comment to the old template's length, so no offset in the file moves. For
+/// tests of what the page does with a hostile template in an otherwise valid model.
+pub fn with_chat_template(model: &[u8], source: &str) -> anyhow::Result<Vec<u8>> {
+    let gguf = engine::gguf::Gguf::parse(model)?;
+    let old = gguf.get_str("tokenizer.chat_template")?.as_bytes();
+    let filler = old
+        .len()
+        .checked_sub(source.len() + 4)
+        .ok_or_else(|| anyhow::anyhow!("the new template is longer than the old one"))?;
+    let at = model
+        .windows(old.len())
+        .position(|w| w == old)
+        .ok_or_else(|| anyhow::anyhow!("the template's bytes are not in the file"))?;
+    let new = format!("{source}{{#{}#}}", " ".repeat(filler));
+    let mut bytes = model.to_vec();
+    bytes[at..at + old.len()].copy_from_slice(new.as_bytes());
+    Ok(bytes)
+}

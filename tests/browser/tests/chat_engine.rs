@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use browser_tests::browser::{Browser, BrowserOptions};
-use browser_tests::dist_dir;
 use browser_tests::page::{attrs, eval, load_model, set_capping, set_input};
 use browser_tests::static_server::StaticServer;
+use browser_tests::{dist_dir, with_chat_template};
 use fantoccini::Locator;
 
 const FRANCE_ANSWER: &str = "The capital of France is Paris.";
@@ -235,6 +235,106 @@ async fn a_stuck_load_can_be_cancelled() -> anyhow::Result<()> {
             .is_err(),
         "no Cancel button without a load"
     );
+    browser.close().await
+}
+
+/// A chat template that never finishes — `'x' in (['y'] * 10**12)`: the template engine walks
+/// the sequence while compiling, and neither its fuel nor our size limits count that — cannot
+/// hold the page: after the page's time limit (15 s) the worker is replaced and the model panel
+/// says why. The fresh worker takes the next load, a template that doubles a string until the
+/// wasm memory (4 GB) runs out: it kills the worker, and the page replaces that one too.
+#[tokio::test]
+async fn a_chat_template_that_never_finishes_is_stopped_by_the_page() -> anyhow::Result<()> {
+    let model = std::fs::read(dist_dir().join("models/SmolLM2-135M-Instruct.Q4_1.gguf"))?;
+    let dir = std::env::temp_dir().join(format!("axis-looping-template-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let looping = dir.join("looping.gguf");
+    std::fs::write(
+        &looping,
+        with_chat_template(&model, "{{ 'x' in (['y'] * 10**12) }}")?,
+    )?;
+    // 100 MB (the template engine's limit for one `'x' * n`), doubled seven times: 12.8 GB.
+    let hungry = dir.join("hungry.gguf");
+    std::fs::write(
+        &hungry,
+        with_chat_template(
+            &model,
+            &format!(
+                "{{% set a = 'x' * 100000000 %}}{}{{{{ a|length }}}}",
+                "{% set a = a ~ a %}".repeat(7)
+            ),
+        )?,
+    )?;
+    let server = StaticServer::start_with_aliases(
+        dist_dir(),
+        vec![
+            ("/models/looping.gguf".to_owned(), looping),
+            ("/models/hungry.gguf".to_owned(), hungry),
+        ],
+    )?;
+    let browser = Browser::launch(BrowserOptions::default()).await?;
+    browser
+        .client
+        .goto(&server.url("/?model=models/looping.gguf"))
+        .await?;
+    let state = |wanted: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
+                    s == wanted
+                })
+                .await
+        }
+    };
+    let load = || async {
+        browser
+            .client
+            .find(Locator::Css("[data-testid=load-model]"))
+            .await?
+            .click()
+            .await?;
+        anyhow::Ok(())
+    };
+    state("idle").await?;
+    load().await?;
+    state("preparing").await?;
+    let started = std::time::Instant::now();
+    state("failed").await?;
+    let waited = started.elapsed().as_secs_f64();
+    let error = browser.text_of("[data-testid=engine-error]").await?;
+    eprintln!("looping template stopped after {waited:.1} s: {error}");
+    assert!(
+        error.contains("chat template did not finish within 15 s"),
+        "{error}"
+    );
+    assert!(waited > 10.0, "stopped by the time limit, not sooner");
+    browser.screenshot("chat-template-time-limit").await?;
+    // The fresh worker hears the next load.
+    let input = browser
+        .client
+        .find(Locator::Css("[data-testid=model-url-input]"))
+        .await?;
+    input.send_keys(&server.url("/models/hungry.gguf")).await?;
+    browser
+        .client
+        .find(Locator::Css("[data-testid=load-url]"))
+        .await?
+        .click()
+        .await?;
+    state("preparing").await?;
+    let started = std::time::Instant::now();
+    state("failed").await?;
+    let error = browser.text_of("[data-testid=engine-error]").await?;
+    eprintln!(
+        "memory-hungry template stopped after {:.1} s: {error}",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        error.contains("chat template did not finish") || error.contains("worker crashed"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&dir)?;
     browser.close().await
 }
 
