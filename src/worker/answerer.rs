@@ -374,6 +374,18 @@ pub async fn generate(
             content: m.content.clone(),
         })
         .collect();
+    // Capping needs the axis; asking for it without one is an error, not a silent default.
+    let steering = job.steering.filter(|a| *a != 0.0);
+    let plan: Option<AxisPlan> = match (job.axis, job.capping, steering) {
+        (Some(axis), capping, steering) => Some(scoring::plan(axis, capping, steering)?),
+        (None, Some(_), _) => {
+            return Err("capping needs the axis file, which is not loaded".into());
+        }
+        (None, None, Some(_)) => {
+            return Err("steering needs the axis file, which is not loaded".into());
+        }
+        (None, None, None) => None,
+    };
     // Context policy: drop the oldest turns rather than fail when the conversation grew too long.
     let (fitted, earlier_answers) = with_template(host, || {
         let fitted = model.fit_prompt(&messages, settings.max_new_tokens)?;
@@ -396,18 +408,6 @@ pub async fn generate(
         },
         stop_tokens: model.stop_tokens(),
         earlier_answers,
-    };
-    // Capping needs the axis; asking for it without one is an error, not a silent default.
-    let steering = job.steering.filter(|a| *a != 0.0);
-    let plan: Option<AxisPlan> = match (job.axis, job.capping, steering) {
-        (Some(axis), capping, steering) => Some(scoring::plan(axis, capping, steering)?),
-        (None, Some(_), _) => {
-            return Err("capping needs the axis file, which is not loaded".into());
-        }
-        (None, None, Some(_)) => {
-            return Err("steering needs the axis file, which is not loaded".into());
-        }
-        (None, None, None) => None,
     };
     let interventions = plan
         .as_ref()
@@ -893,7 +893,7 @@ mod tests {
         assert_eq!(info.file_name, MODEL_FILE);
         assert_eq!((info.architecture.as_str(), info.n_layers), ("llama", 30));
         // The held model is released after the check and the device, before the weights load.
-        assert_eq!(shared.releases, [5]);
+        assert_eq!(shared.releases, [6]);
         assert_eq!(shared.kept_copies, 1);
         let FromWorker::Ready {
             backend,
