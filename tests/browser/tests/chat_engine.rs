@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use browser_tests::browser::{Browser, BrowserOptions};
-use browser_tests::page::{attrs, eval, load_model, set_capping, set_input};
+use browser_tests::page::{attrs, click, eval, load_model, set_capping, set_input};
 use browser_tests::static_server::StaticServer;
 use browser_tests::{dist_dir, with_chat_template};
 use fantoccini::Locator;
@@ -189,24 +189,12 @@ async fn a_stuck_load_can_be_cancelled() -> anyhow::Result<()> {
         .client
         .goto(&server.url("/?model=stalled/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
         .await?;
-    let click = |id: &'static str| {
-        let browser = &browser;
-        async move {
-            browser
-                .client
-                .find(Locator::Css(&format!("[data-testid={id}]")))
-                .await?
-                .click()
-                .await?;
-            anyhow::Ok(())
-        }
-    };
     browser
         .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
             s == "idle"
         })
         .await?;
-    click("load-model").await?;
+    click(&browser, "load-model").await?;
     browser
         .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
             s == "downloading"
@@ -218,7 +206,7 @@ async fn a_stuck_load_can_be_cancelled() -> anyhow::Result<()> {
         .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |_| true)
         .await?;
     assert_eq!(state, "downloading");
-    click("cancel-load").await?;
+    click(&browser, "cancel-load").await?;
     let state = browser
         .wait_for_attr("[data-testid=model-panel]", "data-state", LOAD, |s| {
             s == "idle" || s == "failed"
@@ -291,17 +279,8 @@ async fn a_chat_template_that_never_finishes_is_stopped_by_the_page() -> anyhow:
                 .await
         }
     };
-    let load = || async {
-        browser
-            .client
-            .find(Locator::Css("[data-testid=load-model]"))
-            .await?
-            .click()
-            .await?;
-        anyhow::Ok(())
-    };
     state("idle").await?;
-    load().await?;
+    click(&browser, "load-model").await?;
     state("preparing").await?;
     let started = std::time::Instant::now();
     state("failed").await?;
@@ -320,12 +299,7 @@ async fn a_chat_template_that_never_finishes_is_stopped_by_the_page() -> anyhow:
         .find(Locator::Css("[data-testid=model-url-input]"))
         .await?;
     input.send_keys(&server.url("/models/hungry.gguf")).await?;
-    browser
-        .client
-        .find(Locator::Css("[data-testid=load-url]"))
-        .await?
-        .click()
-        .await?;
+    click(&browser, "load-url").await?;
     state("preparing").await?;
     let started = std::time::Instant::now();
     state("failed").await?;
