@@ -378,7 +378,10 @@ fn check_block_count(
     blocks: &BTreeSet<usize>,
 ) -> Result<(), ModelError> {
     // An empty set is not contiguous, so a count of 0 is refused here too.
-    let contiguous = blocks.last().is_some_and(|&last| last + 1 == blocks.len());
+    // `len − 1`, not `last + 1`: a block numbered usize::MAX must not overflow the check.
+    let contiguous = blocks
+        .last()
+        .is_some_and(|&last| blocks.len().checked_sub(1) == Some(last));
     if n_layers != blocks.len() || !contiguous {
         let present = match (blocks.first(), blocks.last()) {
             (Some(first), Some(last)) if contiguous => {
@@ -680,6 +683,17 @@ mod tests {
                 &["2147483647", "tensors for 2", "`blk.0.*` … `blk.1.*`"],
             );
         }
+    }
+
+    /// Found by the model_config fuzz target (2026-12-06): a tensor named
+    /// `blk.18446744073709551615.*` overflowed the contiguity check (`last + 1`).
+    #[test]
+    fn a_block_numbered_usize_max_is_refused_without_overflow() {
+        let blocks: BTreeSet<usize> = [0, usize::MAX].into_iter().collect();
+        let err = check_block_count("llama.block_count", 2, &blocks).expect_err("gaps");
+        assert!(err.to_string().contains("with gaps"), "{err}");
+        let blocks: BTreeSet<usize> = [usize::MAX].into_iter().collect();
+        assert!(check_block_count("llama.block_count", 1, &blocks).is_err());
     }
 
     #[test]
