@@ -41,7 +41,6 @@ impl WorkerClient {
                 crate::platform::webgpu::js_error_text(&e)
             )
         })?;
-        let handler = on_event;
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data();
             let (text, bytes) = match data.as_string() {
@@ -58,9 +57,9 @@ impl WorkerClient {
                     {
                         *into = b;
                     }
-                    handler(message)
+                    on_event(message)
                 }
-                Err(e) => handler(FromWorker::Failed {
+                Err(e) => on_event(FromWorker::Failed {
                     id: None,
                     message: format!("unreadable message from the worker: {e}"),
                 }),
