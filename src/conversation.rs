@@ -344,7 +344,7 @@ mod tests {
                     capping: Some(CapSetting {
                         first_layer: 1,
                         last_layer: 2,
-                        percentile: 25.0,
+                        percentile: engine::axis::Percentile::whole(25),
                     }),
                     steering: None,
                 },

@@ -143,7 +143,7 @@ impl AppState {
         self.settings.set(shared.settings.clone());
         let mut capping = shared.capping.clone();
         if let Some(axis) = self.axis.get_untracked() {
-            capping.fit(&axis);
+            capping.fit(&axis.capping);
         }
         self.capping.set(capping);
         self.chart_view.set(shared.chart_view);

@@ -12,7 +12,6 @@
 mod app;
 mod backend_choice;
 mod byo;
-mod capping;
 mod chart;
 #[cfg(target_arch = "wasm32")]
 mod components;

@@ -4,10 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::capping::CappingChoice;
 use crate::chart::ChartView;
 use crate::conversation::Conversation;
 use crate::worker::protocol::WireGenerationSettings;
+use engine::axis::CappingChoice;
 
 /// Bump with any incompatible change of [`Saved`]; older entries are then ignored.
 pub const VERSION: u32 = 1;

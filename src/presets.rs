@@ -190,7 +190,7 @@ mod tests {
         let cap = CapSetting {
             first_layer: 1,
             last_layer: 2,
-            percentile: 75.0,
+            percentile: engine::axis::Percentile::whole(75),
         };
         let mut done = Reply::streaming(2);
         done.streaming = false;

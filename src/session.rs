@@ -7,9 +7,8 @@ use leptos::prelude::*;
 
 use crate::byo::ModelSource;
 use crate::byo::browser::model_url;
-use crate::capping::CappingChoice;
 use crate::chart::ChartView;
-use crate::conversation::{Column, Conversation, Reply, Turn};
+use crate::conversation::Conversation;
 use crate::persist::{self, Saved};
 use crate::platform::webgpu::WebGpuStatus;
 use crate::session_events::{self, Command, Session, TEMPLATE_TIME_LIMIT_SECONDS, TemplateWatch};
@@ -21,6 +20,7 @@ use crate::worker::protocol::{
     Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireGenerationSettings, WireModelInfo,
 };
 use crate::worker::quick_axis::QuickAxisSize;
+use engine::axis::CappingChoice;
 
 /// Signals shared by the components.
 #[derive(Clone, Copy)]
@@ -268,44 +268,11 @@ impl AppState {
         });
     }
 
-    /// Appends a turn and asks the worker for the default answer (the capped one follows).
+    /// Appends a turn and asks the worker for the default answer (the capped one follows):
+    /// [`session_events::submit`] decides.
     pub fn submit(&self, text: String) {
-        if text.trim().is_empty() || !self.can_send() {
-            return;
-        }
-        let capping = self
-            .capping
-            .with_untracked(|c| self.axis.with_untracked(|a| c.request(a.as_ref())));
-        // Steering needs the axis; without one the slider is hidden and nothing is steered.
-        let steering = Some(self.steering.get_untracked())
-            .filter(|a| *a != 0.0 && self.axis.with_untracked(|a| a.is_some()));
-        let turn_id = self.take_id();
-        let reply_id = self.take_id();
-        self.conversation.update(|c| {
-            c.turns.push(Turn {
-                id: turn_id,
-                user: text,
-                default: Reply::streaming(reply_id),
-                capped: None,
-                capping,
-                steering,
-            })
-        });
-        self.stop_requested.set(false);
-        self.start(Column::Default, reply_id);
-    }
-
-    /// Sends the generate request for the last turn's answer in `column`.
-    fn start(&self, column: Column, reply_id: u64) {
-        let system = self.system_prompt.get_untracked();
-        let settings = self.settings.get_untracked();
-        let Some(message) = self.conversation.with_untracked(|c| {
-            session_events::generate_request(c, column, &system, &settings, reply_id)
-        }) else {
-            return;
-        };
-        self.generating.set(Some(reply_id));
-        self.send(&message);
+        let steering = self.steering.get_untracked();
+        self.apply(|session| session_events::submit(session, text, steering));
     }
 
     pub fn stop(&self) {
@@ -326,12 +293,6 @@ impl AppState {
         if self.generating.get_untracked().is_none() {
             self.conversation.set(Conversation::default());
         }
-    }
-
-    fn take_id(&self) -> u64 {
-        let id = self.next_id.get_untracked();
-        self.next_id.set(id + 1);
-        id
     }
 
     /// Reacts to a message of the worker: [`session_events::on_worker_event`] decides.

@@ -11,11 +11,15 @@
 
 use crate::backend_choice::decode_rate;
 use crate::byo::ModelSource;
-use crate::capping::CappingChoice;
-use crate::conversation::{AnswerScore, Column, Conversation, Reply, TokenScores, answer_timing};
+use engine::axis::CappingChoice;
+
+use crate::conversation::{
+    AnswerScore, Column, Conversation, Reply, TokenScores, Turn, answer_timing,
+};
 use crate::state::{AxisBuild, EngineStatus};
 use crate::worker::protocol::{
-    Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireGenerationSettings, WireModelInfo,
+    Backend, FromWorker, GenerateRequest, Precision, ToWorker, WireAxisInfo,
+    WireGenerationSettings, WireModelInfo,
 };
 
 /// The error an answer shows when the WebGPU device died while (or after) it was written.
@@ -171,7 +175,7 @@ pub fn on_worker_event(session: &mut Session, event: FromWorker) -> Step {
                 )));
             }
             if let Some(a) = &axis {
-                session.capping.fit(a);
+                session.capping.fit(&a.capping);
             }
             session.axis = axis;
             session.axis_error = axis_error;
@@ -272,7 +276,7 @@ pub fn on_worker_event(session: &mut Session, event: FromWorker) -> Step {
             seconds,
             bytes,
         } => {
-            session.capping.fit(&axis);
+            session.capping.fit(&axis.capping);
             session.axis = Some(axis);
             session.axis_error = None;
             session.axis_build = AxisBuild::Built {
@@ -368,6 +372,44 @@ fn restart_engine(session: &mut Session, message: String, answer_error: &str) ->
     step
 }
 
+/// The visitor sent `text`: a turn is appended and the default model is asked first (its
+/// capped twin follows in [`finish`]). The turn keeps the cap the page's choice asks for now
+/// ([`engine::axis::CappingChoice::request`]) and the steering strength, which both need the
+/// axis. Nothing happens for empty text or while the engine is not ready or busy.
+pub fn submit(session: &mut Session, text: String, steering: f32) -> Step {
+    let mut step = Step::default();
+    let busy = session.generating.is_some() || session.axis_build.is_running();
+    if text.trim().is_empty() || !session.engine.is_ready() || busy {
+        return step;
+    }
+    let offer = session.axis.as_ref().map(|a| &a.capping);
+    let capping = session.capping.request(offer);
+    let steering = Some(steering).filter(|a| *a != 0.0 && offer.is_some());
+    let turn_id = take_id(session);
+    let reply_id = take_id(session);
+    session.conversation.turns.push(Turn {
+        id: turn_id,
+        user: text,
+        default: Reply::streaming(reply_id),
+        capped: None,
+        capping,
+        steering,
+    });
+    step.conversation_changed = true;
+    session.stop_requested = false;
+    if let Some(message) = generate_request(
+        &session.conversation,
+        Column::Default,
+        &session.system_prompt,
+        &session.settings,
+        reply_id,
+    ) {
+        session.generating = Some(reply_id);
+        step.commands.push(Command::Send(message));
+    }
+    step
+}
+
 /// The generate request for the last turn's answer in `column` (`None` without a turn).
 pub fn generate_request(
     conversation: &Conversation,
@@ -382,13 +424,13 @@ pub fn generate_request(
         Column::Default => None,
         Column::Capped => turn.capping,
     };
-    Some(ToWorker::Generate {
+    Some(ToWorker::Generate(GenerateRequest {
         id: reply_id,
         messages: conversation.history(column, system_prompt, index),
         settings: settings.clone(),
         capping,
         steering: turn.steering,
-    })
+    }))
 }
 
 fn take_id(session: &mut Session) -> u64 {
@@ -500,17 +542,16 @@ fn recover_from_device_loss(
 
 #[cfg(test)]
 mod tests {
-    use engine::axis::{CapSetting, ThresholdBasis};
+    use engine::axis::{CapOffer, CapSetting, Percentile, ThresholdBasis};
 
     use super::*;
-    use crate::conversation::Turn;
     use crate::state::default_settings;
     use crate::worker::protocol::WireScore;
 
     const CAP: CapSetting = CapSetting {
         first_layer: 12,
         last_layer: 20,
-        percentile: 25.0,
+        percentile: Percentile::whole(25),
     };
 
     fn ready(backend: Backend, precision: Precision) -> EngineStatus {
@@ -550,12 +591,14 @@ mod tests {
     fn axis() -> WireAxisInfo {
         WireAxisInfo {
             model_id: "m".into(),
-            n_layers: 30,
             monitor_layer: 15,
-            default_capping: CAP,
-            threshold_basis: ThresholdBasis::AllAnswers,
-            percentile_levels: vec![10.0, 25.0, 50.0],
-            monitor_thresholds: vec![-0.5, 0.25, 1.0],
+            capping: CapOffer {
+                n_layers: 30,
+                default: CAP,
+                basis: ThresholdBasis::AllAnswers,
+                levels: [10, 25, 50].map(Percentile::whole).to_vec(),
+                monitor_floors: vec![-0.5, 0.25, 1.0],
+            },
             persona: None,
             other_model: None,
         }
@@ -575,21 +618,85 @@ mod tests {
         }
     }
 
-    /// A turn sent as `AppState::submit` leaves it: its default answer is being written.
-    /// Returns that answer's id.
+    /// Sends `user` through [`submit`] with capping asked for or not (a capped turn needs the
+    /// axis, which is loaded for it when the page has none); returns the default answer's id.
     fn ask(s: &mut Session, user: &str, capping: Option<CapSetting>) -> u64 {
-        let turn_id = take_id(s);
-        let reply_id = take_id(s);
-        s.conversation.turns.push(Turn {
-            id: turn_id,
-            user: user.into(),
-            default: Reply::streaming(reply_id),
-            capped: None,
-            capping,
-            steering: None,
-        });
-        s.generating = Some(reply_id);
-        reply_id
+        if capping.is_some() && s.axis.is_none() {
+            s.axis = Some(axis());
+        }
+        s.capping = CappingChoice {
+            enabled: capping.is_some(),
+            band: capping.or(s.capping.band),
+            basis: Some(ThresholdBasis::AllAnswers),
+        };
+        let step = submit(s, user.into(), 0.0);
+        assert!(step.conversation_changed, "{step:?}");
+        let turn = s.conversation.turns.last().expect("a turn");
+        assert_eq!(turn.capping, capping);
+        turn.default.id
+    }
+
+    #[test]
+    fn a_sent_text_asks_the_default_model_with_the_turns_cap_and_steering_kept() {
+        let mut s = session();
+        s.axis = Some(axis());
+        s.capping.fit(&axis().capping);
+        let step = submit(&mut s, "Hello".into(), 0.5);
+        let turn = &s.conversation.turns[0];
+        assert_eq!(
+            (turn.user.as_str(), turn.capping, turn.steering),
+            ("Hello", Some(CAP), Some(0.5))
+        );
+        assert_eq!(s.generating, Some(turn.default.id));
+        let expected = GenerateRequest {
+            id: turn.default.id,
+            messages: s.conversation.history(Column::Default, "You are Max.", 0),
+            settings: default_settings(),
+            capping: None,
+            steering: Some(0.5),
+        };
+        assert_eq!(step.commands, [Command::Send(ToWorker::Generate(expected))]);
+        // The capped twin's request, when its turn comes, carries the cap.
+        let twin = generate_request(&s.conversation, Column::Capped, "", &s.settings, 99);
+        assert!(matches!(twin, Some(ToWorker::Generate(r)) if r.capping == Some(CAP)));
+    }
+
+    #[test]
+    fn without_an_axis_a_turn_is_neither_capped_nor_steered() {
+        let mut s = session();
+        let step = submit(&mut s, "Hello".into(), 0.5);
+        assert_eq!(step.commands.len(), 1);
+        let turn = &s.conversation.turns[0];
+        assert_eq!((turn.capping, turn.steering), (None, None));
+    }
+
+    #[test]
+    fn nothing_is_sent_while_the_engine_is_busy_or_not_ready_or_for_empty_text() {
+        let mut s = session();
+        assert_eq!(submit(&mut s, "  ".into(), 0.0), Step::default());
+        let id = ask(&mut s, "Hello", None);
+        assert_eq!(submit(&mut s, "Again".into(), 0.0), Step::default(), "busy");
+        assert_eq!(s.generating, Some(id));
+        s.generating = None;
+        s.axis_build = AxisBuild::Running {
+            answers_done: 0,
+            answers_total: 1,
+            tokens: 0,
+            seconds: 0.0,
+        };
+        assert_eq!(
+            submit(&mut s, "Again".into(), 0.0),
+            Step::default(),
+            "building"
+        );
+        s.axis_build = AxisBuild::Idle;
+        s.engine = EngineStatus::Starting;
+        assert_eq!(
+            submit(&mut s, "Again".into(), 0.0),
+            Step::default(),
+            "no model"
+        );
+        assert_eq!(s.conversation.turns.len(), 1);
     }
 
     fn token(id: u64, text: &str) -> FromWorker {
@@ -941,13 +1048,13 @@ mod tests {
         assert!(twin.streaming);
         assert!(twin.id > id);
         assert_eq!(s.generating, Some(twin.id));
-        let expected = ToWorker::Generate {
+        let expected = ToWorker::Generate(GenerateRequest {
             id: twin.id,
             messages: s.conversation.history(Column::Capped, "You are Max.", 0),
             settings: default_settings(),
             capping: Some(CAP),
             steering: None,
-        };
+        });
         assert_eq!(
             generate_request(
                 &s.conversation,
@@ -1066,13 +1173,14 @@ mod tests {
     fn device_loss_keeps_the_conversation_and_loads_again_on_the_cpu() {
         let mut s = session();
         s.engine = ready(Backend::WebGpu, Precision::F32);
+        let id = ask(&mut s, "Be a pirate.", Some(CAP));
+        // The page starts no build while answering; the reducer must still end both.
         s.axis_build = AxisBuild::Running {
             answers_done: 1,
             answers_total: 8,
             tokens: 40,
             seconds: 3.0,
         };
-        let id = ask(&mut s, "Be a pirate.", Some(CAP));
         on_worker_event(&mut s, token(id, "Arr"));
         let step = on_worker_event(
             &mut s,

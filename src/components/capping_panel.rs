@@ -4,14 +4,12 @@
 use engine::axis::CapSetting;
 use leptos::prelude::*;
 
-use crate::capping::{floor_name, monitor_in_band, offered_levels};
 use crate::components::axis_build_panel::AxisBuildPanel;
 use crate::persist::{MAX_STEERING, sanitize_steering};
 use crate::session::AppState;
 use crate::state::AxisBuild;
 use crate::worker::protocol::WireAxisInfo;
 use engine::axis::ThresholdBasis;
-use engine::axis::threshold::level_index;
 
 #[component]
 pub fn CappingPanel() -> impl IntoView {
@@ -77,7 +75,8 @@ fn axis_help(state: AppState) -> impl IntoView {
 }
 
 fn band_controls(state: AppState, axis: WireAxisInfo) -> impl IntoView {
-    let top = axis.n_layers.saturating_sub(1);
+    let offer = &axis.capping;
+    let top = offer.n_layers.saturating_sub(1);
     let band = move || state.capping.get().band;
     // Keeps first ≤ last by moving the other end when one crosses it.
     let set_layer = move |first: bool, text: String| {
@@ -98,28 +97,27 @@ fn band_controls(state: AppState, axis: WireAxisInfo) -> impl IntoView {
         });
     };
     // The default floor is offered even where it is not on the grid (a hand-made file).
-    let mut levels = offered_levels(&axis);
-    if level_index(&levels, axis.default_capping.percentile).is_none() {
-        levels.push(axis.default_capping.percentile);
+    let mut levels = offer.offered_levels();
+    if !levels.contains(&offer.default.percentile) {
+        levels.push(offer.default.percentile);
     }
     let levels_for_change = levels.clone();
     let options: Vec<(usize, String)> = levels
         .iter()
         .enumerate()
         .map(|(i, &level)| {
-            let mark = if level_index(&[axis.default_capping.percentile], level).is_some() {
+            let mark = if level == offer.default.percentile {
                 " (axis file's default)"
             } else {
                 ""
             };
-            (i, format!("{}{mark}", floor_name(&axis, level)))
+            (i, format!("{}{mark}", offer.describe(level)))
         })
         .collect();
     let monitor = axis.monitor_layer;
-    let axis_for_note = axis.clone();
     let note = move || {
         band().map(|b: CapSetting| {
-            if monitor_in_band(&axis_for_note, &b) {
+            if b.contains(monitor) {
                 format!("Monitor layer {monitor} is capped: its score cannot fall below the threshold while generating.")
             } else {
                 format!("Monitor layer {monitor} is outside the band: the chart's threshold line is a reference there, not a floor.")
@@ -129,7 +127,7 @@ fn band_controls(state: AppState, axis: WireAxisInfo) -> impl IntoView {
     let other_model = axis.other_model.clone().map(|warning| {
         view! { <p class="notice" data-testid="axis-other-model">{warning}</p> }
     });
-    let older_file = (axis.threshold_basis == ThresholdBasis::RoleAnswers).then(|| {
+    let older_file = (offer.basis == ThresholdBasis::RoleAnswers).then(|| {
         view! {
             <p class="notice" data-testid="axis-older-thresholds">
                 "This axis file is in the older format: its floors are percentiles of role answers only, lower than the paper's (which takes percentiles over all answers, default 75th). Capping works, but it lifts less than the paper's cap would. Rebuild the file with the project's axis lab (see the README) for the paper's floors."
@@ -157,7 +155,7 @@ fn band_controls(state: AppState, axis: WireAxisInfo) -> impl IntoView {
             <select data-testid="cap-percentile"
                 prop:value=move || {
                     band()
-                        .and_then(|b| level_index(&levels, b.percentile))
+                        .and_then(|b| levels.iter().position(|&l| l == b.percentile))
                         .map(|i| i.to_string())
                         .unwrap_or_default()
                 }

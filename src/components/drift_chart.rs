@@ -5,7 +5,6 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::capping::{monitor_in_band, monitor_threshold};
 use crate::chart::{ChartModel, ChartPoint, ChartView, Frame};
 use crate::conversation::Column;
 use crate::session::AppState;
@@ -29,8 +28,8 @@ pub fn DriftChart() -> impl IntoView {
             let axis = axis.as_ref()?;
             let band = state.capping.with(|c| c.band)?;
             Some((
-                monitor_threshold(axis, band.percentile)?,
-                monitor_in_band(axis, &band),
+                axis.capping.monitor_floor(band.percentile)?,
+                band.contains(axis.monitor_layer),
             ))
         });
         state

@@ -14,7 +14,6 @@ use crate::persona_layout::{
     ROLE_DOT_RADIUS, STAR_RADIUS, Scale, WIDTH, extremes, frame_caption,
 };
 use crate::session::AppState;
-use crate::worker::protocol::WirePersonaMap;
 
 #[component]
 pub fn PersonaMap() -> impl IntoView {
@@ -28,7 +27,7 @@ pub fn PersonaMap() -> impl IntoView {
 }
 
 #[component]
-fn MapView(map: WirePersonaMap) -> impl IntoView {
+fn MapView(map: engine::axis::PersonaMap) -> impl IntoView {
     let state = expect_context::<AppState>();
     let roles = map.roles.clone();
     let coords = map.coords.clone();

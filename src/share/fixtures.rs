@@ -3,11 +3,11 @@
 use engine::axis::CapSetting;
 
 use super::format::{SharedAxis, SharedConversation, SharedModel, Snapshot};
-use crate::capping::CappingChoice;
 use crate::chart::ChartView;
 use crate::conversation::AnswerScore;
 use crate::conversation::{Conversation, Reply, Turn};
 use crate::worker::protocol::WireGenerationSettings;
+use engine::axis::CappingChoice;
 
 fn settings() -> WireGenerationSettings {
     WireGenerationSettings {
@@ -24,7 +24,7 @@ pub fn conversation() -> Conversation {
     let cap = CapSetting {
         first_layer: 20,
         last_layer: 25,
-        percentile: 75.0,
+        percentile: engine::axis::Percentile::whole(75),
     };
     let scored = |id: u64, text: &str, a: f32, t: f32| Reply {
         id,

@@ -6,12 +6,12 @@
 use engine::axis::CapSetting;
 use serde::{Deserialize, Serialize};
 
-use crate::capping::CappingChoice;
 use crate::chart::ChartView;
 use crate::conversation::{AnswerScore, TokenScores};
 use crate::conversation::{Conversation, Reply, Turn};
 use crate::persist::sanitize;
 use crate::worker::protocol::WireGenerationSettings;
+use engine::axis::CappingChoice;
 
 /// The `format` field of every shared conversation.
 pub const FORMAT: &str = "assistant-axis/conversation";

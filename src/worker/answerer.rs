@@ -9,7 +9,7 @@
 
 use std::future::Future;
 
-use engine::axis::{AxisFile, CapSetting};
+use engine::axis::{self, AxisFile, AxisPlan};
 use engine::chat::{ChatMessage, ChatModel};
 use engine::device::Device;
 use engine::generation::{
@@ -21,11 +21,9 @@ use sha2::{Digest, Sha256};
 
 use super::compat;
 use super::protocol::{
-    Backend, FromWorker, Precision, WireAxisInfo, WireGenerationSettings, WireMessage, WireScore,
-    WireTokenScores,
+    Backend, FromWorker, GenerateRequest, Precision, WireAxisInfo, WireScore, WireTokenScores,
 };
 use super::quick_axis::{self, QuickAxisError, QuickAxisSize, QuickModel};
-use super::scoring::{self, AxisPlan};
 
 /// Where the answerer runs: the browser worker, or a native test.
 pub trait Host {
@@ -226,10 +224,9 @@ pub async fn load(
         Ok(a) => (Some(a), None),
         Err(e) => (None, Some(e)),
     };
-    let axis_info: Option<WireAxisInfo> = axis.as_ref().map(|a| WireAxisInfo {
-        other_model: scoring::other_model_warning(a, &identity.sha256),
-        ..scoring::axis_info(a)
-    });
+    let axis_info: Option<WireAxisInfo> = axis
+        .as_ref()
+        .map(|a| WireAxisInfo::of(a, Some(&identity.sha256)));
     let ready = FromWorker::Ready {
         backend: options.backend,
         precision: options.precision,
@@ -343,28 +340,29 @@ pub async fn warm_up(model: &ChatModel) -> Result<(), String> {
     Ok(())
 }
 
-/// What one answer runs on.
+/// What one answer runs on: the worker's model and axis file.
 #[derive(Clone, Copy)]
 pub struct Job<'a> {
     pub model: &'a ChatModel,
     pub axis: Option<&'a AxisFile>,
-    /// `None`: the model as it is.
-    pub capping: Option<&'a CapSetting>,
-    /// `None` or 0: no steering.
-    pub steering: Option<f32>,
 }
 
-/// Answers `messages`: emits a `Token` per generated token (and one for a trailing partial
+/// Writes the answer `request` asks for: emits a `Token` per generated token (and one for a trailing partial
 /// character), then `Done` with the answer's scores when there is an axis. Stops early when
 /// [`Host::pause`] says so. An error (nothing emitted after it) is the caller's to report as
 /// `Failed { id }`.
 pub async fn generate(
     host: &impl Host,
     job: Job<'_>,
-    id: u64,
-    messages: &[WireMessage],
-    settings: &WireGenerationSettings,
+    request: &GenerateRequest,
 ) -> Result<(), String> {
+    let GenerateRequest {
+        id,
+        ref messages,
+        ref settings,
+        capping,
+        steering,
+    } = *request;
     let model = job.model;
     let started = host.now_seconds();
     let messages: Vec<ChatMessage> = messages
@@ -375,9 +373,9 @@ pub async fn generate(
         })
         .collect();
     // Capping needs the axis; asking for it without one is an error, not a silent default.
-    let steering = job.steering.filter(|a| *a != 0.0);
-    let plan: Option<AxisPlan> = match (job.axis, job.capping, steering) {
-        (Some(axis), capping, steering) => Some(scoring::plan(axis, capping, steering)?),
+    let steering = steering.filter(|a| *a != 0.0);
+    let plan: Option<AxisPlan> = match (job.axis, capping.as_ref(), steering) {
+        (Some(axis), capping, steering) => Some(axis::plan(axis, capping, steering)?),
         (None, Some(_), _) => {
             return Err("capping needs the axis file, which is not loaded".into());
         }
@@ -529,7 +527,7 @@ pub async fn reread_answer(
     prompt: &[u32],
     answer_ids: &[u32],
 ) -> Result<Reread, String> {
-    let reader = scoring::plan(axis, None, None)?;
+    let reader = axis::plan(axis, None, None)?;
     if answer_ids.is_empty() {
         return Ok(Reread {
             reader,
@@ -609,7 +607,7 @@ pub async fn build_axis(
         .and_then(|t| t.as_u64())
         .unwrap_or(0) as usize;
     host.emit(FromWorker::AxisBuilt {
-        axis: scoring::axis_info(&file),
+        axis: WireAxisInfo::of(&file, None),
         file_name: format!("{}.axis.safetensors", identity.id),
         answers: plan.jobs.len(),
         tokens,
@@ -631,6 +629,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
+    use crate::worker::protocol::{WireGenerationSettings, WireMessage};
 
     const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
     const AXIS_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.axis.safetensors";
@@ -803,25 +802,32 @@ mod tests {
     const QUESTION: &str = "What is the capital of France?";
 
     /// Answers [`QUESTION`] greedily on the shared model and returns the events.
-    fn answer(host: Recorder, job: Job<'_>, max_new_tokens: usize) -> Vec<FromWorker> {
-        pollster::block_on(generate(
-            &host,
-            job,
-            7,
-            &ask(QUESTION),
-            &greedy(max_new_tokens),
-        ))
-        .expect("the answer is generated");
+    fn answer(host: Recorder, job: Job<'_>, request: &GenerateRequest) -> Vec<FromWorker> {
+        pollster::block_on(generate(&host, job, request)).expect("the answer is generated");
         host.events()
     }
 
-    fn job(capping: Option<&CapSetting>) -> Job<'_> {
+    /// The shared model with its axis file.
+    fn job() -> Job<'static> {
         let loaded = &shared().loaded;
         Job {
             model: &loaded.model,
             axis: loaded.axis.as_ref(),
+        }
+    }
+
+    /// [`QUESTION`], answered greedily in at most `max_new_tokens` tokens, as answer 7.
+    fn question(
+        capping: Option<engine::axis::CapSetting>,
+        steering: Option<f32>,
+        max_new_tokens: usize,
+    ) -> GenerateRequest {
+        GenerateRequest {
+            id: 7,
+            messages: ask(QUESTION),
+            settings: greedy(max_new_tokens),
             capping,
-            steering: None,
+            steering,
         }
     }
 
@@ -1066,10 +1072,8 @@ mod tests {
         let job = Job {
             model: &loaded.model,
             axis: None,
-            capping: None,
-            steering: None,
         };
-        let events = answer(Recorder::new(), job, 2);
+        let events = answer(Recorder::new(), job, &question(None, None, 2));
         let (_, done) = split(&events);
         assert!(
             matches!(
@@ -1097,7 +1101,7 @@ mod tests {
     #[test]
     fn a_short_greedy_answer_streams_its_tokens_then_done_with_finite_scores() {
         let started = Instant::now();
-        let events = answer(Recorder::new(), job(None), 6);
+        let events = answer(Recorder::new(), job(), &question(None, None, 6));
         println!(
             "6 tokens + re-read: {:.2} s",
             started.elapsed().as_secs_f64()
@@ -1162,11 +1166,11 @@ mod tests {
         let cap = engine::axis::CapSetting {
             first_layer: 22,
             last_layer: 25,
-            percentile: 75.0,
+            percentile: engine::axis::Percentile::whole(75),
         };
         assert!(axis.meta.monitor_layer < cap.first_layer, "{cap:?}");
         let run = |capping| {
-            let events = answer(Recorder::new(), job(capping), 6);
+            let events = answer(Recorder::new(), job(), &question(capping, None, 6));
             let (tokens, done) = split(&events);
             let FromWorker::Done {
                 score: Some(score),
@@ -1180,7 +1184,7 @@ mod tests {
             (ids, *score, per_token.clone())
         };
         let (free_ids, free, _) = run(None);
-        let (capped_ids, capped, rows) = run(Some(&cap));
+        let (capped_ids, capped, rows) = run(Some(cap));
         // Measured: this cap (p75 at layers 22-25) changes the first token already;
         // without that this test would compare an uncapped answer with itself.
         assert_ne!(free_ids, capped_ids, "the cap did not change the answer");
@@ -1201,7 +1205,11 @@ mod tests {
     #[test]
     fn a_stop_between_tokens_ends_the_answer_with_what_it_has() {
         // The first pause comes after the first token.
-        let events = answer(Recorder::stopping_at(Some(1)), job(None), 6);
+        let events = answer(
+            Recorder::stopping_at(Some(1)),
+            job(),
+            &question(None, None, 6),
+        );
         let (tokens, done) = split(&events);
         assert_eq!(tokens.iter().filter(|(id, _)| *id != u32::MAX).count(), 1);
         let FromWorker::Done {
@@ -1222,24 +1230,18 @@ mod tests {
         let shared = shared();
         let model = &shared.loaded.model;
         let cap = shared.loaded.axis.as_ref().expect("axis").meta.cap;
-        let bare = |capping, steering| Job {
-            model,
-            axis: None,
-            capping,
-            steering,
-        };
-        for (job, why) in [
-            (bare(Some(&cap), None), "capping needs the axis file"),
-            (bare(None, Some(1.0)), "steering needs the axis file"),
+        let bare = Job { model, axis: None };
+        for (request, why) in [
+            (question(Some(cap), None, 2), "capping needs the axis file"),
+            (question(None, Some(1.0), 2), "steering needs the axis file"),
         ] {
             let host = Recorder::new();
-            let err = pollster::block_on(generate(&host, job, 7, &ask(QUESTION), &greedy(2)))
-                .expect_err("refused");
+            let err = pollster::block_on(generate(&host, bare, &request)).expect_err("refused");
             assert!(err.starts_with(why), "{err}");
             assert!(host.events().is_empty());
         }
         // Steering 0 is no steering.
-        let events = answer(Recorder::new(), bare(None, Some(0.0)), 2);
+        let events = answer(Recorder::new(), bare, &question(None, Some(0.0), 2));
         let (_, done) = split(&events);
         assert!(
             matches!(
@@ -1296,7 +1298,7 @@ mod tests {
         let again = AxisFile::from_bytes(bytes).expect("the handed-over bytes are an axis file");
         assert_eq!(again.meta.model_sha256, loaded.identity.sha256);
         assert_eq!(again.meta.n_layers, file.meta.n_layers);
-        assert_eq!(*axis, scoring::axis_info(&file));
+        assert_eq!(*axis, WireAxisInfo::of(&file, None));
 
         // Cancelled at the first pause: no file, and the page is told it was cancelled.
         let host = Recorder::stopping_at(Some(1));

@@ -21,10 +21,9 @@ use super::answerer::{
 use super::compat::{self, MAX_MODEL_BYTES};
 use super::model_cache;
 use super::protocol::{
-    BYTES_AXIS, BYTES_MESSAGE, BYTES_MODEL, Backend, FromWorker, Precision, ToWorker,
+    BYTES_AXIS, BYTES_MESSAGE, BYTES_MODEL, Backend, FromWorker, Precision, ToWorker, WireAxisInfo,
 };
 use super::quick_axis::QuickAxisSize;
-use super::scoring;
 
 #[derive(Default)]
 struct HostState {
@@ -213,13 +212,8 @@ fn handle(message: ToWorker) {
                 end();
             });
         }
-        ToWorker::Generate {
-            id,
-            messages,
-            settings,
-            capping,
-            steering,
-        } => {
+        ToWorker::Generate(request) => {
+            let id = request.id;
             let Some(model) = STATE.with(|s| s.borrow().model.clone()) else {
                 post(&FromWorker::Failed {
                     id: Some(id),
@@ -240,12 +234,8 @@ fn handle(message: ToWorker) {
                 let job = Job {
                     model: &model,
                     axis: axis.as_deref(),
-                    capping: capping.as_ref(),
-                    steering,
                 };
-                if let Err(message) =
-                    answerer::generate(&Worker, job, id, &messages, &settings).await
-                {
+                if let Err(message) = answerer::generate(&Worker, job, &request).await {
                     post(&FromWorker::Failed {
                         id: Some(id),
                         message,
@@ -472,7 +462,7 @@ impl LoadHost for Loading<'_> {
 
 /// A quick build finished: the worker scores and caps with its axis from now on.
 fn use_built_axis(file: AxisFile) {
-    let info = scoring::axis_info(&file);
+    let info = WireAxisInfo::of(&file, None);
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         s.axis = Some(Rc::new(file));

@@ -14,4 +14,3 @@ pub mod host;
 pub mod model_cache;
 pub mod protocol;
 pub mod quick_axis;
-pub mod scoring;

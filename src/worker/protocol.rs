@@ -7,7 +7,7 @@
 //! The page never sees tensors and the worker never touches the DOM; this file is the whole
 //! contract between them.
 
-use engine::axis::{CapSetting, ThresholdBasis};
+use engine::axis::{AxisFile, CapOffer, CapSetting, PersonaMap};
 use engine::generation::LogitsComparison;
 use serde::{Deserialize, Serialize};
 
@@ -63,46 +63,31 @@ pub struct WireMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireAxisInfo {
     pub model_id: String,
-    pub n_layers: usize,
     pub monitor_layer: usize,
-    /// The lab's default cap band and percentile.
-    pub default_capping: CapSetting,
-    /// Which answers the floors are percentiles of: all answers (the paper's convention), or
-    /// role answers only in an older (format 1) file.
-    pub threshold_basis: ThresholdBasis,
-    pub percentile_levels: Vec<f32>,
-    /// For each entry of `percentile_levels`: τ at the monitor layer minus the score's centre,
-    /// i.e. where the cap sits on the chart's score scale.
-    pub monitor_thresholds: Vec<f32>,
+    /// The file's default cap, its floors and their convention.
+    pub capping: CapOffer,
     /// The role vectors' PCA at the monitor layer, for the persona map; `None` when the file
     /// has fewer than two components.
     #[serde(default)]
-    pub persona: Option<WirePersonaMap>,
+    pub persona: Option<PersonaMap>,
     /// Set when the file says it was computed for another GGUF than the one loaded (its
     /// `model_sha256` differs): the axis is used, but the page says its numbers may not hold.
     #[serde(default)]
     pub other_model: Option<String>,
 }
 
-/// The axis file's PCA of role vectors (monitor layer), in PC1 × PC2 coordinates centred on the
-/// mean role vector — the same frame answers are placed in (`WireScore::persona_*`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WirePersonaMap {
-    pub roles: Vec<String>,
-    /// One (PC1, PC2) per entry of `roles`.
-    pub coords: Vec<[f32; 2]>,
-    /// The default Assistant's mean, in the same coordinates.
-    pub default: [f32; 2],
-    /// Explained-variance ratio of PC1 and PC2.
-    pub explained: [f32; 2],
-    /// The layer the map shows (0-based; the monitor layer, where answers are scored) and the
-    /// model's layer count, for the caption.
-    pub layer: usize,
-    pub n_layers: usize,
-    /// The unit Assistant Axis in this frame: its cosine with PC1 and with PC2. Their
-    /// root-sum-square is the share of the axis that lies in the drawn plane; the arrow from the
-    /// roles' mean (the origin) to `default` is the axis itself seen in the plane.
-    pub axis_cos: [f32; 2],
+impl WireAxisInfo {
+    /// `model_sha256`: the loaded model file's, when known (a quick build made the axis from the
+    /// model itself).
+    pub fn of(axis: &AxisFile, model_sha256: Option<&str>) -> WireAxisInfo {
+        WireAxisInfo {
+            model_id: axis.meta.model_id.clone(),
+            monitor_layer: axis.meta.monitor_layer,
+            capping: axis.cap_offer(),
+            persona: axis.persona_map(),
+            other_model: model_sha256.and_then(|sha| axis.other_model_warning(sha)),
+        }
+    }
 }
 
 /// Per-token positions on the axis for one answer (the token heatmap): `pieces[i]` is the text
@@ -128,7 +113,7 @@ pub struct WireScore {
     /// For a capped answer: min over capped layers and all positions of (post-cap projection −
     /// τ_l). The cap is a floor, so this is ≥ 0 up to float rounding.
     pub cap_margin: Option<f32>,
-    /// Where the answer sits on the persona map (PC1, PC2; see `WirePersonaMap`), from the
+    /// Where the answer sits on the persona map (PC1, PC2; see `engine::axis::PersonaMap`), from the
     /// answering model's activations and from the uncapped re-read.
     #[serde(default)]
     pub persona_activations: Option<[f32; 2]>,
@@ -176,19 +161,7 @@ pub enum ToWorker {
         axis_name: Option<String>,
     },
     /// Answer the conversation; `id` tags every event of this answer.
-    Generate {
-        id: u64,
-        messages: Vec<WireMessage>,
-        settings: WireGenerationSettings,
-        /// `None`: the model as it is.
-        #[serde(default)]
-        capping: Option<CapSetting>,
-        /// Steering (docs/design.md §1, paper §3.2): add α·axis[monitor] at the monitor layer at every
-        /// position; `None` or 0: no steering. α = 1 moves the stream by the whole gap between
-        /// the mean role vector and the default Assistant.
-        #[serde(default)]
-        steering: Option<f32>,
-    },
+    Generate(GenerateRequest),
     /// Compute an axis for the loaded model in the browser (`worker::quick_axis`): progress
     /// comes as `AxisProgress`, the result as `AxisBuilt` (then in use at once) or
     /// `AxisBuildFailed`. `Stop` cancels it.
@@ -203,6 +176,22 @@ pub enum ToWorker {
     /// Destroy the WebGPU device as a driver reset would (diagnostics and the browser test of
     /// the recovery path).
     SimulateDeviceLoss,
+}
+
+/// One answer to write: [`ToWorker::Generate`]. The worker's host hands it whole to the answerer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateRequest {
+    pub id: u64,
+    pub messages: Vec<WireMessage>,
+    pub settings: WireGenerationSettings,
+    /// `None`: the model as it is.
+    #[serde(default)]
+    pub capping: Option<CapSetting>,
+    /// Steering (docs/design.md §1, paper §3.2): add α·axis[monitor] at the monitor layer at
+    /// every position; `None` or 0: no steering. α = 1 moves the stream by the whole gap between
+    /// the mean role vector and the default Assistant.
+    #[serde(default)]
+    pub steering: Option<f32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -345,7 +334,7 @@ mod tests {
 
     #[test]
     fn messages_round_trip_through_json() {
-        let msg = ToWorker::Generate {
+        let msg = ToWorker::Generate(GenerateRequest {
             id: 7,
             messages: vec![WireMessage {
                 role: "user".into(),
@@ -362,10 +351,10 @@ mod tests {
             capping: Some(CapSetting {
                 first_layer: 18,
                 last_layer: 24,
-                percentile: 25.0,
+                percentile: engine::axis::Percentile::whole(25),
             }),
             steering: Some(-1.5),
-        };
+        });
         let back: ToWorker = serde_json::from_str(&msg.to_json()).expect("parse");
         assert_eq!(back, msg);
         let ev = FromWorker::Failed {
@@ -380,9 +369,9 @@ mod tests {
     fn a_generate_message_without_capping_means_uncapped() {
         let json = r#"{"type":"Generate","id":3,"messages":[],"settings":{"temperature":0.5,"top_p":0.9,"frequency_penalty":1.0,"seed":1,"max_new_tokens":8}}"#;
         match serde_json::from_str::<ToWorker>(json).expect("parse") {
-            ToWorker::Generate {
+            ToWorker::Generate(GenerateRequest {
                 capping, steering, ..
-            } => {
+            }) => {
                 assert_eq!(capping, None);
                 assert_eq!(steering, None);
             }

@@ -204,7 +204,7 @@ enum Command {
         widths: Vec<usize>,
         /// Floors (percentiles of all answers), comma-separated [default: the paper's four].
         #[arg(long, value_delimiter = ',')]
-        floors: Vec<f32>,
+        floors: Vec<engine::axis::Percentile>,
         /// Extra settings, e.g. `--setting 22-25@75` (repeatable).
         #[arg(long = "setting")]
         settings: Vec<String>,

@@ -434,7 +434,10 @@ pub fn axis_file(data: &[u8]) -> Result<(), AxisError> {
         let _ = (file.score_centre(layer), file.unit_axis(layer));
         let _ = file.threshold(layer, file.meta.cap.percentile);
         let _ = file.role_percentile(layer, file.meta.cap.percentile);
+        let _ = file.threshold_row(layer);
     }
+    // What the page is sent about the file.
+    let _ = (file.cap_offer(), file.persona_map());
     // A file the reader accepts must survive the writer: the lab writes, the app reads.
     let again = file
         .to_bytes()
@@ -810,9 +813,9 @@ fn template_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
 }
 
 fn axis_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
-    use crate::axis::{AxisMeta, CapSetting, FORMAT_VERSION};
+    use crate::axis::{AxisMeta, CapSetting, FORMAT_VERSION, Percentile};
     let (l, h, k) = (3usize, 4usize, 2usize);
-    let levels = vec![5.0f32, 25.0, 50.0, 75.0, 95.0];
+    let levels = [5, 25, 50, 75, 95].map(Percentile::whole).to_vec();
     let roles = vec!["pirate".to_owned(), "ghost".to_owned()];
     let (p, r) = (levels.len(), roles.len());
     let meta = AxisMeta {
@@ -825,7 +828,7 @@ fn axis_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         cap: CapSetting {
             first_layer: 1,
             last_layer: 2,
-            percentile: 75.0,
+            percentile: Percentile::whole(75),
         },
         percentile_levels: levels,
         roles,

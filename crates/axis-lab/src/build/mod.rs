@@ -249,9 +249,7 @@ mod tests {
             axis.threshold_basis(),
             engine::axis::ThresholdBasis::AllAnswers
         );
-        assert!(engine::axis::threshold::is_paper_level(
-            axis.meta.cap.percentile
-        ));
+        assert!(axis.meta.cap.percentile.is_paper_level());
         assert_eq!(v["steering"].as_array().map(Vec::len), Some(5));
         let drift = v["drift"].as_array().expect("drift curves");
         assert_eq!(drift.len(), 4, "2 conversations, uncapped and capped");

@@ -40,7 +40,7 @@ pub struct SweepOptions {
     pub part: Part,
     pub grid: GridKind,
     pub widths: Vec<usize>,
-    pub floors: Vec<f32>,
+    pub floors: Vec<engine::axis::Percentile>,
     pub settings: Vec<String>,
     pub capability_items: usize,
     pub persona_limit: Option<usize>,

@@ -2,7 +2,8 @@
 
 use anyhow::{Context, Result, bail};
 use engine::axis::CapSetting;
-use engine::axis::threshold::{PAPER_PERCENTILES, is_paper_level};
+use engine::axis::Percentile;
+use engine::axis::threshold::PAPER_PERCENTILES;
 
 /// The build's grid: bands of a fifth of the depth starting at 40 % (the middle), 65 % and 75 %
 /// of it (the paper's best bands sit at 70–90 % depth) × the paper's floors. The small one: the
@@ -28,7 +29,7 @@ pub fn for_build(n_layers: usize, small: bool) -> Vec<CapSetting> {
 }
 
 /// The paper's default band at each of `floors`.
-pub fn paper_band(n_layers: usize, floors: &[f32]) -> Vec<CapSetting> {
+pub fn paper_band(n_layers: usize, floors: &[Percentile]) -> Vec<CapSetting> {
     let band = engine::axis::build::paper_defaults(n_layers).1;
     floors
         .iter()
@@ -39,7 +40,7 @@ pub fn paper_band(n_layers: usize, floors: &[f32]) -> Vec<CapSetting> {
 /// Bands across depth: centres every 2 layers from 40 % to 90 % of the depth, each of
 /// `widths` layers (the band [centre − ⌊w/2⌋, centre − ⌊w/2⌋ + w − 1], moved inside the model
 /// where it would stick out), × `floors`. Duplicates (after moving) are dropped.
-pub fn across_depth(n_layers: usize, widths: &[usize], floors: &[f32]) -> Vec<CapSetting> {
+pub fn across_depth(n_layers: usize, widths: &[usize], floors: &[Percentile]) -> Vec<CapSetting> {
     let lo = (n_layers as f64 * 0.4).round() as usize;
     let hi = ((n_layers as f64 * 0.9).round() as usize).min(n_layers.saturating_sub(1));
     let mut out: Vec<CapSetting> = Vec::new();
@@ -78,9 +79,9 @@ pub fn parse_setting(text: &str, n_layers: usize) -> Result<CapSetting> {
         .trim()
         .parse()
         .with_context(|| format!("`{text}`: last layer"))?;
-    let percentile: f32 = floor
-        .trim()
+    let percentile: Percentile = floor
         .parse()
+        .map_err(anyhow::Error::msg)
         .with_context(|| format!("`{text}`: percentile"))?;
     if first_layer > last_layer || last_layer >= n_layers {
         bail!(
@@ -88,8 +89,12 @@ pub fn parse_setting(text: &str, n_layers: usize) -> Result<CapSetting> {
             n_layers.saturating_sub(1)
         );
     }
-    if !is_paper_level(percentile) {
-        bail!("`{text}`: the floor must be one of the paper's percentiles {PAPER_PERCENTILES:?}");
+    if !percentile.is_paper_level() {
+        let paper: Vec<String> = PAPER_PERCENTILES.iter().map(|p| p.to_string()).collect();
+        bail!(
+            "`{text}`: the floor must be one of the paper's percentiles ({})",
+            paper.join(", ")
+        );
     }
     Ok(CapSetting {
         first_layer,
@@ -117,7 +122,7 @@ mod tests {
         for c in for_build(30, false) {
             assert!(c.first_layer <= c.last_layer && c.last_layer < 30);
             assert_eq!(c.last_layer - c.first_layer + 1, 6);
-            assert!(is_paper_level(c.percentile));
+            assert!(c.percentile.is_paper_level());
         }
         assert_eq!(for_build(30, false).len(), 12);
         assert_eq!(for_build(2, false)[0].last_layer, 1);
@@ -132,13 +137,13 @@ mod tests {
 
     #[test]
     fn bands_across_depth_centre_every_two_layers_from_40_to_90_percent() {
-        let grid = across_depth(30, &[4], &[75.0]);
+        let grid = across_depth(30, &[4], &[Percentile::whole(75)]);
         let firsts: Vec<usize> = grid.iter().map(|c| c.first_layer).collect();
         // Centres 12, 14, …, 26 (40 % and 87 % of 30 layers; 27 is 90 %).
         assert_eq!(firsts, vec![10, 12, 14, 16, 18, 20, 22, 24]);
         assert!(grid.iter().all(|c| c.last_layer - c.first_layer == 3));
         // A band that would stick out is moved inside, and duplicates are dropped.
-        let wide = across_depth(30, &[10], &[75.0]);
+        let wide = across_depth(30, &[10], &[Percentile::whole(75)]);
         assert!(wide.iter().all(|c| c.last_layer < 30));
         assert_eq!(wide.last().map(|c| c.last_layer), Some(29));
         let n = across_depth(30, &[2, 4], &PAPER_PERCENTILES).len();
@@ -148,7 +153,10 @@ mod tests {
     #[test]
     fn settings_parse_from_the_command_line_and_refuse_what_does_not_fit() {
         let c = parse_setting("22-25@75", 30).expect("valid");
-        assert_eq!((c.first_layer, c.last_layer, c.percentile), (22, 25, 75.0));
+        assert_eq!(
+            (c.first_layer, c.last_layer, c.percentile),
+            (22, 25, Percentile::whole(75))
+        );
         assert!(parse_setting("22-25", 30).is_err());
         assert!(parse_setting("25-22@75", 30).is_err());
         assert!(parse_setting("22-30@75", 30).is_err());

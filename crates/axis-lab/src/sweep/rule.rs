@@ -77,7 +77,7 @@ pub fn choose(results: &[CandidateResult]) -> Option<CapSetting> {
                 .rate
                 .total_cmp(&b.persona_other_identity.rate)
                 .then(b.persona_text_score.total_cmp(&a.persona_text_score))
-                .then(ca.percentile.total_cmp(&cb.percentile))
+                .then(ca.percentile.cmp(&cb.percentile))
         })
         .map(|(c, _)| c)
 }
@@ -105,12 +105,12 @@ mod tests {
 
     #[test]
     fn the_rule_chooses_only_outside_the_intervals_and_respects_capability() {
-        let cap = |p: f32| CapSetting {
+        let cap = |p: u16| CapSetting {
             first_layer: 10,
             last_layer: 15,
-            percentile: p,
+            percentile: engine::axis::Percentile::whole(p),
         };
-        let (a, b, c) = (cap(25.0), cap(75.0), cap(99.0));
+        let (a, b, c) = (cap(25), cap(75), cap(99));
         // Baseline 60/300 non-assistant identities, 100/200 correct. a: 20/300 at 98/200 (one
         // point lost); b: fewer identities but 20 points of capability lost; c: 50/300, inside
         // the baseline's interval.

@@ -6,13 +6,25 @@
 //! lab adds its judge, held-out validation and the capping sweep on top; [`assemble_quick`] is
 //! the whole recipe for a run without them.
 
-use super::file::{AxisFile, AxisMeta, CapSetting, FORMAT_VERSION};
+use super::file::{AxisFile, AxisMeta, FORMAT_VERSION};
+use super::plan::CapSetting;
 use super::stats::{Pca, mean_of, pca, percentile};
 pub use super::threshold::PAPER_CAP_PERCENTILE;
+use super::threshold::Percentile;
 use super::{dot, unit};
 
 /// Stored percentile levels; they include the paper's grid ([`super::threshold::PAPER_PERCENTILES`]).
-pub const PERCENTILE_LEVELS: [f32; 9] = [1.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0];
+pub const PERCENTILE_LEVELS: [Percentile; 9] = [
+    Percentile::whole(1),
+    Percentile::whole(5),
+    Percentile::whole(10),
+    Percentile::whole(25),
+    Percentile::whole(50),
+    Percentile::whole(75),
+    Percentile::whole(90),
+    Percentile::whole(95),
+    Percentile::whole(99),
+];
 pub const PCA_COMPONENTS: usize = 10;
 
 /// The paper's capping recipe, used where no sweep chose one: τ = the 75th percentile of all
@@ -74,7 +86,7 @@ impl LayerAxis {
         let levels = |projections: &[f32]| -> Vec<f32> {
             PERCENTILE_LEVELS
                 .iter()
-                .map(|&q| percentile(projections, q).unwrap_or(f32::NAN))
+                .map(|q| percentile(projections, q.value()).unwrap_or(f32::NAN))
                 .collect()
         };
         let (on_default, on_role) = (project(default_answers), project(role_answers));
@@ -347,17 +359,17 @@ mod tests {
         let (d, r): (&[&[f32]], &[&[f32]]) = (&[&[4.0], &[6.0]], &[&[0.0], &[2.0]]);
         let (dr, rr) = (d.to_vec(), r.to_vec());
         let layer = LayerAxis::compute(&dr, &rr, &rr, 1).expect("axis");
-        let at = |table: &[f32], q: f32| {
+        let at = |table: &[f32], q: u16| {
             let i = PERCENTILE_LEVELS
                 .iter()
-                .position(|&x| x == q)
+                .position(|&x| x == Percentile::whole(q))
                 .expect("level");
             table[i]
         };
         // All projections: 0, 2, 4, 6. NumPy: p75 = 4.5, p25 = 1.5; role answers' p25 = 0.5.
-        assert!((at(&layer.all_percentiles, 75.0) - 4.5).abs() < 1e-6);
-        assert!((at(&layer.all_percentiles, 25.0) - 1.5).abs() < 1e-6);
-        assert!((at(&layer.role_percentiles, 25.0) - 0.5).abs() < 1e-6);
+        assert!((at(&layer.all_percentiles, 75) - 4.5).abs() < 1e-6);
+        assert!((at(&layer.all_percentiles, 25) - 1.5).abs() < 1e-6);
+        assert!((at(&layer.role_percentiles, 25) - 0.5).abs() < 1e-6);
     }
 
     #[test]

@@ -4,9 +4,8 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
 use super::math::unit;
-use super::threshold::{ThresholdBasis, level_index};
-#[cfg(feature = "model")]
-use crate::model::Cap;
+use super::plan::CapSetting;
+use super::threshold::{Percentile, ThresholdBasis};
 
 /// Bumped on any incompatible change of the layout. Version 2 added `all_percentiles` (the
 /// paper's threshold convention); version 1 files still load, their floors marked as
@@ -59,18 +58,6 @@ pub enum AxisError {
     },
 }
 
-/// A cap: a band of consecutive layers and the percentile that gives each layer's floor. The
-/// app's default (in the axis file), a lab sweep candidate and the page's choice are all this.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct CapSetting {
-    /// First and last capped layer, inclusive.
-    pub first_layer: usize,
-    pub last_layer: usize,
-    /// Which entry of `percentile_levels` gives τ: from `all_percentiles` (format 2), or from
-    /// `role_percentiles` in format-1 files (see [`AxisFile::threshold`]).
-    pub percentile: f32,
-}
-
 /// Everything about an axis that is not a tensor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AxisMeta {
@@ -84,7 +71,7 @@ pub struct AxisMeta {
     pub monitor_layer: usize,
     pub cap: CapSetting,
     /// The percentile levels of the `*_percentiles` tensors, e.g. [1, 5, 10, 25, 50, 75, 90, 95, 99].
-    pub percentile_levels: Vec<f32>,
+    pub percentile_levels: Vec<Percentile>,
     /// Role names in the order of `role_coords`' rows.
     pub roles: Vec<String>,
     /// Validation numbers (AUROC, cos(PC1, axis), sweeps…), free-form.
@@ -150,14 +137,15 @@ impl AxisFile {
                 "monitor layer or cap band outside the model's layers".into(),
             ));
         }
-        // JSON has no ∞, but serde reads 1e39 as an f32 infinity: such a level could not be
-        // written back (it serialises as null) and compares equal to itself (found by fuzzing).
-        if meta.percentile_levels.iter().any(|v| !v.is_finite()) {
-            return Err(AxisError::Meta(
-                "percentile levels must be finite numbers".into(),
-            ));
+        // Levels are read as `Percentile`s (numbers from 0 to 100; JSON's 1e39, which serde
+        // once read as an f32 infinity, is refused there). Two equal levels would make a floor
+        // ambiguous.
+        let mut sorted = meta.percentile_levels.clone();
+        sorted.sort_unstable();
+        if sorted.windows(2).any(|w| w[0] == w[1]) {
+            return Err(AxisError::Meta("a percentile level is stored twice".into()));
         }
-        if level_index(&meta.percentile_levels, meta.cap.percentile).is_none() {
+        if !meta.percentile_levels.contains(&meta.cap.percentile) {
             return Err(AxisError::Meta(format!(
                 "cap percentile {} is not one of the stored levels",
                 meta.cap.percentile
@@ -296,7 +284,7 @@ impl AxisFile {
     /// The capping floor τ at `layer` for percentile `level`: over all answers (format 2), or
     /// over role answers in a format-1 file ([`Self::threshold_basis`] says which). `None`
     /// when the file has no such level.
-    pub fn threshold(&self, layer: usize, level: f32) -> Option<f32> {
+    pub fn threshold(&self, layer: usize, level: Percentile) -> Option<f32> {
         self.percentile_in(self.threshold_table(), layer, level)
     }
 
@@ -307,37 +295,53 @@ impl AxisFile {
             .unwrap_or(&self.role_percentiles)
     }
 
-    /// The caps of `setting` for this file ([`plan_caps`] over its unit axis and thresholds).
-    #[cfg(feature = "model")]
-    pub fn caps(&self, setting: &CapSetting) -> Result<Vec<Cap>, String> {
-        let m = &self.meta;
-        plan_caps(
-            setting,
-            m.n_layers,
-            &m.percentile_levels,
-            |layer| self.unit_axis(layer),
-            |layer| {
-                let width = m.percentile_levels.len();
-                self.threshold_table()
-                    .get(layer * width..(layer + 1) * width)
-                    .map(<[f32]>::to_vec)
-            },
-        )
+    /// The floors at `layer`, one per percentile level ([`Self::threshold_basis`] says of
+    /// which answers); `None` past the last layer.
+    pub fn threshold_row(&self, layer: usize) -> Option<&[f32]> {
+        let width = self.meta.percentile_levels.len();
+        self.threshold_table()
+            .get(layer * width..(layer + 1) * width)
+    }
+
+    /// Unit PC `k` of the role vectors at `layer`, if the file has it.
+    pub fn pca_component(&self, layer: usize, k: usize) -> Option<&[f32]> {
+        if k >= self.n_components {
+            return None;
+        }
+        let h = self.meta.hidden;
+        let start = (layer * self.n_components + k) * h;
+        self.pca_components.get(start..start + h)
     }
 
     /// Percentile `level` of the role answers' projections at `layer` (for reports; caps use
     /// [`Self::threshold`]).
-    pub fn role_percentile(&self, layer: usize, level: f32) -> Option<f32> {
+    pub fn role_percentile(&self, layer: usize, level: Percentile) -> Option<f32> {
         self.percentile_in(&self.role_percentiles, layer, level)
     }
 
-    fn percentile_in(&self, table: &[f32], layer: usize, level: f32) -> Option<f32> {
+    fn percentile_in(&self, table: &[f32], layer: usize, level: Percentile) -> Option<f32> {
         let levels = &self.meta.percentile_levels;
-        let idx = level_index(levels, level)?;
+        let idx = levels.iter().position(|&l| l == level)?;
         if layer >= self.meta.n_layers {
             return None;
         }
         table.get(layer * levels.len() + idx).copied()
+    }
+
+    /// A sentence when this file names another model file than the one whose sha256 is
+    /// `model_sha256` (files without a recorded sha256 are taken at their word).
+    pub fn other_model_warning(&self, model_sha256: &str) -> Option<String> {
+        let recorded = self.meta.model_sha256.trim();
+        if recorded.is_empty() || recorded.eq_ignore_ascii_case(model_sha256) {
+            return None;
+        }
+        let short = |h: &str| h.chars().take(12).collect::<String>();
+        Some(format!(
+            "This axis file was computed for another model file (\"{}\", sha256 {}…), not the one loaded (sha256 {}…): it is used, but its scores and caps may not mean what they say.",
+            self.meta.model_id,
+            short(recorded),
+            short(model_sha256)
+        ))
     }
 
     /// Refuses an axis computed for a model of another shape.
@@ -387,53 +391,14 @@ fn read_f32(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32
     Ok(values)
 }
 
-/// The one planner from a cap setting to interventions: every layer of the band held at or
-/// above its floor along the unit axis. Used for an axis file ([`AxisFile::caps`]: page,
-/// in-browser build, lab sweep) and by the lab's build before its file exists (from its
-/// statistics). `thresholds(layer)` is that layer's row of floors, one per level of `levels`.
-/// The error says what does not fit: a band outside the model, or a level the table lacks.
-#[cfg(feature = "model")]
-pub fn plan_caps(
-    setting: &CapSetting,
-    n_layers: usize,
-    levels: &[f32],
-    unit_axis: impl Fn(usize) -> Vec<f32>,
-    thresholds: impl Fn(usize) -> Option<Vec<f32>>,
-) -> Result<Vec<Cap>, String> {
-    if setting.first_layer > setting.last_layer || setting.last_layer >= n_layers {
-        return Err(format!(
-            "the cap band {}–{} is not within the model's layers 0–{}",
-            setting.first_layer,
-            setting.last_layer,
-            n_layers.saturating_sub(1)
-        ));
-    }
-    let level = level_index(levels, setting.percentile).ok_or_else(|| {
-        format!(
-            "the axis file has no {}th percentile (it has {levels:?})",
-            setting.percentile
-        )
-    })?;
-    (setting.first_layer..=setting.last_layer)
-        .map(|layer| {
-            let tau = thresholds(layer)
-                .and_then(|row| row.get(level).copied())
-                .ok_or_else(|| format!("no thresholds for layer {layer}"))?;
-            Ok(Cap {
-                layer,
-                direction: unit_axis(layer),
-                tau,
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn sample(l: usize, h: usize, k: usize) -> AxisFile {
-        let levels = vec![1.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0];
+        let levels: Vec<Percentile> = [1, 5, 10, 25, 50, 75, 90, 95, 99]
+            .map(Percentile::whole)
+            .to_vec();
         let p = levels.len();
         let roles = vec![
             "pirate".to_owned(),
@@ -456,7 +421,7 @@ mod tests {
                 cap: CapSetting {
                     first_layer: 1,
                     last_layer: l - 1,
-                    percentile: 25.0,
+                    percentile: Percentile::whole(25),
                 },
                 percentile_levels: levels,
                 roles: roles.clone(),
@@ -483,14 +448,16 @@ mod tests {
         let back = AxisFile::from_bytes(&bytes).expect("parse");
         assert_eq!(back, file);
         assert_eq!(
-            back.role_percentile(2, 25.0),
+            back.role_percentile(2, Percentile::whole(25)),
             Some(file.role_percentiles[2 * 9 + 3])
         );
         assert_eq!(back.threshold_basis(), ThresholdBasis::AllAnswers);
         let all = file.all_percentiles.as_ref().expect("format 2");
-        assert_eq!(back.threshold(2, 75.0), Some(all[2 * 9 + 5]));
-        assert_eq!(back.threshold(2, 33.0), None, "no such level");
-        assert_eq!(back.threshold(4, 75.0), None, "no such layer");
+        let p = Percentile::whole;
+        assert_eq!(back.threshold(2, p(75)), Some(all[2 * 9 + 5]));
+        assert_eq!(back.threshold_row(2), Some(&all[2 * 9..3 * 9]));
+        assert_eq!(back.threshold(2, p(33)), None, "no such level");
+        assert_eq!(back.threshold(4, p(75)), None, "no such layer");
         assert!(back.check_model(4, 8).is_ok());
     }
 
@@ -502,7 +469,10 @@ mod tests {
         let back = AxisFile::from_bytes(&old.to_bytes().expect("serialize")).expect("parse");
         assert_eq!(back, old);
         assert_eq!(back.threshold_basis(), ThresholdBasis::RoleAnswers);
-        assert_eq!(back.threshold(1, 25.0), Some(old.role_percentiles[9 + 3]));
+        assert_eq!(
+            back.threshold(1, Percentile::whole(25)),
+            Some(old.role_percentiles[9 + 3])
+        );
         // A format-2 file must carry the all-answer table.
         let mut broken = sample(4, 8, 3);
         broken.all_percentiles = None;
@@ -530,61 +500,42 @@ mod tests {
     }
 
     #[test]
-    fn a_percentile_level_beyond_f32_is_refused() {
-        let mut file = sample(4, 8, 3);
-        file.meta.percentile_levels[3] = 123.0;
-        file.meta.cap.percentile = 123.0;
-        let bytes = file.to_bytes().expect("serialize");
-        // Make the level overflow f32 the way a hand-edited file could (same length, so the
-        // header's size is unchanged).
-        let mut bytes = bytes;
-        for at in 0..bytes.len().saturating_sub(5) {
-            if &bytes[at..at + 5] == b"123.0" {
-                bytes[at..at + 5].copy_from_slice(b"4e+99");
-            }
+    fn percentile_levels_that_are_no_percentile_or_stored_twice_are_refused() {
+        let bytes = sample(4, 8, 3).to_bytes().expect("serialize");
+        // Edit a level the way a hand-edited file could (same length, so the header's size is
+        // unchanged): beyond f32, below 0, and the same level twice.
+        for (from, to, says) in [
+            (&b"99.0"[..], &b"4e99"[..], "from 0 to 100"),
+            (b"90.0", b"-1.0", "from 0 to 100"),
+            (b"90.0", b"95.0", "stored twice"),
+        ] {
+            let mut edited = bytes.clone();
+            let at = edited
+                .windows(from.len())
+                .position(|w| w == from)
+                .expect("the level is in the header");
+            edited[at..at + from.len()].copy_from_slice(to);
+            let err = AxisFile::from_bytes(&edited).expect_err("bad level");
+            assert!(
+                matches!(err, AxisError::Meta(ref m) if m.contains(says)),
+                "{err}"
+            );
         }
-        let err = AxisFile::from_bytes(&bytes).expect_err("infinite level");
-        // serde_json (with `float_roundtrip`, on in every build of this workspace) refuses the
-        // number itself; the engine's own finiteness check is the second line of defence.
-        assert!(
-            matches!(err, AxisError::Meta(ref m) if m.contains("out of range") || m.contains("finite")),
-            "{err}"
-        );
     }
 
-    #[cfg(feature = "model")]
     #[test]
-    fn the_planner_floors_each_layer_of_the_band_and_says_what_does_not_fit() {
-        let file = sample(4, 8, 3);
-        let levels = file.meta.percentile_levels.clone();
-        let setting = CapSetting {
-            first_layer: 1,
-            last_layer: 2,
-            percentile: levels[1],
-        };
-        let caps = file.caps(&setting).expect("fits");
-        assert_eq!(caps.iter().map(|c| c.layer).collect::<Vec<_>>(), [1, 2]);
-        for c in &caps {
-            assert_eq!(Some(c.tau), file.threshold(c.layer, levels[1]));
-            assert_eq!(c.direction, file.unit_axis(c.layer));
-        }
-        let outside = CapSetting {
-            last_layer: 4,
-            ..setting
-        };
-        assert!(file.caps(&outside).unwrap_err().contains("not within"));
-        let missing = CapSetting {
-            percentile: 42.0,
-            ..setting
-        };
-        assert!(
-            file.caps(&missing)
-                .unwrap_err()
-                .contains("no 42th percentile")
-        );
-        // A table without the layer's row (the lab's statistics cut short) is an error too.
-        let short = plan_caps(&setting, 4, &levels, |_| vec![0.0; 8], |_| None);
-        assert!(short.unwrap_err().contains("no thresholds for layer 1"));
+    fn an_axis_for_another_model_file_is_named_as_such() {
+        let axis = sample(4, 8, 3);
+        let own = axis.meta.model_sha256.clone();
+        assert_eq!(axis.other_model_warning(&own), None);
+        assert_eq!(axis.other_model_warning(&own.to_uppercase()), None);
+        let warning = axis
+            .other_model_warning(&"ab".repeat(32))
+            .expect("a warning");
+        assert!(warning.contains("another model file"), "{warning}");
+        let mut unrecorded = axis.clone();
+        unrecorded.meta.model_sha256 = String::new();
+        assert_eq!(unrecorded.other_model_warning(&"ab".repeat(32)), None);
     }
 
     #[test]

@@ -22,12 +22,17 @@
 pub mod build;
 mod file;
 mod math;
+mod persona_map;
+mod plan;
 pub mod stats;
+#[cfg(test)]
+mod test_axis;
 pub mod threshold;
 
-pub use file::{AxisError, AxisFile, AxisMeta, CapSetting, FORMAT_VERSION};
+pub use file::{AxisError, AxisFile, AxisMeta, FORMAT_VERSION};
 pub use math::{dot, norm, unit};
-pub use threshold::ThresholdBasis;
-
+pub use persona_map::PersonaMap;
 #[cfg(feature = "model")]
-pub use file::plan_caps;
+pub use plan::{AxisPlan, plan, plan_caps};
+pub use plan::{CapOffer, CapSetting, CappingChoice};
+pub use threshold::{Percentile, ThresholdBasis};
