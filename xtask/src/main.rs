@@ -7,6 +7,8 @@ mod model;
 #[cfg(test)]
 mod module_graph;
 mod process;
+#[cfg(test)]
+mod setting_path;
 mod tasks;
 mod tools;
 

@@ -6,8 +6,7 @@
 //! lab adds its judge, held-out validation and the capping sweep on top; [`assemble_quick`] is
 //! the whole recipe for a run without them.
 
-use super::file::{AxisFile, AxisMeta, FORMAT_VERSION};
-use super::plan::CapSetting;
+use super::file::{AxisFile, AxisMeta, CapSetting, FORMAT_VERSION};
 use super::stats::{Pca, mean_of, pca, percentile};
 pub use super::threshold::PAPER_CAP_PERCENTILE;
 use super::threshold::Percentile;

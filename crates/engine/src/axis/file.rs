@@ -4,7 +4,6 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
 use super::math::unit;
-use super::plan::CapSetting;
 use super::threshold::{Percentile, ThresholdBasis};
 
 /// Bumped on any incompatible change of the layout. Version 2 added `all_percentiles` (the
@@ -56,6 +55,25 @@ pub enum AxisError {
         model_layers: usize,
         model_hidden: usize,
     },
+}
+
+/// A cap: a band of consecutive layers and the percentile that gives each layer's floor. The
+/// axis file's default, a lab sweep candidate and the page's choice are all this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapSetting {
+    /// First and last capped layer, inclusive.
+    pub first_layer: usize,
+    pub last_layer: usize,
+    /// Which of the file's percentile levels gives τ: of all answers (format 2), or of role
+    /// answers in format-1 files (see [`AxisFile::threshold`]).
+    pub percentile: Percentile,
+}
+
+impl CapSetting {
+    /// Whether `layer` is capped.
+    pub fn contains(&self, layer: usize) -> bool {
+        (self.first_layer..=self.last_layer).contains(&layer)
+    }
 }
 
 /// Everything about an axis that is not a tensor.

@@ -29,10 +29,10 @@ pub mod stats;
 mod test_axis;
 pub mod threshold;
 
-pub use file::{AxisError, AxisFile, AxisMeta, FORMAT_VERSION};
+pub use file::{AxisError, AxisFile, AxisMeta, CapSetting, FORMAT_VERSION};
 pub use math::{dot, norm, unit};
 pub use persona_map::PersonaMap;
 #[cfg(feature = "model")]
 pub use plan::{AxisPlan, plan, plan_caps};
-pub use plan::{CapOffer, CapSetting, CappingChoice};
+pub use plan::{CapOffer, CappingChoice};
 pub use threshold::{Percentile, ThresholdBasis};

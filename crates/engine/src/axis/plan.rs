@@ -1,5 +1,6 @@
-//! An axis acting on a forward pass: the cap a person or the lab chooses ([`CapSetting`], the
-//! page's [`CappingChoice`]), what an axis file offers to choose from ([`CapOffer`]), and the
+//! An axis acting on a forward pass: the cap a person or the lab chooses (a [`CapSetting`],
+//! declared with the axis file's metadata, whose default cap is one; the page's
+//! [`CappingChoice`]), what an axis file offers to choose from ([`CapOffer`]), and the
 //! one planner from an axis file, a cap and a steering strength to the model's interventions and
 //! probe columns ([`plan`]), with the readers that turn those columns back into scores
 //! ([`AxisPlan`]). The page's worker, the in-browser axis build and the lab all plan here.
@@ -12,29 +13,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::file::AxisFile;
+use super::file::{AxisFile, CapSetting};
 use super::threshold::{PAPER_PERCENTILES, Percentile, ThresholdBasis, describe_floor};
 #[cfg(feature = "model")]
 use crate::model::{Cap, Interventions, Probe, Steer};
-
-/// A cap: a band of consecutive layers and the percentile that gives each layer's floor. The
-/// axis file's default, a lab sweep candidate and the page's choice are all this.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CapSetting {
-    /// First and last capped layer, inclusive.
-    pub first_layer: usize,
-    pub last_layer: usize,
-    /// Which of the file's percentile levels gives τ: of all answers (format 2), or of role
-    /// answers in format-1 files (see [`AxisFile::threshold`]).
-    pub percentile: Percentile,
-}
-
-impl CapSetting {
-    /// Whether `layer` is capped.
-    pub fn contains(&self, layer: usize) -> bool {
-        (self.first_layer..=self.last_layer).contains(&layer)
-    }
-}
 
 /// What an axis file offers for capping, without its vectors: what the page shows and checks
 /// a choice against ([`AxisFile::cap_offer`]).
