@@ -81,7 +81,13 @@ mod tests {
         }
         // The host hands the request on whole: a field read there would be another hop.
         let host = read("src/worker/host.rs");
-        for hop in [".capping", "capping:", "capping,", "CapSetting", ".steering"] {
+        for hop in [
+            ".capping",
+            "capping:",
+            "capping,",
+            "CapSetting",
+            ".steering",
+        ] {
             assert!(!host.contains(hop), "src/worker/host.rs reads `{hop}`");
         }
     }

@@ -8,7 +8,9 @@ use burn::tensor::quantization::QuantValue;
 use burn::tensor::{DType, Shape, Tensor};
 use cubecl::prelude::{CubeCount, CubeDim};
 
-use kernels::{decode_attention, quantized_matvec_rows, rms_norm_row, rope_qk, swiglu_row};
+use kernels::{
+    cap_row, decode_attention, quantized_matvec_rows, rms_norm_row, rope_qk, swiglu_row,
+};
 
 /// Units per cube of the row kernels (a power of two: their reductions halve it).
 const UNITS: usize = 64;
@@ -194,6 +196,33 @@ mod kernels {
         let mut j = UNIT_POS_X as usize;
         while j < n {
             y[j] = x[j] * inv_rms * w[j];
+            j += units;
+        }
+    }
+
+    /// The activation cap of one row (`interventions::cap`): `y = h − v · min(⟨h, v⟩ − τ, 0)`
+    /// for a unit `v`, in one cube. Where the projection is already at least `τ` the correction
+    /// is exactly zero and `y = h` bit for bit, as on the CPU.
+    #[cube(launch)]
+    pub fn cap_row(
+        h: &Tensor<f32>,
+        v: &Tensor<f32>,
+        y: &mut Tensor<f32>,
+        tau: f32,
+        #[comptime] units: usize,
+    ) {
+        let n = h.len();
+        let mut acc = 0.0f32;
+        let mut i = UNIT_POS_X as usize;
+        while i < n {
+            acc += h[i] * v[i];
+            i += units;
+        }
+        let projection = cube_sum(acc, units);
+        let deficit = f32::min(projection - tau, 0.0f32);
+        let mut j = UNIT_POS_X as usize;
+        while j < n {
+            y[j] = h[j] - deficit * v[j];
             j += units;
         }
     }
@@ -451,6 +480,31 @@ pub fn rms_norm_one_row<const D: usize>(
         w.into_tensor_arg(),
         y.clone().into_tensor_arg(),
         eps,
+        NORM_UNITS,
+    );
+    Some(Tensor::from_primitive::<Cube>(y))
+}
+
+/// The cap of a single row `h` (`[1, hidden]`) along the unit `v` (`[1, hidden]`) at `tau`, in
+/// one dispatch instead of burn's five (projection, shift, clamp, scale, subtract); `None` when
+/// not on a cubecl device or not one row.
+pub fn cap_one_row(h: &Tensor<2>, v_row: &Tensor<2>, tau: f32) -> Option<Tensor<2>> {
+    let [rows, hidden] = h.dims();
+    if rows != 1 || v_row.dims() != [1, hidden] {
+        return None;
+    }
+    let h = cube_of(h.clone()).filter(CubeTensor::is_contiguous)?;
+    let v = cube_of(v_row.clone()).filter(CubeTensor::is_contiguous)?;
+    let y = empty_like(&h, Shape::new([1, hidden]));
+    let client = h.client.clone();
+    cap_row::launch(
+        &client,
+        CubeCount::Static(1, 1, 1),
+        CubeDim::new_1d(NORM_UNITS as u32),
+        h.into_tensor_arg(),
+        v.into_tensor_arg(),
+        y.clone().into_tensor_arg(),
+        tau,
         NORM_UNITS,
     );
     Some(Tensor::from_primitive::<Cube>(y))

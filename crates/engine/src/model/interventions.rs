@@ -237,6 +237,12 @@ impl PreparedInterventions {
             h = h + shift.clone();
         }
         for (row, col, tau) in &ops.caps {
+            // A decode step on WebGPU: one dispatch of our own (model/gpu.rs) instead of five.
+            #[cfg(target_arch = "wasm32")]
+            if let Some(capped) = super::gpu::cap_one_row(&h, row, *tau) {
+                h = capped;
+                continue;
+            }
             h = cap(h, row.clone(), col.clone(), *tau);
         }
         let probes = ops.probes.as_ref().map(|p| h.clone().matmul(p.clone()));
