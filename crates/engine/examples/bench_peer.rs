@@ -21,9 +21,7 @@ use std::time::Instant;
 use burn::tensor::{Device, Transaction};
 use engine::axis::AxisFile;
 use engine::gguf::Gguf;
-use engine::model::{
-    Cap, ForwardOptions, Interventions, LlamaModel, PreparedInterventions, Probe, WeightMode,
-};
+use engine::model::{ForwardOptions, Interventions, LlamaModel, PreparedInterventions, WeightMode};
 use engine::tokenizer::ChatTokenizer;
 
 const DEFAULT_MODEL: &str = "public/models/SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -162,65 +160,21 @@ fn read_prompt(path: &str) -> Res<Vec<u32>> {
         .collect()
 }
 
-/// The app's interventions (src/worker/scoring.rs `plan`): monitor probes (axis, PC1, PC2) and,
-/// with capping, the default band's caps plus one probe per capped layer.
-fn variants(axis: &AxisFile) -> Vec<(&'static str, Interventions)> {
-    let m = &axis.meta;
-    let h = m.hidden;
-    let mut monitor = vec![Probe {
-        layer: m.monitor_layer,
-        direction: axis.unit_axis(m.monitor_layer),
-    }];
-    for k in 0..axis.n_components.min(2) {
-        let start = (m.monitor_layer * axis.n_components + k) * h;
-        if let Some(pc) = axis.pca_components.get(start..start + h) {
-            monitor.push(Probe {
-                layer: m.monitor_layer,
-                direction: pc.to_vec(),
-            });
-        }
-    }
-    let caps: Vec<Cap> = (m.cap.first_layer..=m.cap.last_layer)
-        .filter_map(|layer| {
-            Some(Cap {
-                layer,
-                direction: axis.unit_axis(layer),
-                tau: axis.threshold(layer, m.cap.percentile)?,
-            })
-        })
-        .collect();
-    let cap_probes: Vec<Probe> = caps
-        .iter()
-        .map(|c| Probe {
-            layer: c.layer,
-            direction: c.direction.clone(),
-        })
-        .collect();
-    vec![
+/// The app's interventions, from its own planner (`engine::axis::plan`): the monitor probes
+/// (axis, PC1, PC2) and, with capping, the file's default cap plus one probe per capped layer.
+fn variants(axis: &AxisFile) -> Res<Vec<(&'static str, Interventions)>> {
+    let probes = engine::axis::plan(axis, None, None)?.interventions;
+    let capped = engine::axis::plan(axis, Some(&axis.meta.cap), None)?.interventions;
+    let caps = Interventions {
+        caps: capped.caps.clone(),
+        ..Interventions::none()
+    };
+    Ok(vec![
         ("plain", Interventions::none()),
-        (
-            "probes",
-            Interventions {
-                probes: monitor.clone(),
-                ..Interventions::none()
-            },
-        ),
-        (
-            "caps",
-            Interventions {
-                caps: caps.clone(),
-                ..Interventions::none()
-            },
-        ),
-        (
-            "probes+caps",
-            Interventions {
-                probes: monitor.into_iter().chain(cap_probes).collect(),
-                caps,
-                ..Interventions::none()
-            },
-        ),
-    ]
+        ("probes", probes),
+        ("caps", caps),
+        ("probes+caps", capped),
+    ])
 }
 
 fn first_id(data: &[burn::tensor::TensorData]) -> Res<u32> {
@@ -307,7 +261,7 @@ fn bench(args: &[String]) -> Res<()> {
     let axis = AxisFile::from_bytes(&std::fs::read(env_path("AXIS_AXIS_PATH", DEFAULT_AXIS))?)?;
     let wanted = arg(args, "--variants").unwrap_or_else(|| "plain,probes,caps,probes+caps".into());
     let wanted: Vec<&str> = wanted.split(',').collect();
-    let variants: Vec<_> = variants(&axis)
+    let variants: Vec<_> = variants(&axis)?
         .into_iter()
         .filter(|(name, _)| wanted.contains(name))
         .collect();
