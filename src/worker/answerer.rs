@@ -347,10 +347,10 @@ pub struct Job<'a> {
     pub axis: Option<&'a AxisFile>,
 }
 
-/// Writes the answer `request` asks for: emits a `Token` per generated token (and one for a trailing partial
-/// character), then `Done` with the answer's scores when there is an axis. Stops early when
-/// [`Host::pause`] says so. An error (nothing emitted after it) is the caller's to report as
-/// `Failed { id }`.
+/// Writes the answer `request` asks for: emits a `Token` per generated token (and one for a
+/// trailing partial character), then `Done` with the answer's scores when there is an axis.
+/// Stops early when [`Host::pause`] says so. An error (nothing emitted after it) is the
+/// caller's to report as `Failed { id }`.
 pub async fn generate(
     host: &impl Host,
     job: Job<'_>,

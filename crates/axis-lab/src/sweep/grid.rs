@@ -83,7 +83,12 @@ pub fn parse_setting(text: &str, n_layers: usize) -> Result<CapSetting> {
         .parse()
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("`{text}`: percentile"))?;
-    if first_layer > last_layer || last_layer >= n_layers {
+    let setting = CapSetting {
+        first_layer,
+        last_layer,
+        percentile,
+    };
+    if !setting.within(n_layers) {
         bail!(
             "`{text}`: the band must lie within layers 0–{}",
             n_layers.saturating_sub(1)
@@ -96,11 +101,7 @@ pub fn parse_setting(text: &str, n_layers: usize) -> Result<CapSetting> {
             paper.join(", ")
         );
     }
-    Ok(CapSetting {
-        first_layer,
-        last_layer,
-        percentile,
-    })
+    Ok(setting)
 }
 
 /// "layers 22–25 @ 75th".

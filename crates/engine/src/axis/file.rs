@@ -70,6 +70,12 @@ pub struct CapSetting {
 }
 
 impl CapSetting {
+    /// Whether the band is ordered and lies within a model of `n_layers` layers: the one check
+    /// of a band (axis files, the planner, the page's choice, the lab's `--setting`).
+    pub fn within(&self, n_layers: usize) -> bool {
+        self.first_layer <= self.last_layer && self.last_layer < n_layers
+    }
+
     /// Whether `layer` is capped.
     pub fn contains(&self, layer: usize) -> bool {
         (self.first_layer..=self.last_layer).contains(&layer)
@@ -147,10 +153,7 @@ impl AxisFile {
                 "implausible sizes: {l} layers, hidden {h}, {p} percentiles, {r} roles (at most {MAX_LAYERS} layers, hidden {MAX_HIDDEN}, {MAX_ROLES} roles)"
             )));
         }
-        if meta.monitor_layer >= l
-            || meta.cap.first_layer > meta.cap.last_layer
-            || meta.cap.last_layer >= l
-        {
+        if meta.monitor_layer >= l || !meta.cap.within(l) {
             return Err(AxisError::Meta(
                 "monitor layer or cap band outside the model's layers".into(),
             ));

@@ -52,8 +52,7 @@ impl CapOffer {
     /// Whether `band` can be applied: inside the model, and at an offered floor or the file's
     /// own default.
     pub fn fits(&self, band: &CapSetting) -> bool {
-        band.first_layer <= band.last_layer
-            && band.last_layer < self.n_layers
+        band.within(self.n_layers)
             && (self.offered_levels().contains(&band.percentile)
                 || band.percentile == self.default.percentile)
     }
@@ -126,13 +125,11 @@ impl AxisFile {
             default: m.cap,
             basis: self.threshold_basis(),
             levels: m.percentile_levels.clone(),
-            monitor_floors: m
-                .percentile_levels
+            monitor_floors: self
+                .threshold_row(m.monitor_layer)
+                .unwrap_or_default()
                 .iter()
-                .map(|&level| {
-                    self.threshold(m.monitor_layer, level)
-                        .map_or(f32::NAN, |tau| tau - centre)
-                })
+                .map(|tau| tau - centre)
                 .collect(),
         }
     }
@@ -166,7 +163,7 @@ pub fn plan_caps(
     unit_axis: impl Fn(usize) -> Vec<f32>,
     thresholds: impl Fn(usize) -> Option<Vec<f32>>,
 ) -> Result<Vec<Cap>, String> {
-    if setting.first_layer > setting.last_layer || setting.last_layer >= n_layers {
+    if !setting.within(n_layers) {
         return Err(format!(
             "the cap band {}–{} is not within the model's layers 0–{}",
             setting.first_layer,
