@@ -59,11 +59,11 @@ pub struct AttentionMask {
     pub dense_len: Option<usize>,
 }
 
-/// Self-attention of one block on normalised input `x` (`[b, seq, hidden]`), writing this
-/// forward's keys and values into `cache`; returns `[b·seq, hidden]` after the output
-/// projection.
+/// The attention half of one block on the residual stream `h` (`[b, seq, hidden]`): RMSNorm,
+/// self-attention that writes this forward's keys and values into `cache`, the output
+/// projection and the residual add. Returns the new stream, `[b·seq, hidden]`.
 pub fn attention(
-    x: Tensor<3>,
+    h: Tensor<3>,
     weights: &LayerWeights,
     config: &LlamaConfig,
     layer: usize,
@@ -71,48 +71,17 @@ pub fn attention(
     mask: &AttentionMask,
     cache: &mut KvCache,
 ) -> Tensor<2> {
-    let [b, s, hidden] = x.dims();
+    let [b, s, hidden] = h.dims();
     let (n_kv, d, group) = (config.n_kv_heads, config.head_dim, config.group_size());
-    let kv = config.kv_size();
+    let rows = h.reshape([b * s, hidden]);
 
-    let mut qkv = weights.wqkv.forward(x.reshape([b * s, hidden]));
+    let mut qkv = weights
+        .wqkv
+        .forward_normed(rows.clone(), &weights.attn_norm, config.rms_eps);
     if let Some(bias) = &weights.bqkv {
         qkv = qkv + bias.clone().unsqueeze::<2>();
     }
-    // One token on WebGPU: both rotations in one dispatch of our own (model/gpu.rs).
-    #[cfg(target_arch = "wasm32")]
-    let rotated = crate::model::gpu::rope_qk_one_token(
-        &qkv,
-        &rope.cos,
-        &rope.sin,
-        config.n_heads,
-        n_kv,
-        d,
-        config.rope_style == super::RopeStyle::AdjacentPairs,
-    );
-    #[cfg(not(target_arch = "wasm32"))]
-    let rotated: Option<(Tensor<4>, Tensor<4>)> = None;
-    let (q, k) = match rotated {
-        Some(qk) => qk,
-        None => {
-            let q = qkv
-                .clone()
-                .narrow(1, 0, hidden)
-                .reshape([b, s, config.n_heads, d]);
-            let k = qkv.clone().narrow(1, hidden, kv).reshape([b, s, n_kv, d]);
-            (
-                rope.apply(q, config.rope_style),
-                rope.apply(k, config.rope_style),
-            )
-        }
-    };
-    let v = qkv.narrow(1, hidden + kv, kv).reshape([b, s, n_kv, d]);
-
-    // Head h uses KV head h / group (HF `repeat_kv` order): below, q becomes
-    // [b, n_kv, group·s, d].
-    let k = k.swap_dims(1, 2);
-    let v = v.swap_dims(1, 2);
-    let (keys, values) = cache.write(layer, k, v);
+    let (q, keys, values) = rotate_and_cache(qkv, [b, s, hidden], config, layer, rope, cache);
 
     // One token of one row on WebGPU: attention in one dispatch of our own (model/gpu.rs).
     #[cfg(target_arch = "wasm32")]
@@ -120,7 +89,7 @@ pub fn attention(
         .dense_len
         .and_then(|len| crate::model::gpu::decode_attention_one_token(&q, &keys, &values, len))
     {
-        return weights.wo.forward(out);
+        return weights.wo.forward_add(out, rows);
     }
 
     let q = q
@@ -146,5 +115,55 @@ pub fn attention(
         .reshape([b, n_kv, group, s, d])
         .permute([0, 3, 1, 2, 4])
         .reshape([b * s, hidden]);
-    weights.wo.forward(out)
+    weights.wo.forward_add(out, rows)
+}
+
+/// The rotated queries (`[b, seq, heads, head_dim]`) of the fused projection `qkv`
+/// (`[b·seq, hidden + 2·kv]`), with its rotated keys and its values written into `cache`;
+/// returns the queries and the layer's whole cache buffers.
+fn rotate_and_cache(
+    qkv: Tensor<2>,
+    [b, s, hidden]: [usize; 3],
+    config: &LlamaConfig,
+    layer: usize,
+    rope: &RopeAngles,
+    cache: &mut KvCache,
+) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
+    let (n_kv, d) = (config.n_kv_heads, config.head_dim);
+    let kv = config.kv_size();
+    // One token on WebGPU: both rotations and both cache writes in one dispatch of our own
+    // (model/gpu.rs), into the cache's buffers in place.
+    #[cfg(target_arch = "wasm32")]
+    {
+        let (keys, values) = cache.take(layer);
+        match crate::model::gpu::rope_into_cache_one_token(
+            &qkv,
+            &rope.cos,
+            &rope.sin,
+            keys,
+            values,
+            cache.len(),
+            config.n_heads,
+            d,
+            config.rope_style == super::RopeStyle::AdjacentPairs,
+        ) {
+            Ok((q, keys, values)) => {
+                cache.put(layer, keys.clone(), values.clone());
+                return (q, keys, values);
+            }
+            Err((keys, values)) => cache.put(layer, keys, values),
+        }
+    }
+    let q = qkv
+        .clone()
+        .narrow(1, 0, hidden)
+        .reshape([b, s, config.n_heads, d]);
+    let k = qkv.clone().narrow(1, hidden, kv).reshape([b, s, n_kv, d]);
+    let v = qkv.narrow(1, hidden + kv, kv).reshape([b, s, n_kv, d]);
+    let q = rope.apply(q, config.rope_style);
+    let k = rope.apply(k, config.rope_style);
+    // Head h uses KV head h / group (HF `repeat_kv` order): the caller makes q
+    // [b, n_kv, group·s, d].
+    let (keys, values) = cache.write(layer, k.swap_dims(1, 2), v.swap_dims(1, 2));
+    (q, keys, values)
 }

@@ -6,7 +6,6 @@ use crate::gguf::Gguf;
 
 use super::attention::{AttentionMask, attention, build_mask};
 use super::mlp::mlp;
-use super::norm::rms_norm;
 use super::rope::{RopeAngles, inverse_frequencies};
 use super::{
     Interventions, KvCache, LlamaConfig, ModelError, PreparedInterventions, ResidentBytes,
@@ -333,11 +332,8 @@ impl LlamaModel {
         let mut probe_parts = Vec::new();
         let mut captures = Vec::with_capacity(options.capture_layers.len());
         for (l, w) in self.weights.layers.iter().enumerate() {
-            let x = rms_norm(h.clone(), &w.attn_norm, cfg.rms_eps);
-            let attn = attention(x, w, cfg, l, &rope, &mask, cache);
-            let h2 = h.reshape([batch * seq, hidden]) + attn;
-            let x = rms_norm(h2.clone(), &w.ffn_norm, cfg.rms_eps);
-            let h2 = h2 + mlp(x, w, cfg.ffn_size);
+            let h2 = attention(h, w, cfg, l, &rope, &mask, cache);
+            let h2 = mlp(h2, w, cfg);
 
             let (h2, probes) = interventions.apply(l, h2);
             if let Some(p) = probes {
@@ -381,10 +377,13 @@ impl LlamaModel {
     /// Final norm and LM head on `[b, n, hidden]`.
     fn lm_head(&self, h: Tensor<3>) -> Tensor<3> {
         let [b, n, hidden] = h.dims();
-        let x = rms_norm(h, &self.weights.output_norm, self.config.rms_eps);
         self.weights
             .lm_head
-            .forward(x.reshape([b * n, hidden]))
+            .forward_normed(
+                h.reshape([b * n, hidden]),
+                &self.weights.output_norm,
+                self.config.rms_eps,
+            )
             .reshape([b, n, self.config.vocab_size])
     }
 

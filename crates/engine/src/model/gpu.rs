@@ -9,7 +9,8 @@ use burn::tensor::{DType, Shape, Tensor};
 use cubecl::prelude::{CubeCount, CubeDim};
 
 use kernels::{
-    cap_row, decode_attention, quantized_matvec_rows, rms_norm_row, rope_qk, swiglu_row,
+    cap_row, decode_attention, quantized_matvec_rows, rms_norm_matvec_rows, rms_norm_row,
+    rope_into_cache, swiglu_row,
 };
 
 /// Units per cube of the row kernels (a power of two: their reductions halve it).
@@ -61,21 +62,142 @@ mod kernels {
         partial[0]
     }
 
-    /// `y[o] = Σ_b d[o,b] · Σ_{i∈b} q[o,i] · x[i] (+ Σ_b offset[b,o] · Σ_{i∈b} x[i])`: burn's
-    /// packed Q4F (`bits` 4: 8 values per word) or Q8F (`bits` 8: 4 per word) with one scale per
-    /// block of 32, value `k` of word `j` at bit `k·bits`. GGUF Q4_1 as the engine loads it is
-    /// Q4F values `q − 8`, scale `d`, plus the offset `m + 8d` (`with_offset`; see
-    /// `weights::WeightMode`); Q8_0 is Q8F. `w`: `[out, in·bits/32]` words; `scales`:
+    /// One unit's share of row `row` of `W · x` (each unit of a row every `lanes`-th word):
+    /// `Σ_b d[o,b] · Σ_{i∈b} q[o,i] · x[i] (+ offset[b,o] · Σ_{i∈b} x[i])`, with burn's packed
+    /// Q4F (`bits` 4: 8 values per word) or Q8F (`bits` 8: 4 per word), one scale per block of
+    /// 32, value `k` of word `j` at bit `k·bits`. GGUF Q4_1 as the engine loads it is Q4F values
+    /// `q − 8`, scale `d`, plus the offset `m + 8d` (`with_offset`; see `weights::WeightMode`);
+    /// Q8_0 is Q8F.
+    #[cube]
+    #[allow(clippy::too_many_arguments)]
+    fn matvec_share(
+        w: &Tensor<u32>,
+        scales: &Tensor<f32>,
+        offsets: &Tensor<f32>,
+        x: &Tensor<f32>,
+        row: usize,
+        lane: usize,
+        #[comptime] bits: u32,
+        #[comptime] with_offset: bool,
+        #[comptime] lanes: usize,
+    ) -> f32 {
+        let per_word = 32 / bits;
+        let words_per_block = (32 / per_word) as usize;
+        let words = w.shape(1);
+        let w_row = row * w.stride(0);
+        let s_row = row * scales.stride(0);
+        let mut acc = 0.0f32;
+        let mut j = lane;
+        while j < words {
+            let word = w[w_row + j];
+            let i = j * per_word as usize;
+            let mut dot = 0.0f32;
+            let mut sum = 0.0f32;
+            #[unroll]
+            for k in 0..per_word {
+                let xi = x[i + k as usize];
+                dot += signed(word, k * bits, bits) * xi;
+                sum += xi;
+            }
+            let block = j / words_per_block;
+            acc += scales[s_row + block] * dot;
+            if with_offset {
+                acc += offsets[block * offsets.stride(0) + row] * sum;
+            }
+            j += lanes;
+        }
+        acc
+    }
+
+    /// A row's lanes add up their partial sums (one barrier, no tree: a few lanes each) and
+    /// its first lane writes `y[row]`, plus `residual[row]` first with `with_residual`.
+    #[cube]
+    #[allow(clippy::too_many_arguments)]
+    fn finish_rows(
+        acc: f32,
+        unit: usize,
+        lane: usize,
+        row: usize,
+        residual: &Tensor<f32>,
+        y: &mut Tensor<f32>,
+        #[comptime] with_residual: bool,
+        #[comptime] rows_per_cube: usize,
+        #[comptime] lanes: usize,
+    ) {
+        let mut partial = Shared::new_slice(rows_per_cube * lanes);
+        partial[unit] = acc;
+        sync_cube();
+        if lane == 0 && row < y.len() {
+            let mut total = 0.0f32;
+            #[unroll]
+            for l in 0..lanes {
+                total += partial[unit + l];
+            }
+            if with_residual {
+                // The residual stream first, as in `h + attention` and `h + mlp`.
+                y[row] = residual[row] + total;
+            } else {
+                y[row] = total;
+            }
+        }
+    }
+
+    /// `y = W · x` (+ `residual`) for one row `x`. `w`: `[out, in·bits/32]` words; `scales`:
     /// `[out, in/32]`; `offsets`: `[in/32, out]` (unread without `with_offset`); `x`: `[in]`;
-    /// `y`: `[out]`. Each cube computes `rows_per_cube` rows, `lanes` units per row (each unit
-    /// every `lanes`-th word of its row), in one pass.
-    #[cube(launch)]
+    /// `residual`, `y`: `[out]` (`residual` unread without `with_residual`). Each cube computes
+    /// `rows_per_cube` rows, `lanes` units per row ([`matvec_share`]).
+    #[cube(launch_unchecked)]
+    #[allow(clippy::too_many_arguments)]
     pub fn quantized_matvec_rows(
         w: &Tensor<u32>,
         scales: &Tensor<f32>,
         offsets: &Tensor<f32>,
         x: &Tensor<f32>,
+        residual: &Tensor<f32>,
         y: &mut Tensor<f32>,
+        #[comptime] bits: u32,
+        #[comptime] with_offset: bool,
+        #[comptime] with_residual: bool,
+        #[comptime] rows_per_cube: usize,
+        #[comptime] lanes: usize,
+    ) {
+        let cube = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
+        let unit = UNIT_POS_X as usize;
+        let lane = unit % lanes;
+        let row = cube * rows_per_cube + unit / lanes;
+        let mut acc = 0.0f32;
+        if row < w.shape(0) {
+            acc = matvec_share(w, scales, offsets, x, row, lane, bits, with_offset, lanes);
+        }
+        finish_rows(
+            acc,
+            unit,
+            lane,
+            row,
+            residual,
+            y,
+            with_residual,
+            rows_per_cube,
+            lanes,
+        );
+    }
+
+    /// `y = W · rms_norm(x, n)` for one row `x`, in one pass: RMSNorm's factor `inv_rms` is
+    /// one number for the whole row, so each unit multiplies by `x[i] · n[i]` and keeps the sum
+    /// of `x[i]²` over the values it reads; a row's lanes read every value of `x` once between
+    /// them, so the barrier that adds their partial dot products also adds up `Σ x²`, and the
+    /// row's first lane scales its total by `1 / sqrt(Σx²/len + eps)`. No barrier and no read
+    /// of `x` beyond the plain mat-vec's. `n`: RMSNorm's weight, `[in]`.
+    #[cube(launch_unchecked)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn rms_norm_matvec_rows(
+        w: &Tensor<u32>,
+        scales: &Tensor<f32>,
+        offsets: &Tensor<f32>,
+        x: &Tensor<f32>,
+        n: &Tensor<f32>,
+        y: &mut Tensor<f32>,
+        eps: f32,
         #[comptime] bits: u32,
         #[comptime] with_offset: bool,
         #[comptime] rows_per_cube: usize,
@@ -85,13 +207,12 @@ mod kernels {
         let words_per_block = (32 / per_word) as usize;
         let cube = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
         let unit = UNIT_POS_X as usize;
-        let local_row = unit / lanes;
         let lane = unit % lanes;
-        let row = cube * rows_per_cube + local_row;
-        let rows = w.shape(0);
+        let row = cube * rows_per_cube + unit / lanes;
         let words = w.shape(1);
         let mut acc = 0.0f32;
-        if row < rows {
+        let mut squares = 0.0f32;
+        if row < w.shape(0) {
             let w_row = row * w.stride(0);
             let s_row = row * scales.stride(0);
             let mut j = lane;
@@ -102,9 +223,12 @@ mod kernels {
                 let mut sum = 0.0f32;
                 #[unroll]
                 for k in 0..per_word {
-                    let xi = x[i + k as usize];
-                    dot += signed(word, k * bits, bits) * xi;
-                    sum += xi;
+                    let at = i + k as usize;
+                    let xi = x[at];
+                    squares += xi * xi;
+                    let xn = xi * n[at];
+                    dot += signed(word, k * bits, bits) * xn;
+                    sum += xn;
                 }
                 let block = j / words_per_block;
                 acc += scales[s_row + block] * dot;
@@ -114,41 +238,52 @@ mod kernels {
                 j += lanes;
             }
         }
-        // A row's lanes add up their partial sums: one barrier, no tree (a few lanes each).
         let mut partial = Shared::new_slice(rows_per_cube * lanes);
+        let mut partial_squares = Shared::new_slice(rows_per_cube * lanes);
         partial[unit] = acc;
+        partial_squares[unit] = squares;
         sync_cube();
-        if lane == 0 && row < rows {
+        if lane == 0 && row < y.len() {
             let mut total = 0.0f32;
+            let mut sum_squares = 0.0f32;
             #[unroll]
             for l in 0..lanes {
                 total += partial[unit + l];
+                sum_squares += partial_squares[unit + l];
             }
-            y[row] = total;
+            let inv_rms = 1.0f32 / f32::sqrt(sum_squares / f32::cast_from(x.len()) + eps);
+            y[row] = total * inv_rms;
         }
     }
 
-    /// Rotary embedding of one token's queries and keys, read straight from the fused QKV row
-    /// (`qkv`: `[hidden + 2·kv]`, queries first, then keys): pair `p` of head `h` (query heads,
-    /// then key heads) turns by `cos[p]`, `sin[p]`. `adjacent`: pairs are `(x[2p], x[2p+1])`
-    /// (GGUF llama), else `(x[p], x[p + d/2])` (Qwen2). One unit per pair.
+    /// One token's row of the fused QKV projection (`qkv`: `[hidden + 2·kv]`, queries first,
+    /// then keys, then values) turned into attention's inputs in one pass: the queries rotated
+    /// into `q`, the keys rotated and the values copied into slot `slot` of the layer's cache
+    /// buffers (`keys`, `values`: `[1, kv_heads, capacity, head_dim]`), in place. Rotation:
+    /// pair `p` of a head turns by `cos[p]`, `sin[p]`; `adjacent`: pairs are `(x[2p], x[2p+1])`
+    /// (GGUF llama), else `(x[p], x[p + d/2])` (Qwen2). One unit per pair, then one per value.
     #[cube(launch)]
-    pub fn rope_qk(
+    #[allow(clippy::too_many_arguments)]
+    pub fn rope_into_cache(
         qkv: &Tensor<f32>,
         cos: &Tensor<f32>,
         sin: &Tensor<f32>,
         q: &mut Tensor<f32>,
-        k: &mut Tensor<f32>,
+        keys: &mut Tensor<f32>,
+        values: &mut Tensor<f32>,
+        slot: u32,
         #[comptime] q_heads: usize,
         #[comptime] k_heads: usize,
         #[comptime] head_dim: usize,
         #[comptime] adjacent: bool,
     ) {
         let half = head_dim / 2;
-        let pair = ABSOLUTE_POS;
-        if pair < (q_heads + k_heads) * half {
-            let head = pair / half;
-            let p = pair % half;
+        let pairs = (q_heads + k_heads) * half;
+        let slot = slot as usize;
+        let index = ABSOLUTE_POS;
+        if index < pairs {
+            let head = index / half;
+            let p = index % half;
             let c = cos[p];
             let s = sin[p];
             let (a, b) = if adjacent {
@@ -163,13 +298,21 @@ mod kernels {
                 q[base + a] = x0 * c - x1 * s;
                 q[base + b] = x0 * s + x1 * c;
             } else {
-                let base = (head - q_heads) * head_dim;
-                let from = q_heads * head_dim + base;
+                let kv_head = head - q_heads;
+                let from = (q_heads + kv_head) * head_dim;
                 let x0 = qkv[from + a];
                 let x1 = qkv[from + b];
-                k[base + a] = x0 * c - x1 * s;
-                k[base + b] = x0 * s + x1 * c;
+                let to = kv_head * keys.stride(1) + slot * keys.stride(2);
+                let step = keys.stride(3);
+                keys[to + a * step] = x0 * c - x1 * s;
+                keys[to + b * step] = x0 * s + x1 * c;
             }
+        } else if index < pairs + k_heads * head_dim {
+            let value = index - pairs;
+            let kv_head = value / head_dim;
+            let i = value % head_dim;
+            let to = kv_head * values.stride(1) + slot * values.stride(2) + i * values.stride(3);
+            values[to] = qkv[(q_heads + k_heads) * head_dim + value];
         }
     }
 
@@ -261,7 +404,7 @@ mod kernels {
     /// (head `h` reads KV head `h / group`): scores `q·k · scale` into `scores` (`[heads, ≥ len]`,
     /// scratch), softmax over them, then `Σ p·v`. `q`: `[heads·head_dim]`; `keys`, `values`:
     /// `[1, kv_heads, capacity, head_dim]`; `out`: `[heads·head_dim]`, heads in order.
-    #[cube(launch)]
+    #[cube(launch_unchecked)]
     pub fn decode_attention(
         q: &Tensor<f32>,
         keys: &Tensor<f32>,
@@ -333,111 +476,262 @@ fn grid(cubes: usize) -> CubeCount {
     }
 }
 
-/// `x · Wᵀ` (+ Q4_1's offset term) for one row `x` (`[1, in]`), with the engine's quantized
-/// weight `[out, in]` (Q4F or Q8F, blocks of 32) and optional `[in/32, out]` offsets: one
-/// dispatch instead of burn's matmul plus three for the offset. `None` when the tensors are not
-/// on a cubecl device or the weight is not a format this kernel reads; the caller then runs
-/// burn's ops.
+/// A quantized weight as our mat-vec kernels read it.
+struct QuantizedWeight {
+    /// Packed values, `[out, in·bits/32]` words.
+    values: CubeTensor,
+    /// Block scales, `[out, in/32]`.
+    scales: CubeTensor,
+    /// Q4_1's `[in/32, out]` offsets, or the scales standing in, unread.
+    offsets: CubeTensor,
+    with_offset: bool,
+    bits: u32,
+    out: usize,
+}
+
+impl QuantizedWeight {
+    /// The engine's quantized weight `[out, in]` (Q4F or Q8F, blocks of 32) and optional
+    /// offsets, for rows of `input` values; `None` when not on a cubecl device or not a layout
+    /// the kernels read.
+    fn of(weight: &Tensor<2>, offset: Option<&Tensor<2>>, input: usize) -> Option<Self> {
+        let w = cube_of(weight.clone())?;
+        let DType::QFloat(scheme) = w.dtype else {
+            return None;
+        };
+        // A storage-tiled weight is laid out for burn's matmul, not as rows: leave it to burn.
+        if w.meta.is_tiled() {
+            return None;
+        }
+        let out = w.meta.shape()[0];
+        let (values, scales) = w.quantized_handles()?;
+        let bits = match scheme.value {
+            QuantValue::Q4F => 4,
+            QuantValue::Q8F if offset.is_none() => 8,
+            _ => return None,
+        };
+        if values.meta.shape()[1] * 32 / bits as usize != input {
+            return None;
+        }
+        // The kernels index the scales and offsets by these shapes (unchecked launches).
+        let blocks = input / 32;
+        if scales.meta.shape().num_elements() != out * blocks {
+            return None;
+        }
+        let offsets = match offset {
+            Some(o) if o.dims() == [blocks, out] => {
+                Some(cube_of(o.clone()).filter(|o| !o.meta.is_tiled())?)
+            }
+            Some(_) => return None,
+            None => None,
+        };
+        let with_offset = offsets.is_some();
+        let offsets = offsets.unwrap_or_else(|| scales.clone());
+        Some(Self {
+            values,
+            scales,
+            offsets,
+            with_offset,
+            bits,
+            out,
+        })
+    }
+
+    fn cubes(&self) -> CubeCount {
+        grid(self.out.div_ceil(MATVEC_ROWS_PER_CUBE))
+    }
+}
+
+/// `x · Wᵀ` (+ Q4_1's offset term) (+ `residual`) for one row `x` (`[1, in]`): one dispatch
+/// instead of burn's matmul, three for the offset and one for the residual add. `None` when
+/// the tensors are not on a cubecl device or the weight is not a format this kernel reads; the
+/// caller then runs burn's ops.
 pub fn quantized_matvec(
     weight: &Tensor<2>,
     offset: Option<&Tensor<2>>,
     x: &Tensor<2>,
+    residual: Option<&Tensor<2>>,
 ) -> Option<Tensor<2>> {
     let [rows, input] = x.dims();
     if rows != 1 {
         return None;
     }
-    let w = cube_of(weight.clone())?;
-    let DType::QFloat(scheme) = w.dtype else {
-        return None;
-    };
-    // A storage-tiled weight is laid out for burn's matmul, not as rows: leave it to burn.
-    if w.meta.is_tiled() {
-        return None;
-    }
-    let (values, scales) = w.quantized_handles()?;
-    let x = cube_of(x.clone())?;
-    if !x.is_contiguous() {
-        return None;
-    }
-    let bits = match scheme.value {
-        QuantValue::Q4F => 4,
-        QuantValue::Q8F if offset.is_none() => 8,
-        _ => return None,
-    };
-    if values.meta.shape()[1] * 32 / bits as usize != input {
-        return None;
-    }
-    let offsets = match offset {
-        Some(o) => Some(cube_of(o.clone()).filter(|o| !o.meta.is_tiled())?),
+    let w = QuantizedWeight::of(weight, offset, input)?;
+    let x = cube_of(x.clone()).filter(CubeTensor::is_contiguous)?;
+    let residual = match residual {
+        Some(r) if r.dims() == [1, w.out] => {
+            Some(cube_of(r.clone()).filter(CubeTensor::is_contiguous)?)
+        }
+        Some(_) => return None,
         None => None,
     };
-    let with_offset = offsets.is_some();
-    // Without an offset the kernel still takes a tensor there: the scales stand in, unread.
-    let offsets = offsets.unwrap_or_else(|| scales.clone());
-    let out = w.meta.shape()[0];
-    let y = empty_like(&x, Shape::new([1, out]));
+    let with_residual = residual.is_some();
+    // Without a residual the kernel still takes a tensor there: `x` stands in, unread.
+    let residual = residual.unwrap_or_else(|| x.clone());
+    let y = empty_like(&x, Shape::new([1, w.out]));
     let client = x.client.clone();
-    quantized_matvec_rows::launch(
-        &client,
-        grid(out.div_ceil(MATVEC_ROWS_PER_CUBE)),
-        CubeDim::new_1d(UNITS as u32),
-        values.into_tensor_arg(),
-        scales.into_tensor_arg(),
-        offsets.into_tensor_arg(),
-        x.into_tensor_arg(),
-        y.clone().into_tensor_arg(),
-        bits,
-        with_offset,
-        MATVEC_ROWS_PER_CUBE,
-        MATVEC_LANES,
-    );
+    // SAFETY: the kernel's reads and writes stay inside the shapes checked above (see its
+    // doc), and its loops end at those shapes. WebGPU bounds every buffer access in any case
+    // (robust buffer access): what the unchecked launch drops is cubecl's own second check on
+    // every index and its loop counters, which the hot loops paid for on every weight.
+    unsafe {
+        quantized_matvec_rows::launch_unchecked(
+            &client,
+            w.cubes(),
+            CubeDim::new_1d(UNITS as u32),
+            w.values.into_tensor_arg(),
+            w.scales.into_tensor_arg(),
+            w.offsets.into_tensor_arg(),
+            x.into_tensor_arg(),
+            residual.into_tensor_arg(),
+            y.clone().into_tensor_arg(),
+            w.bits,
+            w.with_offset,
+            with_residual,
+            MATVEC_ROWS_PER_CUBE,
+            MATVEC_LANES,
+        );
+    }
     Some(Tensor::from_primitive::<Cube>(y))
 }
 
-/// One token's queries and keys with the rotary embedding applied, in one dispatch (burn's ops
-/// take about ten per tensor: the pair views, the products, the concatenation): `qkv` is the
-/// fused projection of one token (`[1, q_heads·head_dim + 2·k_heads·head_dim]`), `cos`/`sin`
-/// its angles (`[1, 1, 1, head_dim/2]`). Returns `q` `[1, 1, q_heads, head_dim]` and `k`
-/// `[1, 1, k_heads, head_dim]`; `None` when not on a cubecl device or not one token.
-pub fn rope_qk_one_token(
+/// `rms_norm(x, norm) · Wᵀ` (+ Q4_1's offset term) for one row `x` (`[1, in]`) in one
+/// dispatch: RMSNorm's own dispatch folded into the mat-vec that reads its output. `None` as
+/// for [`quantized_matvec`].
+pub fn rms_norm_matvec(
+    weight: &Tensor<2>,
+    offset: Option<&Tensor<2>>,
+    x: &Tensor<2>,
+    norm: &Tensor<1>,
+    eps: f32,
+) -> Option<Tensor<2>> {
+    let [rows, input] = x.dims();
+    if rows != 1 || norm.dims() != [input] {
+        return None;
+    }
+    let w = QuantizedWeight::of(weight, offset, input)?;
+    let x = cube_of(x.clone()).filter(CubeTensor::is_contiguous)?;
+    let norm = cube_of(norm.clone()).filter(CubeTensor::is_contiguous)?;
+    let y = empty_like(&x, Shape::new([1, w.out]));
+    let client = x.client.clone();
+    // SAFETY: every index stays inside the shapes checked above (see the kernel's doc); as
+    // for `quantized_matvec`, WebGPU bounds each access again.
+    unsafe {
+        rms_norm_matvec_rows::launch_unchecked(
+            &client,
+            w.cubes(),
+            CubeDim::new_1d(UNITS as u32),
+            w.values.into_tensor_arg(),
+            w.scales.into_tensor_arg(),
+            w.offsets.into_tensor_arg(),
+            x.into_tensor_arg(),
+            norm.into_tensor_arg(),
+            y.clone().into_tensor_arg(),
+            eps,
+            w.bits,
+            w.with_offset,
+            MATVEC_ROWS_PER_CUBE,
+            MATVEC_LANES,
+        );
+    }
+    Some(Tensor::from_primitive::<Cube>(y))
+}
+
+/// The cubecl tensor behind `t`, or `t` back when it is not on a cubecl device.
+// The `Err` is the caller's own tensor handed back (a handle, moved once per layer), not an error.
+#[allow(clippy::result_large_err)]
+fn into_cube<const D: usize>(t: Tensor<D>) -> Result<CubeTensor, Tensor<D>> {
+    let dispatch = t.into_dispatch();
+    match dispatch.kind {
+        DispatchTensorKind::Cube(BackendTensor::Float(c)) => Ok(c),
+        _ => Err(Tensor::from_dispatch(dispatch)),
+    }
+}
+
+/// A layer's cache buffer ready to be written in place: itself when no other tensor shares its
+/// memory, else a copy (what burn's `slice_assign` does).
+fn writable(cache: CubeTensor) -> CubeTensor {
+    if cache.can_mut() && cache.is_nonoverlapping() {
+        cache
+    } else {
+        cache.copy()
+    }
+}
+
+/// One token's queries, keys and values from its fused QKV row (`[1, q_heads·head_dim +
+/// 2·k_heads·head_dim]`) in one dispatch: the queries rotated (returned, `[1, 1, q_heads,
+/// head_dim]`), the keys rotated and the values copied into slot `slot` of the layer's cache
+/// buffers `keys`, `values` (`[1, k_heads, capacity, head_dim]`, returned after the write).
+/// Burn's ops take about twenty dispatches for the rotations and two for the cache writes.
+/// `cos`/`sin`: the token's angles (`[1, 1, 1, head_dim/2]`). `Err` gives the buffers back,
+/// unwritten, when the tensors are not on a cubecl device or the shapes do not fit.
+// The `Err` is the caller's cache buffers handed back unwritten (moved), not an error value.
+#[allow(
+    clippy::too_many_arguments,
+    clippy::type_complexity,
+    clippy::result_large_err
+)]
+pub fn rope_into_cache_one_token(
     qkv: &Tensor<2>,
     cos: &Tensor<4>,
     sin: &Tensor<4>,
+    keys: Tensor<4>,
+    values: Tensor<4>,
+    slot: usize,
     q_heads: usize,
-    k_heads: usize,
     head_dim: usize,
     adjacent: bool,
-) -> Option<(Tensor<4>, Tensor<4>)> {
+) -> Result<(Tensor<4>, Tensor<4>, Tensor<4>), (Tensor<4>, Tensor<4>)> {
     let [rows, width] = qkv.dims();
-    if rows != 1 || width < (q_heads + k_heads) * head_dim || cos.dims() != [1, 1, 1, head_dim / 2]
-    {
-        return None;
+    let [kb, k_heads, capacity, kd] = keys.dims();
+    let fits = rows == 1
+        && kb == 1
+        && kd == head_dim
+        && slot < capacity
+        && values.dims() == keys.dims()
+        && width == (q_heads + 2 * k_heads) * head_dim
+        && cos.dims() == [1, 1, 1, head_dim / 2]
+        && sin.dims() == cos.dims();
+    if !fits {
+        return Err((keys, values));
     }
-    let qkv = cube_of(qkv.clone()).filter(CubeTensor::is_contiguous)?;
-    let cos = cube_of(cos.clone()).filter(CubeTensor::is_contiguous)?;
-    let sin = cube_of(sin.clone()).filter(CubeTensor::is_contiguous)?;
+    let contiguous = |t: &Tensor<2>| cube_of(t.clone()).filter(CubeTensor::is_contiguous);
+    let angle = |t: &Tensor<4>| cube_of(t.clone()).filter(CubeTensor::is_contiguous);
+    let (Some(qkv), Some(cos), Some(sin)) = (contiguous(qkv), angle(cos), angle(sin)) else {
+        return Err((keys, values));
+    };
+    let (keys, values) = match (into_cube(keys), into_cube(values)) {
+        (Ok(k), Ok(v)) => (writable(k), writable(v)),
+        (k, v) => {
+            let back = |t: Result<CubeTensor, Tensor<4>>| match t {
+                Ok(c) => Tensor::from_primitive::<Cube>(c),
+                Err(t) => t,
+            };
+            return Err((back(k), back(v)));
+        }
+    };
+    let q = empty_like(&qkv, Shape::new([1, 1, q_heads, head_dim]));
     let client = qkv.client.clone();
-    let output = |heads: usize| empty_like(&qkv, Shape::new([1, 1, heads, head_dim]));
-    let (q, k) = (output(q_heads), output(k_heads));
-    let pairs = (q_heads + k_heads) * head_dim / 2;
-    rope_qk::launch(
+    let units = (q_heads + k_heads) * head_dim / 2 + k_heads * head_dim;
+    rope_into_cache::launch(
         &client,
-        CubeCount::Static(pairs.div_ceil(UNITS) as u32, 1, 1),
+        CubeCount::Static(units.div_ceil(UNITS) as u32, 1, 1),
         CubeDim::new_1d(UNITS as u32),
         qkv.into_tensor_arg(),
         cos.into_tensor_arg(),
         sin.into_tensor_arg(),
         q.clone().into_tensor_arg(),
-        k.clone().into_tensor_arg(),
+        keys.clone().into_tensor_arg(),
+        values.clone().into_tensor_arg(),
+        slot as u32,
         q_heads,
         k_heads,
         head_dim,
         adjacent,
     );
-    Some((
+    Ok((
         Tensor::from_primitive::<Cube>(q),
-        Tensor::from_primitive::<Cube>(k),
+        Tensor::from_primitive::<Cube>(keys),
+        Tensor::from_primitive::<Cube>(values),
     ))
 }
 
@@ -554,20 +848,24 @@ pub fn decode_attention_one_token(
     let scores = empty_like(&q, Shape::new([heads, len]));
     let out = empty_like(&q, Shape::new([1, heads * head_dim]));
     let client = q.client.clone();
-    decode_attention::launch(
-        &client,
-        CubeCount::Static(heads as u32, 1, 1),
-        CubeDim::new_1d(UNITS as u32),
-        q.into_tensor_arg(),
-        keys.into_tensor_arg(),
-        values.into_tensor_arg(),
-        scores.into_tensor_arg(),
-        out.clone().into_tensor_arg(),
-        len as u32,
-        1.0 / (head_dim as f32).sqrt(),
-        heads / kv_heads,
-        head_dim,
-        UNITS,
-    );
+    // SAFETY: every index stays inside the shapes checked above (see the kernel's doc); as
+    // for `quantized_matvec`, WebGPU bounds each access again.
+    unsafe {
+        decode_attention::launch_unchecked(
+            &client,
+            CubeCount::Static(heads as u32, 1, 1),
+            CubeDim::new_1d(UNITS as u32),
+            q.into_tensor_arg(),
+            keys.into_tensor_arg(),
+            values.into_tensor_arg(),
+            scores.into_tensor_arg(),
+            out.clone().into_tensor_arg(),
+            len as u32,
+            1.0 / (head_dim as f32).sqrt(),
+            heads / kv_heads,
+            head_dim,
+            UNITS,
+        );
+    }
     Some(Tensor::from_primitive::<Cube>(out))
 }

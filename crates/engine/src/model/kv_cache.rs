@@ -154,13 +154,24 @@ impl KvCache {
         let [b, h, s, d] = keys.dims();
         let start = self.len;
         let ranges = [0..b, 0..h, start..start + s, 0..d];
-        let (k_all, v_all) = self.layers[layer]
-            .take()
-            .expect("reserve() allocates every layer before write()");
+        let (k_all, v_all) = self.take(layer);
         let k_all = k_all.slice_assign(ranges.clone(), keys);
         let v_all = v_all.slice_assign(ranges, values);
-        self.layers[layer] = Some((k_all.clone(), v_all.clone()));
+        self.put(layer, k_all.clone(), v_all.clone());
         (k_all, v_all)
+    }
+
+    /// Take `layer`'s buffers out of the cache, so that the caller holds them alone and a write
+    /// can go in place; [`KvCache::put`] stores them back.
+    pub(crate) fn take(&mut self, layer: usize) -> (Tensor<4>, Tensor<4>) {
+        self.layers[layer]
+            .take()
+            .expect("reserve() allocates every layer before a forward writes it")
+    }
+
+    /// Store `layer`'s buffers (`[batch, n_kv_heads, capacity, head_dim]`) after a write.
+    pub(crate) fn put(&mut self, layer: usize, keys: Tensor<4>, values: Tensor<4>) {
+        self.layers[layer] = Some((keys, values));
     }
 
     /// Close a forward that appended `seq` slots.

@@ -6,6 +6,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use super::QUANT_BLOCK;
 use crate::model::block_matmul::BlockMatrix;
+use crate::model::norm::rms_norm;
 
 /// A projection `y = x·W (+ block sums of x · offset)`.
 ///
@@ -45,7 +46,8 @@ impl Linear {
                 // One token on WebGPU: our kernel reads the blocks and adds the offset term in
                 // one dispatch (burn's ops take four).
                 #[cfg(target_arch = "wasm32")]
-                if let Some(y) = crate::model::gpu::quantized_matvec(weight, offset.as_deref(), &x)
+                if let Some(y) =
+                    crate::model::gpu::quantized_matvec(weight, offset.as_deref(), &x, None)
                 {
                     return y;
                 }
@@ -65,6 +67,32 @@ impl Linear {
             }
             Linear::HostBlocks(m) => host_blocks_forward(m, x),
         }
+    }
+
+    /// `residual + x·W`: a sublayer's projection added to the residual stream (`[rows, out]`).
+    pub fn forward_add(&self, x: Tensor<2>, residual: Tensor<2>) -> Tensor<2> {
+        // One token on WebGPU: the add in the mat-vec's last step, one dispatch fewer.
+        #[cfg(target_arch = "wasm32")]
+        if let Linear::OutputMajor { weight, offset } = self
+            && let Some(y) =
+                crate::model::gpu::quantized_matvec(weight, offset.as_deref(), &x, Some(&residual))
+        {
+            return y;
+        }
+        residual + self.forward(x)
+    }
+
+    /// `rms_norm(x, norm, eps)·W`: a projection of RMSNorm's output (`x`: `[rows, in]`).
+    pub fn forward_normed(&self, x: Tensor<2>, norm: &Tensor<1>, eps: f32) -> Tensor<2> {
+        // One token on WebGPU: the norm inside the mat-vec, one dispatch fewer.
+        #[cfg(target_arch = "wasm32")]
+        if let Linear::OutputMajor { weight, offset } = self
+            && let Some(y) =
+                crate::model::gpu::rms_norm_matvec(weight, offset.as_deref(), &x, norm, eps)
+        {
+            return y;
+        }
+        self.forward(rms_norm(x, norm, eps))
     }
 }
 
