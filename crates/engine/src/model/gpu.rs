@@ -146,7 +146,7 @@ mod kernels {
     /// `[out, in/32]`; `offsets`: `[in/32, out]` (unread without `with_offset`); `x`: `[in]`;
     /// `residual`, `y`: `[out]` (`residual` unread without `with_residual`). Each cube computes
     /// `rows_per_cube` rows, `lanes` units per row ([`matvec_share`]).
-    #[cube(launch_unchecked)]
+    #[cube(launch)]
     #[allow(clippy::too_many_arguments)]
     pub fn quantized_matvec_rows(
         w: &Tensor<u32>,
@@ -188,7 +188,7 @@ mod kernels {
     /// them, so the barrier that adds their partial dot products also adds up `Σ x²`, and the
     /// row's first lane scales its total by `1 / sqrt(Σx²/len + eps)`. No barrier and no read
     /// of `x` beyond the plain mat-vec's. `n`: RMSNorm's weight, `[in]`.
-    #[cube(launch_unchecked)]
+    #[cube(launch)]
     #[allow(clippy::too_many_arguments)]
     pub fn rms_norm_matvec_rows(
         w: &Tensor<u32>,
@@ -404,7 +404,7 @@ mod kernels {
     /// (head `h` reads KV head `h / group`): scores `q·k · scale` into `scores` (`[heads, ≥ len]`,
     /// scratch), softmax over them, then `Σ p·v`. `q`: `[heads·head_dim]`; `keys`, `values`:
     /// `[1, kv_heads, capacity, head_dim]`; `out`: `[heads·head_dim]`, heads in order.
-    #[cube(launch_unchecked)]
+    #[cube(launch)]
     pub fn decode_attention(
         q: &Tensor<f32>,
         keys: &Tensor<f32>,
@@ -512,7 +512,7 @@ impl QuantizedWeight {
         if values.meta.shape()[1] * 32 / bits as usize != input {
             return None;
         }
-        // The kernels index the scales and offsets by these shapes (unchecked launches).
+        // The kernels index the scales and offsets by these shapes.
         let blocks = input / 32;
         if scales.meta.shape().num_elements() != out * blocks {
             return None;
@@ -569,28 +569,22 @@ pub fn quantized_matvec(
     let residual = residual.unwrap_or_else(|| x.clone());
     let y = empty_like(&x, Shape::new([1, w.out]));
     let client = x.client.clone();
-    // SAFETY: the kernel's reads and writes stay inside the shapes checked above (see its
-    // doc), and its loops end at those shapes. WebGPU bounds every buffer access in any case
-    // (robust buffer access): what the unchecked launch drops is cubecl's own second check on
-    // every index and its loop counters, which the hot loops paid for on every weight.
-    unsafe {
-        quantized_matvec_rows::launch_unchecked(
-            &client,
-            w.cubes(),
-            CubeDim::new_1d(UNITS as u32),
-            w.values.into_tensor_arg(),
-            w.scales.into_tensor_arg(),
-            w.offsets.into_tensor_arg(),
-            x.into_tensor_arg(),
-            residual.into_tensor_arg(),
-            y.clone().into_tensor_arg(),
-            w.bits,
-            w.with_offset,
-            with_residual,
-            MATVEC_ROWS_PER_CUBE,
-            MATVEC_LANES,
-        );
-    }
+    quantized_matvec_rows::launch(
+        &client,
+        w.cubes(),
+        CubeDim::new_1d(UNITS as u32),
+        w.values.into_tensor_arg(),
+        w.scales.into_tensor_arg(),
+        w.offsets.into_tensor_arg(),
+        x.into_tensor_arg(),
+        residual.into_tensor_arg(),
+        y.clone().into_tensor_arg(),
+        w.bits,
+        w.with_offset,
+        with_residual,
+        MATVEC_ROWS_PER_CUBE,
+        MATVEC_LANES,
+    );
     Some(Tensor::from_primitive::<Cube>(y))
 }
 
@@ -613,26 +607,22 @@ pub fn rms_norm_matvec(
     let norm = cube_of(norm.clone()).filter(CubeTensor::is_contiguous)?;
     let y = empty_like(&x, Shape::new([1, w.out]));
     let client = x.client.clone();
-    // SAFETY: every index stays inside the shapes checked above (see the kernel's doc); as
-    // for `quantized_matvec`, WebGPU bounds each access again.
-    unsafe {
-        rms_norm_matvec_rows::launch_unchecked(
-            &client,
-            w.cubes(),
-            CubeDim::new_1d(UNITS as u32),
-            w.values.into_tensor_arg(),
-            w.scales.into_tensor_arg(),
-            w.offsets.into_tensor_arg(),
-            x.into_tensor_arg(),
-            norm.into_tensor_arg(),
-            y.clone().into_tensor_arg(),
-            eps,
-            w.bits,
-            w.with_offset,
-            MATVEC_ROWS_PER_CUBE,
-            MATVEC_LANES,
-        );
-    }
+    rms_norm_matvec_rows::launch(
+        &client,
+        w.cubes(),
+        CubeDim::new_1d(UNITS as u32),
+        w.values.into_tensor_arg(),
+        w.scales.into_tensor_arg(),
+        w.offsets.into_tensor_arg(),
+        x.into_tensor_arg(),
+        norm.into_tensor_arg(),
+        y.clone().into_tensor_arg(),
+        eps,
+        w.bits,
+        w.with_offset,
+        MATVEC_ROWS_PER_CUBE,
+        MATVEC_LANES,
+    );
     Some(Tensor::from_primitive::<Cube>(y))
 }
 
@@ -848,24 +838,20 @@ pub fn decode_attention_one_token(
     let scores = empty_like(&q, Shape::new([heads, len]));
     let out = empty_like(&q, Shape::new([1, heads * head_dim]));
     let client = q.client.clone();
-    // SAFETY: every index stays inside the shapes checked above (see the kernel's doc); as
-    // for `quantized_matvec`, WebGPU bounds each access again.
-    unsafe {
-        decode_attention::launch_unchecked(
-            &client,
-            CubeCount::Static(heads as u32, 1, 1),
-            CubeDim::new_1d(UNITS as u32),
-            q.into_tensor_arg(),
-            keys.into_tensor_arg(),
-            values.into_tensor_arg(),
-            scores.into_tensor_arg(),
-            out.clone().into_tensor_arg(),
-            len as u32,
-            1.0 / (head_dim as f32).sqrt(),
-            heads / kv_heads,
-            head_dim,
-            UNITS,
-        );
-    }
+    decode_attention::launch(
+        &client,
+        CubeCount::Static(heads as u32, 1, 1),
+        CubeDim::new_1d(UNITS as u32),
+        q.into_tensor_arg(),
+        keys.into_tensor_arg(),
+        values.into_tensor_arg(),
+        scores.into_tensor_arg(),
+        out.clone().into_tensor_arg(),
+        len as u32,
+        1.0 / (head_dim as f32).sqrt(),
+        heads / kv_heads,
+        head_dim,
+        UNITS,
+    );
     Some(Tensor::from_primitive::<Cube>(out))
 }
