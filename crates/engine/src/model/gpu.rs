@@ -9,8 +9,7 @@ use burn::tensor::{DType, Shape, Tensor};
 use cubecl::prelude::{CubeCount, CubeDim};
 
 use kernels::{
-    cap_row, decode_attention, quantized_matvec_rows, rms_norm_matvec_rows, rms_norm_row,
-    rope_into_cache, swiglu_row,
+    cap_row, decode_attention, quantized_matvec_rows, rms_norm_row, rope_into_cache, swiglu_row,
 };
 
 /// Units per cube of the row kernels (a power of two: their reductions halve it).
@@ -62,90 +61,23 @@ mod kernels {
         partial[0]
     }
 
-    /// One unit's share of row `row` of `W · x` (each unit of a row every `lanes`-th word):
-    /// `Σ_b d[o,b] · Σ_{i∈b} q[o,i] · x[i] (+ offset[b,o] · Σ_{i∈b} x[i])`, with burn's packed
-    /// Q4F (`bits` 4: 8 values per word) or Q8F (`bits` 8: 4 per word), one scale per block of
-    /// 32, value `k` of word `j` at bit `k·bits`. GGUF Q4_1 as the engine loads it is Q4F values
-    /// `q − 8`, scale `d`, plus the offset `m + 8d` (`with_offset`; see `weights::WeightMode`);
-    /// Q8_0 is Q8F.
-    #[cube]
-    #[allow(clippy::too_many_arguments)]
-    fn matvec_share(
-        w: &Tensor<u32>,
-        scales: &Tensor<f32>,
-        offsets: &Tensor<f32>,
-        x: &Tensor<f32>,
-        row: usize,
-        lane: usize,
-        #[comptime] bits: u32,
-        #[comptime] with_offset: bool,
-        #[comptime] lanes: usize,
-    ) -> f32 {
-        let per_word = 32 / bits;
-        let words_per_block = (32 / per_word) as usize;
-        let words = w.shape(1);
-        let w_row = row * w.stride(0);
-        let s_row = row * scales.stride(0);
-        let mut acc = 0.0f32;
-        let mut j = lane;
-        while j < words {
-            let word = w[w_row + j];
-            let i = j * per_word as usize;
-            let mut dot = 0.0f32;
-            let mut sum = 0.0f32;
-            #[unroll]
-            for k in 0..per_word {
-                let xi = x[i + k as usize];
-                dot += signed(word, k * bits, bits) * xi;
-                sum += xi;
-            }
-            let block = j / words_per_block;
-            acc += scales[s_row + block] * dot;
-            if with_offset {
-                acc += offsets[block * offsets.stride(0) + row] * sum;
-            }
-            j += lanes;
-        }
-        acc
-    }
-
-    /// A row's lanes add up their partial sums (one barrier, no tree: a few lanes each) and
-    /// its first lane writes `y[row]`, plus `residual[row]` first with `with_residual`.
-    #[cube]
-    #[allow(clippy::too_many_arguments)]
-    fn finish_rows(
-        acc: f32,
-        unit: usize,
-        lane: usize,
-        row: usize,
-        residual: &Tensor<f32>,
-        y: &mut Tensor<f32>,
-        #[comptime] with_residual: bool,
-        #[comptime] rows_per_cube: usize,
-        #[comptime] lanes: usize,
-    ) {
-        let mut partial = Shared::new_slice(rows_per_cube * lanes);
-        partial[unit] = acc;
-        sync_cube();
-        if lane == 0 && row < y.len() {
-            let mut total = 0.0f32;
-            #[unroll]
-            for l in 0..lanes {
-                total += partial[unit + l];
-            }
-            if with_residual {
-                // The residual stream first, as in `h + attention` and `h + mlp`.
-                y[row] = residual[row] + total;
-            } else {
-                y[row] = total;
-            }
-        }
-    }
-
-    /// `y = W · x` (+ `residual`) for one row `x`. `w`: `[out, in·bits/32]` words; `scales`:
-    /// `[out, in/32]`; `offsets`: `[in/32, out]` (unread without `with_offset`); `x`: `[in]`;
-    /// `residual`, `y`: `[out]` (`residual` unread without `with_residual`). Each cube computes
-    /// `rows_per_cube` rows, `lanes` units per row ([`matvec_share`]).
+    /// `y = W · x`, `y = residual + W · x` (`with_residual`) or `y = W · rms_norm(x, n)`
+    /// (`normed`) for one row `x`, with burn's packed Q4F (`bits` 4: 8 values per word) or Q8F
+    /// (`bits` 8: 4 per word) weights, one scale per block of 32, value `k` of word `j` at bit
+    /// `k·bits`: `Σ_b d[o,b] · Σ_{i∈b} q[o,i] · x[i] (+ offset[b,o] · Σ_{i∈b} x[i])`. GGUF Q4_1
+    /// as the engine loads it is Q4F values `q − 8`, scale `d`, plus the offset `m + 8d`
+    /// (`with_offset`; see `weights::WeightMode`); Q8_0 is Q8F.
+    ///
+    /// `w`: `[out, in·bits/32]` words; `scales`: `[out, in/32]`; `offsets`: `[in/32, out]`
+    /// (unread without `with_offset`); `x`: `[in]`; `side`: the residual (`[out]`) or RMSNorm's
+    /// weight `n` (`[in]`), unread otherwise; `y`: `[out]`. Each cube computes `rows_per_cube`
+    /// rows, `lanes` units per row, each unit every `lanes`-th word of its row; one barrier adds
+    /// a row's partial sums (a few lanes each: no tree).
+    ///
+    /// RMSNorm costs no pass of its own: its factor `1/sqrt(mean(x²) + eps)` is one number per
+    /// row, so the units multiply the weights by `x[i] · n[i]`, keep the sum of `x[i]²` over the
+    /// values they read (a row's lanes read every `x[i]` once between them), and the same
+    /// barrier adds those; the row's first lane scales its total at the end.
     #[cube(launch)]
     #[allow(clippy::too_many_arguments)]
     pub fn quantized_matvec_rows(
@@ -153,53 +85,13 @@ mod kernels {
         scales: &Tensor<f32>,
         offsets: &Tensor<f32>,
         x: &Tensor<f32>,
-        residual: &Tensor<f32>,
-        y: &mut Tensor<f32>,
-        #[comptime] bits: u32,
-        #[comptime] with_offset: bool,
-        #[comptime] with_residual: bool,
-        #[comptime] rows_per_cube: usize,
-        #[comptime] lanes: usize,
-    ) {
-        let cube = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
-        let unit = UNIT_POS_X as usize;
-        let lane = unit % lanes;
-        let row = cube * rows_per_cube + unit / lanes;
-        let mut acc = 0.0f32;
-        if row < w.shape(0) {
-            acc = matvec_share(w, scales, offsets, x, row, lane, bits, with_offset, lanes);
-        }
-        finish_rows(
-            acc,
-            unit,
-            lane,
-            row,
-            residual,
-            y,
-            with_residual,
-            rows_per_cube,
-            lanes,
-        );
-    }
-
-    /// `y = W · rms_norm(x, n)` for one row `x`, in one pass: RMSNorm's factor `inv_rms` is
-    /// one number for the whole row, so each unit multiplies by `x[i] · n[i]` and keeps the sum
-    /// of `x[i]²` over the values it reads; a row's lanes read every value of `x` once between
-    /// them, so the barrier that adds their partial dot products also adds up `Σ x²`, and the
-    /// row's first lane scales its total by `1 / sqrt(Σx²/len + eps)`. No barrier and no read
-    /// of `x` beyond the plain mat-vec's. `n`: RMSNorm's weight, `[in]`.
-    #[cube(launch)]
-    #[allow(clippy::too_many_arguments)]
-    pub fn rms_norm_matvec_rows(
-        w: &Tensor<u32>,
-        scales: &Tensor<f32>,
-        offsets: &Tensor<f32>,
-        x: &Tensor<f32>,
-        n: &Tensor<f32>,
+        side: &Tensor<f32>,
         y: &mut Tensor<f32>,
         eps: f32,
         #[comptime] bits: u32,
         #[comptime] with_offset: bool,
+        #[comptime] with_residual: bool,
+        #[comptime] normed: bool,
         #[comptime] rows_per_cube: usize,
         #[comptime] lanes: usize,
     ) {
@@ -224,11 +116,13 @@ mod kernels {
                 #[unroll]
                 for k in 0..per_word {
                     let at = i + k as usize;
-                    let xi = x[at];
-                    squares += xi * xi;
-                    let xn = xi * n[at];
-                    dot += signed(word, k * bits, bits) * xn;
-                    sum += xn;
+                    let mut xi = x[at];
+                    if normed {
+                        squares += xi * xi;
+                        xi *= side[at];
+                    }
+                    dot += signed(word, k * bits, bits) * xi;
+                    sum += xi;
                 }
                 let block = j / words_per_block;
                 acc += scales[s_row + block] * dot;
@@ -251,8 +145,15 @@ mod kernels {
                 total += partial[unit + l];
                 sum_squares += partial_squares[unit + l];
             }
-            let inv_rms = 1.0f32 / f32::sqrt(sum_squares / f32::cast_from(x.len()) + eps);
-            y[row] = total * inv_rms;
+            if normed {
+                total *= 1.0f32 / f32::sqrt(sum_squares / f32::cast_from(x.len()) + eps);
+            }
+            if with_residual {
+                // `h + attention`, `h + mlp`: the same sum either way round (IEEE addition
+                // commutes exactly).
+                total += side[row];
+            }
+            y[row] = total;
         }
     }
 
@@ -541,32 +442,44 @@ impl QuantizedWeight {
     }
 }
 
-/// `x · Wᵀ` (+ Q4_1's offset term) (+ `residual`) for one row `x` (`[1, in]`): one dispatch
-/// instead of burn's matmul, three for the offset and one for the residual add. `None` when
-/// the tensors are not on a cubecl device or the weight is not a format this kernel reads; the
-/// caller then runs burn's ops.
+/// What a quantized mat-vec does besides the product.
+pub enum MatvecInput<'a> {
+    /// `x · Wᵀ`.
+    Plain,
+    /// `residual + x · Wᵀ`, `residual`: `[1, out]` (burn's op: one more dispatch).
+    AddTo(&'a Tensor<2>),
+    /// `rms_norm(x, weight, eps) · Wᵀ`, `weight`: `[in]` (the engine's RMSNorm: one more).
+    RmsNormed(&'a Tensor<1>, f32),
+}
+
+/// `x · Wᵀ` (+ Q4_1's offset term) for one row `x` (`[1, in]`), with a residual add or
+/// RMSNorm of `x` folded in ([`MatvecInput`]): one dispatch instead of burn's matmul, three for
+/// the offset and those of the add or the norm. `None` when the tensors are not on a cubecl
+/// device or the weight is not a format this kernel reads; the caller then runs burn's ops.
 pub fn quantized_matvec(
     weight: &Tensor<2>,
     offset: Option<&Tensor<2>>,
     x: &Tensor<2>,
-    residual: Option<&Tensor<2>>,
+    input: MatvecInput<'_>,
 ) -> Option<Tensor<2>> {
-    let [rows, input] = x.dims();
+    let [rows, width] = x.dims();
     if rows != 1 {
         return None;
     }
-    let w = QuantizedWeight::of(weight, offset, input)?;
+    let w = QuantizedWeight::of(weight, offset, width)?;
     let x = cube_of(x.clone()).filter(CubeTensor::is_contiguous)?;
-    let residual = match residual {
-        Some(r) if r.dims() == [1, w.out] => {
-            Some(cube_of(r.clone()).filter(CubeTensor::is_contiguous)?)
+    let contiguous = |t: Option<CubeTensor>| t.filter(CubeTensor::is_contiguous);
+    let (side, with_residual, normed, eps) = match input {
+        // The kernel still takes a tensor there: `x` stands in, unread.
+        MatvecInput::Plain => (x.clone(), false, false, 0.0),
+        MatvecInput::AddTo(r) if r.dims() == [1, w.out] => {
+            (contiguous(cube_of(r.clone()))?, true, false, 0.0)
         }
-        Some(_) => return None,
-        None => None,
+        MatvecInput::RmsNormed(n, eps) if n.dims() == [width] => {
+            (contiguous(cube_of(n.clone()))?, false, true, eps)
+        }
+        MatvecInput::AddTo(_) | MatvecInput::RmsNormed(..) => return None,
     };
-    let with_residual = residual.is_some();
-    // Without a residual the kernel still takes a tensor there: `x` stands in, unread.
-    let residual = residual.unwrap_or_else(|| x.clone());
     let y = empty_like(&x, Shape::new([1, w.out]));
     let client = x.client.clone();
     quantized_matvec_rows::launch(
@@ -577,49 +490,13 @@ pub fn quantized_matvec(
         w.scales.into_tensor_arg(),
         w.offsets.into_tensor_arg(),
         x.into_tensor_arg(),
-        residual.into_tensor_arg(),
-        y.clone().into_tensor_arg(),
-        w.bits,
-        w.with_offset,
-        with_residual,
-        MATVEC_ROWS_PER_CUBE,
-        MATVEC_LANES,
-    );
-    Some(Tensor::from_primitive::<Cube>(y))
-}
-
-/// `rms_norm(x, norm) · Wᵀ` (+ Q4_1's offset term) for one row `x` (`[1, in]`) in one
-/// dispatch: RMSNorm's own dispatch folded into the mat-vec that reads its output. `None` as
-/// for [`quantized_matvec`].
-pub fn rms_norm_matvec(
-    weight: &Tensor<2>,
-    offset: Option<&Tensor<2>>,
-    x: &Tensor<2>,
-    norm: &Tensor<1>,
-    eps: f32,
-) -> Option<Tensor<2>> {
-    let [rows, input] = x.dims();
-    if rows != 1 || norm.dims() != [input] {
-        return None;
-    }
-    let w = QuantizedWeight::of(weight, offset, input)?;
-    let x = cube_of(x.clone()).filter(CubeTensor::is_contiguous)?;
-    let norm = cube_of(norm.clone()).filter(CubeTensor::is_contiguous)?;
-    let y = empty_like(&x, Shape::new([1, w.out]));
-    let client = x.client.clone();
-    rms_norm_matvec_rows::launch(
-        &client,
-        w.cubes(),
-        CubeDim::new_1d(UNITS as u32),
-        w.values.into_tensor_arg(),
-        w.scales.into_tensor_arg(),
-        w.offsets.into_tensor_arg(),
-        x.into_tensor_arg(),
-        norm.into_tensor_arg(),
+        side.into_tensor_arg(),
         y.clone().into_tensor_arg(),
         eps,
         w.bits,
         w.with_offset,
+        with_residual,
+        normed,
         MATVEC_ROWS_PER_CUBE,
         MATVEC_LANES,
     );

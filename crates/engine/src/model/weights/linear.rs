@@ -6,6 +6,8 @@ use burn::tensor::{Tensor, TensorData};
 
 use super::QUANT_BLOCK;
 use crate::model::block_matmul::BlockMatrix;
+#[cfg(target_arch = "wasm32")]
+use crate::model::gpu;
 use crate::model::norm::rms_norm;
 
 /// A projection `y = x·W (+ block sums of x · offset)`.
@@ -46,9 +48,7 @@ impl Linear {
                 // One token on WebGPU: our kernel reads the blocks and adds the offset term in
                 // one dispatch (burn's ops take four).
                 #[cfg(target_arch = "wasm32")]
-                if let Some(y) =
-                    crate::model::gpu::quantized_matvec(weight, offset.as_deref(), &x, None)
-                {
+                if let Some(y) = self.one_row_kernel(&x, gpu::MatvecInput::Plain) {
                     return y;
                 }
                 let sums = offset.as_ref().map(|_| {
@@ -73,10 +73,7 @@ impl Linear {
     pub fn forward_add(&self, x: Tensor<2>, residual: Tensor<2>) -> Tensor<2> {
         // One token on WebGPU: the add in the mat-vec's last step, one dispatch fewer.
         #[cfg(target_arch = "wasm32")]
-        if let Linear::OutputMajor { weight, offset } = self
-            && let Some(y) =
-                crate::model::gpu::quantized_matvec(weight, offset.as_deref(), &x, Some(&residual))
-        {
+        if let Some(y) = self.one_row_kernel(&x, gpu::MatvecInput::AddTo(&residual)) {
             return y;
         }
         residual + self.forward(x)
@@ -86,13 +83,22 @@ impl Linear {
     pub fn forward_normed(&self, x: Tensor<2>, norm: &Tensor<1>, eps: f32) -> Tensor<2> {
         // One token on WebGPU: the norm inside the mat-vec, one dispatch fewer.
         #[cfg(target_arch = "wasm32")]
-        if let Linear::OutputMajor { weight, offset } = self
-            && let Some(y) =
-                crate::model::gpu::rms_norm_matvec(weight, offset.as_deref(), &x, norm, eps)
-        {
+        if let Some(y) = self.one_row_kernel(&x, gpu::MatvecInput::RmsNormed(norm, eps)) {
             return y;
         }
         self.forward(rms_norm(x, norm, eps))
+    }
+
+    /// Our WebGPU mat-vec kernel for one row of quantized weights (`model/gpu.rs`); `None`
+    /// where it does not apply and burn's ops run instead.
+    #[cfg(target_arch = "wasm32")]
+    fn one_row_kernel(&self, x: &Tensor<2>, input: gpu::MatvecInput<'_>) -> Option<Tensor<2>> {
+        match self {
+            Linear::OutputMajor { weight, offset } => {
+                gpu::quantized_matvec(weight, offset.as_deref(), x, input)
+            }
+            _ => None,
+        }
     }
 }
 
