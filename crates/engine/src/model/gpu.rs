@@ -31,6 +31,12 @@ fn cube_of<const D: usize>(t: Tensor<D>) -> Option<CubeTensor> {
     }
 }
 
+/// The cubecl tensor behind `t` (a new handle to it), if it is on a cubecl device and
+/// contiguous: the layout the row kernels index.
+fn contiguous_cube<const D: usize>(t: &Tensor<D>) -> Option<CubeTensor> {
+    cube_of(t.clone()).filter(CubeTensor::is_contiguous)
+}
+
 /// The kernels (CubeCL, compiled to WGSL by the browser's WebGPU at first use).
 mod kernels {
     use cubecl::prelude::*;
@@ -467,16 +473,13 @@ pub fn quantized_matvec(
         return None;
     }
     let w = QuantizedWeight::of(weight, offset, width)?;
-    let x = cube_of(x.clone()).filter(CubeTensor::is_contiguous)?;
-    let contiguous = |t: Option<CubeTensor>| t.filter(CubeTensor::is_contiguous);
+    let x = contiguous_cube(x)?;
     let (side, with_residual, normed, eps) = match input {
         // The kernel still takes a tensor there: `x` stands in, unread.
         MatvecInput::Plain => (x.clone(), false, false, 0.0),
-        MatvecInput::AddTo(r) if r.dims() == [1, w.out] => {
-            (contiguous(cube_of(r.clone()))?, true, false, 0.0)
-        }
+        MatvecInput::AddTo(r) if r.dims() == [1, w.out] => (contiguous_cube(r)?, true, false, 0.0),
         MatvecInput::RmsNormed(n, eps) if n.dims() == [width] => {
-            (contiguous(cube_of(n.clone()))?, false, true, eps)
+            (contiguous_cube(n)?, false, true, eps)
         }
         MatvecInput::AddTo(_) | MatvecInput::RmsNormed(..) => return None,
     };
@@ -561,9 +564,11 @@ pub fn rope_into_cache_one_token(
     if !fits {
         return Err((keys, values));
     }
-    let contiguous = |t: &Tensor<2>| cube_of(t.clone()).filter(CubeTensor::is_contiguous);
-    let angle = |t: &Tensor<4>| cube_of(t.clone()).filter(CubeTensor::is_contiguous);
-    let (Some(qkv), Some(cos), Some(sin)) = (contiguous(qkv), angle(cos), angle(sin)) else {
+    let (Some(qkv), Some(cos), Some(sin)) = (
+        contiguous_cube(qkv),
+        contiguous_cube(cos),
+        contiguous_cube(sin),
+    ) else {
         return Err((keys, values));
     };
     let (keys, values) = match (into_cube(keys), into_cube(values)) {
@@ -629,8 +634,8 @@ pub fn rms_norm_one_row<const D: usize>(
     if dims[..D - 1].iter().any(|&d| d != 1) || weight.dims() != [dims[D - 1]] {
         return None;
     }
-    let x = cube_of(x.clone()).filter(CubeTensor::is_contiguous)?;
-    let w = cube_of(weight.clone()).filter(CubeTensor::is_contiguous)?;
+    let x = contiguous_cube(x)?;
+    let w = contiguous_cube(weight)?;
     let y = empty_like(&x, Shape::from(dims.to_vec()));
     let client = x.client.clone();
     rms_norm_row::launch(
@@ -654,8 +659,8 @@ pub fn cap_one_row(h: &Tensor<2>, v_row: &Tensor<2>, tau: f32) -> Option<Tensor<
     if rows != 1 || v_row.dims() != [1, hidden] {
         return None;
     }
-    let h = cube_of(h.clone()).filter(CubeTensor::is_contiguous)?;
-    let v = cube_of(v_row.clone()).filter(CubeTensor::is_contiguous)?;
+    let h = contiguous_cube(h)?;
+    let v = contiguous_cube(v_row)?;
     let y = empty_like(&h, Shape::new([1, hidden]));
     let client = h.client.clone();
     cap_row::launch(
@@ -677,7 +682,7 @@ pub fn swiglu_one_row(gate_up: &Tensor<2>, ffn: usize) -> Option<Tensor<2>> {
     if gate_up.dims() != [1, 2 * ffn] {
         return None;
     }
-    let gate_up = cube_of(gate_up.clone()).filter(CubeTensor::is_contiguous)?;
+    let gate_up = contiguous_cube(gate_up)?;
     let out = empty_like(&gate_up, Shape::new([1, ffn]));
     let client = gate_up.client.clone();
     swiglu_row::launch(
@@ -709,7 +714,7 @@ pub fn decode_attention_one_token(
     if len == 0 || len > capacity || kv_heads == 0 || !heads.is_multiple_of(kv_heads) {
         return None;
     }
-    let q = cube_of(q.clone()).filter(CubeTensor::is_contiguous)?;
+    let q = contiguous_cube(q)?;
     let keys = cube_of(keys.clone())?;
     let values = cube_of(values.clone())?;
     let scores = empty_like(&q, Shape::new([heads, len]));
