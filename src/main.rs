@@ -38,6 +38,11 @@ mod state;
 mod urls;
 mod worker;
 
+// The threaded module's `initThreadPool(n)`: worker.js starts rayon's pool with it before
+// `worker_main` (docs/threads.md).
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
 #[cfg(target_arch = "wasm32")]
 fn main() {
     // A panic in wasm otherwise shows up only as "unreachable executed" in the console.

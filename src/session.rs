@@ -20,6 +20,7 @@ use crate::worker::protocol::{
     Backend, FromWorker, Precision, ToWorker, WireAxisInfo, WireGenerationSettings, WireModelInfo,
 };
 use crate::worker::quick_axis::QuickAxisSize;
+use crate::worker::threads::WorkerModule;
 use engine::axis::CappingChoice;
 
 /// Signals shared by the components.
@@ -173,6 +174,20 @@ impl AppState {
     }
 
     pub fn load_model(&self, backend: Backend, precision: Precision) {
+        // The CPU backend on every core runs in the threaded module, WebGPU in the other one
+        // (docs/threads.md): a worker running the wrong one is replaced first, and the load
+        // follows when the new one has booted (`FromWorker::Booted` sends `pending_load`).
+        let wanted = crate::worker::threads::module_for(backend);
+        let running = WORKER.with(|w| w.borrow().as_ref().map(WorkerClient::module));
+        if running.is_some_and(|m| m != wanted) {
+            self.engine.set(EngineStatus::Starting);
+            self.pending_load.set(Some((backend, precision)));
+            // Later, not now: this may run inside the old worker's message handler (a load
+            // that a worker event asked for), which replacing the worker would drop mid-call.
+            let state = *self;
+            leptos::task::spawn_local(async move { state.start_worker_with(wanted) });
+            return;
+        }
         self.model_info.set(None);
         self.backend_offer.set(None);
         if let ModelSource::Local { name, .. } = self.source.get_untracked() {
@@ -399,9 +414,31 @@ impl AppState {
     /// Starts the inference worker (again): a restarted worker is a fresh wasm instance, so
     /// nothing of a broken engine survives.
     pub fn start_worker(&self) {
+        self.start_worker_with(crate::worker::threads::module_for(self.likely_backend()));
+    }
+
+    /// The backend the next load will most likely ask for, before the page's WebGPU check has
+    /// finished: the one last used here, else the CPU where the browser has no WebGPU at all,
+    /// else WebGPU. A wrong guess costs one worker restart at load (`load_model`).
+    fn likely_backend(&self) -> Backend {
+        let remembered = crate::preferences::storage::load().backend;
+        let has_webgpu = web_sys::window().is_some_and(|w| {
+            js_sys::Reflect::get(&w.navigator(), &"gpu".into()).is_ok_and(|gpu| !gpu.is_undefined())
+        });
+        remembered.unwrap_or(if has_webgpu {
+            Backend::WebGpu
+        } else {
+            Backend::Cpu
+        })
+    }
+
+    /// Starts the worker on `module` (again): a restarted worker is a fresh wasm instance, so
+    /// nothing of a broken engine survives.
+    fn start_worker_with(&self, module: WorkerModule) {
         let state = *self;
         WORKER.with(|w| *w.borrow_mut() = None);
         match WorkerClient::spawn(
+            module,
             move |event| state.on_worker_event(event),
             move |detail| state.on_worker_crash(&detail),
         ) {

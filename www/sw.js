@@ -8,6 +8,7 @@ const SHELL = [
   "./index.html",
   "./csp.js",
   "./boot-check.js",
+  "./isolate.js",
   "./boot.js",
   "./style.css",
   "./worker.js",
@@ -32,6 +33,24 @@ function isModelFile(url) {
   return url.pathname.endsWith(".gguf") || url.pathname.endsWith(".safetensors");
 }
 
+// Cross-origin isolation on any static host: the page's CPU backend runs on several threads
+// only with shared memory, which browsers allow only in a cross-origin isolated page, which
+// needs these two headers on the page and its workers. Most static hosts cannot set headers, so
+// this worker adds them to every file of the page it serves (www/isolate.js reloads a first
+// visit once, so that the page itself comes through here). The page loads nothing from other
+// origins but the model the visitor chose, which is fetched with CORS and so still allowed.
+function withIsolation(response) {
+  if (!response || response.status === 0) return response;
+  const headers = new Headers(response.headers);
+  headers.set("Cross-Origin-Opener-Policy", "same-origin");
+  headers.set("Cross-Origin-Embedder-Policy", "require-corp");
+  return new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+  });
+}
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
@@ -45,13 +64,13 @@ self.addEventListener("fetch", (event) => {
           const copy = response.clone();
           caches.open(SHELL_CACHE).then((cache) => cache.put(request, copy)).catch(() => undefined);
         }
-        return response;
+        return withIsolation(response);
       })
       .catch(() =>
         caches
           .match(request, { ignoreSearch: true })
           .then((hit) => hit || (request.mode === "navigate" ? caches.match("./index.html") : undefined))
-          .then((hit) => hit || Response.error())
+          .then((hit) => (hit ? withIsolation(hit) : Response.error()))
       )
   );
 });

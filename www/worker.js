@@ -31,9 +31,50 @@ self.axisLoseDevice = () => {
 
 self.onmessage = (event) => queued.push(event);
 
+// The CPU backend's threads. `dist/threads/` holds a second build of the module with shared
+// memory and a rayon pool, and no WebGPU (docs/threads.md). The page asks for it with
+// `?threads=N` (N >= 2) when it loads a model on the CPU in a cross-origin isolated page; where
+// it is missing (`cargo xtask serve`, `dist --fast`) or fails to start, the single-thread
+// module runs, and the model panel says "1 thread".
+function threadsAsked() {
+  const asked = Number(new URLSearchParams(self.location.search).get("threads"));
+  return Number.isInteger(asked) && asked >= 2 && asked <= 64 ? asked : 1;
+}
+
+async function loadThreaded(threads) {
+  const module = await import("./threads/assistant-axis-web.js");
+  await module.default({ module_or_path: "./threads/assistant-axis-web_bg.wasm" });
+  await module.initThreadPool(threads);
+  return module;
+}
+
+async function loadSingleThread() {
+  const module = await import("./assistant-axis-web.js");
+  await module.default({ module_or_path: "./assistant-axis-web_bg.wasm" });
+  return module;
+}
+
+async function loadModule() {
+  const threads = threadsAsked();
+  if (threads > 1) {
+    if (!self.crossOriginIsolated) {
+      console.info("CPU backend: one thread (the page is not cross-origin isolated)");
+    } else {
+      try {
+        const module = await loadThreaded(threads);
+        self.axisCpuThreads = threads;
+        return module;
+      } catch (error) {
+        console.info(`CPU backend: one thread (the threaded module did not start: ${error})`);
+      }
+    }
+  }
+  self.axisCpuThreads = 1;
+  return loadSingleThread();
+}
+
 try {
-  const { default: init, worker_main, worker_device_lost } = await import("./assistant-axis-web.js");
-  await init({ module_or_path: "./assistant-axis-web_bg.wasm" });
+  const { worker_main, worker_device_lost } = await loadModule();
   reportDeviceLost = worker_device_lost;
   worker_main();
   for (const event of queued) self.onmessage(event);

@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::protocol::{FromWorker, ToWorker};
+use super::threads::WorkerModule;
 
 thread_local! {
     // The worker handle is not `Send`, so it lives here rather than in a signal.
@@ -18,6 +19,8 @@ const WORKER_SCRIPT: &str = "./worker.js";
 
 pub struct WorkerClient {
     worker: Worker,
+    /// The module build it runs (a CPU load may want the threaded one: `session::load_model`).
+    module: WorkerModule,
     // Kept alive as long as the client: the worker calls them.
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(ErrorEvent)>,
@@ -27,6 +30,7 @@ impl WorkerClient {
     /// Starts the worker: `on_event` gets its messages, `on_crash` the browser's error when the
     /// worker dies (an uncaught exception, a trap in the wasm module).
     pub fn spawn(
+        module: WorkerModule,
         on_event: impl Fn(FromWorker) + 'static,
         on_crash: impl Fn(String) + 'static,
     ) -> Result<WorkerClient, String> {
@@ -35,7 +39,8 @@ impl WorkerClient {
         // The worker applies the page's connection rule itself (`urls::connection_allowed`): its
         // name carries the one other origin the page's policy allows, fixed for its lifetime.
         options.set_name(&crate::byo::browser::allowed_origin().unwrap_or_default());
-        let worker = Worker::new_with_options(WORKER_SCRIPT, &options).map_err(|e| {
+        let script = format!("{WORKER_SCRIPT}{}", module.script_query());
+        let worker = Worker::new_with_options(&script, &options).map_err(|e| {
             format!(
                 "the inference worker could not start: {}",
                 crate::platform::webgpu::js_error_text(&e)
@@ -72,9 +77,14 @@ impl WorkerClient {
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         Ok(WorkerClient {
             worker,
+            module,
             _on_message: on_message,
             _on_error: on_error,
         })
+    }
+
+    pub fn module(&self) -> WorkerModule {
+        self.module
     }
 
     pub fn send(&self, message: &ToWorker) -> Result<(), String> {

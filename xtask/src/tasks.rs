@@ -70,8 +70,12 @@ pub fn bench_engine() -> Result<()> {
     ]))
 }
 
+/// The release site: the single-thread module (trunk) and, in `dist/threads/`, the threaded
+/// one that the inference worker loads where the page is cross-origin isolated.
 fn build_dist() -> Result<()> {
-    release_build(None, &repo_root().join("dist"))
+    let dist = repo_root().join("dist");
+    release_build(None, &dist)?;
+    crate::threads::build(&dist)
 }
 
 /// `trunk build --release` into `dist` with extra Cargo `features` (a second build beside

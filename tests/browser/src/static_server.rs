@@ -22,6 +22,7 @@ pub struct StaticServer {
     foreign: Arc<Mutex<Vec<String>>>,
     offline: Arc<AtomicBool>,
     refused: Arc<Mutex<Vec<String>>>,
+    isolation: Arc<AtomicBool>,
 }
 
 impl StaticServer {
@@ -46,6 +47,8 @@ impl StaticServer {
         let cut = Arc::clone(&offline);
         let refused = Arc::new(Mutex::new(Vec::new()));
         let refused_log = Arc::clone(&refused);
+        let isolation = Arc::new(AtomicBool::new(true));
+        let isolate = Arc::clone(&isolation);
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 if cut.load(Ordering::SeqCst) {
@@ -65,11 +68,13 @@ impl StaticServer {
                 let log = Arc::clone(&log);
                 let foreign = Arc::clone(&foreign_log);
                 let aliases = Arc::clone(&aliases);
+                let isolate = isolate.load(Ordering::SeqCst);
                 thread::spawn(move || {
                     // A broken connection only affects that request.
                     let logs = Logs {
                         own: &log,
                         foreign: &foreign,
+                        isolate,
                     };
                     let _ = handle(stream, &root, &aliases, addr, logs);
                 });
@@ -81,6 +86,7 @@ impl StaticServer {
             foreign,
             offline,
             refused,
+            isolation,
         })
     }
 
@@ -96,6 +102,13 @@ impl StaticServer {
     /// Cuts (or restores) the network: while cut, every connection is closed unanswered.
     pub fn set_offline(&self, offline: bool) {
         self.offline.store(offline, Ordering::SeqCst);
+    }
+
+    /// Whether answers carry the COOP/COEP headers that make the page cross-origin isolated (on
+    /// by default, as a host configured for the app sends them; off, the page's service worker
+    /// has to add them: www/isolate.js).
+    pub fn set_isolation_headers(&self, on: bool) {
+        self.isolation.store(on, Ordering::SeqCst);
     }
 
     /// Request lines that arrived while the network was cut (they got no answer).
@@ -114,6 +127,8 @@ impl StaticServer {
 struct Logs<'a> {
     own: &'a Mutex<Vec<String>>,
     foreign: &'a Mutex<Vec<String>>,
+    /// Send the cross-origin isolation headers (`StaticServer::set_isolation_headers`).
+    isolate: bool,
 }
 
 /// The path of a request target: origin-form ("/x") as is; absolute-form (a proxy request,
@@ -169,7 +184,14 @@ fn handle(
         if let Ok(mut l) = logs.foreign.lock() {
             l.push(format!("{method} {target}"));
         }
-        return respond(&mut out, "403 Forbidden", "text/plain", b"", false);
+        return respond(
+            &mut out,
+            logs.isolate,
+            "403 Forbidden",
+            "text/plain",
+            b"",
+            false,
+        );
     };
     if let Ok(mut l) = logs.own.lock() {
         l.push(format!("{method} {own}"));
@@ -180,7 +202,14 @@ fn handle(
     // the page's early checks pass), then nothing until the test is long over.
     if let Some(real) = path.strip_prefix("/stalled") {
         let Some(file) = resolve(root, real) else {
-            return respond(&mut out, "404 Not Found", "text/plain", b"not found", false);
+            return respond(
+                &mut out,
+                logs.isolate,
+                "404 Not Found",
+                "text/plain",
+                b"not found",
+                false,
+            );
         };
         let mut f = std::fs::File::open(&file)?;
         let size = f.metadata()?.len();
@@ -204,6 +233,7 @@ fn handle(
     let Some(file) = alias.or_else(|| resolve(root, path)) else {
         return respond(
             &mut out,
+            logs.isolate,
             "404 Not Found",
             "text/plain",
             b"not found",
@@ -218,6 +248,7 @@ fn handle(
         Err(_) => {
             return respond(
                 &mut out,
+                logs.isolate,
                 "404 Not Found",
                 "text/plain",
                 b"not found",
@@ -228,12 +259,20 @@ fn handle(
     match method.as_str() {
         "GET" | "HEAD" => respond(
             &mut out,
+            logs.isolate,
             "200 OK",
             content_type(&file),
             &body,
             method == "HEAD",
         ),
-        _ => respond(&mut out, "405 Method Not Allowed", "text/plain", b"", false),
+        _ => respond(
+            &mut out,
+            logs.isolate,
+            "405 Method Not Allowed",
+            "text/plain",
+            b"",
+            false,
+        ),
     }
 }
 
@@ -286,14 +325,20 @@ fn content_type(path: &Path) -> &'static str {
 
 fn respond(
     out: &mut TcpStream,
+    isolate: bool,
     status: &str,
     mime: &str,
     body: &[u8],
     head_only: bool,
 ) -> std::io::Result<()> {
+    let isolation = if isolate {
+        "Cross-Origin-Opener-Policy: same-origin\r\nCross-Origin-Embedder-Policy: require-corp\r\n"
+    } else {
+        ""
+    };
     let header = format!(
         // CORS allows everything: a second server stands in for a model host on another origin.
-        "HTTP/1.1 {status}\r\nContent-Type: {mime}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: {mime}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nAccess-Control-Allow-Origin: *\r\n{isolation}Connection: close\r\n\r\n",
         body.len()
     );
     out.write_all(header.as_bytes())?;

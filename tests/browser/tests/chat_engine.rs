@@ -56,9 +56,19 @@ async fn france_greedy(
     precision: &str,
     screenshot: &str,
 ) -> anyhow::Result<(StaticServer, Browser)> {
+    france_greedy_at("/", backend, precision, screenshot).await
+}
+
+/// `france_greedy` on the page opened at `path` (e.g. "/?threads=1").
+async fn france_greedy_at(
+    path: &str,
+    backend: &str,
+    precision: &str,
+    screenshot: &str,
+) -> anyhow::Result<(StaticServer, Browser)> {
     let server = StaticServer::start(dist_dir())?;
     let browser = Browser::launch(BrowserOptions::default()).await?;
-    browser.client.goto(&server.url("/")).await?;
+    browser.client.goto(&server.url(path)).await?;
     load_model(&browser, backend, precision, LOAD).await?;
     // One column: this test is about the engine's answer, not the capped twin.
     set_capping(&browser, false).await?;
@@ -130,18 +140,45 @@ async fn webgpu_quantized_answers_the_france_question_like_the_reference() -> an
     browser.close().await
 }
 
+/// The CPU backend's thread count, as the model panel names it ("CPU (burn flex, wasm, 2
+/// threads)"), and the cores the browser reports.
+async fn cpu_threads(browser: &Browser) -> anyhow::Result<(u32, u32)> {
+    let status = browser.text_of("[data-testid=engine-status]").await?;
+    let threads = status
+        .split("wasm, ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no thread count in {status:?}"))?;
+    let cores = eval(browser, "return navigator.hardwareConcurrency || 1;")
+        .await?
+        .as_u64()
+        .unwrap_or(1) as u32;
+    eprintln!("CPU backend: {threads} thread(s) on {cores} core(s): {status}");
+    Ok((threads, cores))
+}
+
+/// f32 weights on the single-thread module, which `?threads=1` asks for: the module a page that
+/// is not cross-origin isolated runs (docs/threads.md).
 #[tokio::test]
 async fn cpu_wasm_f32_answers_the_france_question_like_the_reference() -> anyhow::Result<()> {
-    let (_server, browser) = france_greedy("cpu", "f32", "chat-france-cpu").await?;
+    let (_server, browser) =
+        france_greedy_at("/?threads=1", "cpu", "f32", "chat-france-cpu").await?;
+    let (threads, _) = cpu_threads(&browser).await?;
+    assert_eq!(threads, 1, "?threads=1 runs the single-thread module");
     browser.close().await
 }
 
 /// Quantized weights on the CPU run our kernel on the 4-bit blocks (engine `block_matmul`,
 /// compiled to wasm with SIMD128). Its weights are the f32 path's exactly, so the greedy answer
-/// must be the reference's too.
+/// must be the reference's too. The test server sends the cross-origin isolation headers, so
+/// this runs the threaded module (`dist/threads/`) on every core: splitting the outputs over
+/// threads does not change any sum, so the answer is the reference's there too.
 #[tokio::test]
 async fn cpu_wasm_quantized_answers_the_france_question_like_the_reference() -> anyhow::Result<()> {
     let (_server, browser) = france_greedy("cpu", "quantized", "chat-france-cpu-quantized").await?;
+    let (threads, cores) = cpu_threads(&browser).await?;
+    assert_eq!(threads, cores.clamp(1, 8), "every core, up to 8");
     browser.close().await
 }
 

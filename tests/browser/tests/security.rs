@@ -128,6 +128,7 @@ async fn loading_and_chatting_never_leave_the_origin_and_the_policy_blocks_escap
         "/index.html",
         "/csp.js",
         "/boot-check.js",
+        "/isolate.js",
         "/boot.js",
         "/style.css",
         "/worker.js",
@@ -141,7 +142,12 @@ async fn loading_and_chatting_never_leave_the_origin_and_the_policy_blocks_escap
     for line in &own {
         let path = line.split_whitespace().nth(1).unwrap_or("");
         let path = path.split(['?', '#']).next().unwrap_or("");
-        assert!(allowed.contains(&path), "unexpected request {line:?}");
+        // The threaded module and its thread pool's worker script (docs/threads.md).
+        let threaded = path.starts_with("/threads/");
+        assert!(
+            allowed.contains(&path) || threaded,
+            "unexpected request {line:?}"
+        );
     }
     assert!(own.iter().any(|l| l.ends_with(".gguf")), "{own:?}");
     browser.close().await

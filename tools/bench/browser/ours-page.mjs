@@ -55,6 +55,8 @@ const USAGE = `usage: node ours-page.mjs --prompt PROMPT.json [options]
   --model PATH         GGUF whose vocabulary detokenizes the ids (default DIST/${DEFAULT_MODEL})
   --chromium PATH      Chromium binary (default $CHROMIUM or /usr/bin/chromium)
   --timeout S          give up after S seconds in all (default 3600)
+  --threads T          the CPU backend's threads: 1 (the page's \`?threads=1\`) or all (the page
+                       picks: every core, up to 8, through its threaded module; default 1)
   --as-opened          the page as a visitor finds it: its default sampling and penalties and
                        capping on (both columns answer; the default column's answer is timed,
                        the capped twin's rate is reported beside it)
@@ -79,6 +81,7 @@ function parseCli(argv) {
       timeout: { type: 'string', default: '3600' },
       verbose: { type: 'boolean', default: false },
       'as-opened': { type: 'boolean', default: false },
+      threads: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     USAGE
@@ -89,8 +92,10 @@ function parseCli(argv) {
   if (!['f32', 'quantized'].includes(values.precision)) throw new UsageError(`--precision must be f32 or quantized, got ${values.precision}`);
   const newTokens = posInt('new-tokens');
   if (newTokens > MAX_NEW_TOKENS) throw new UsageError(`--new-tokens must be <= ${MAX_NEW_TOKENS} (the app's limit), got ${newTokens}`);
+  if (!['1', 'all'].includes(values.threads)) throw new UsageError(`--threads must be 1 or all, got ${values.threads}`);
   const dist = path.resolve(values.dist);
   return {
+    threads: values.threads,
     dist,
     prompt: path.resolve(values.prompt),
     backend: values.backend,
@@ -210,7 +215,14 @@ function startServer(dist, verbose) {
     if (urlPath === '/favicon.ico' && !(file && fs.existsSync(file))) return 'favicon';
     return file;
   };
-  const headers = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
+  // Served as a host configured for the app serves it: cross-origin isolated, so that the page
+  // may run its threaded module (docs/threads.md); `--threads 1` then asks for one thread.
+  const headers = {
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+  };
   return startStaticServer({ route, headers, verbose, log });
 }
 
@@ -301,7 +313,7 @@ async function main() {
   const ids = readPromptIds(opts.prompt);
   const { user } = userMessage(opts.model, ids);
   const metaFormat = distMetaFormat(opts.dist);
-  const peer = `ours-page-${opts.backend}-${opts.precision}${opts.asOpened ? '-as-opened' : ''}`;
+  const peer = `ours-page-${opts.backend}-${opts.precision}${opts.threads === 'all' ? '-mt' : ''}${opts.asOpened ? '-as-opened' : ''}`;
   if (metaFormat === 'old') {
     log(`warning: ${opts.dist} is an older build whose meta line has no time to first token and no prompt token count: ttft / prefill are null and the prompt length is not checked`);
   }
@@ -365,7 +377,7 @@ async function main() {
     });
 
     // 1. Open the app; close the welcome dialog (shown on a first visit).
-    await guard('the app did not open', page.goto(`${origin}/`, { waitUntil: 'load', timeout: 120000 }));
+    await guard('the app did not open', page.goto(`${origin}/${opts.threads === '1' ? '?threads=1' : ''}`, { waitUntil: 'load', timeout: 120000 }));
     await guard('the app did not start', page.waitForSelector('[data-testid=model-panel]', { timeout: 120000 }));
     const closeWelcome = page.locator('[data-testid=close-explainer]');
     if (await closeWelcome.count()) await guard('cannot close the welcome dialog', closeWelcome.click());
@@ -410,6 +422,12 @@ async function main() {
     const wantDevice = opts.backend === 'webgpu' ? 'WebGPU' : 'CPU';
     if (!engineStatus.includes(wantWeights) || !device?.startsWith(wantDevice)) {
       throw new Error(`the model loaded with other settings than asked (${opts.backend}, ${opts.precision}): ${engineStatus}`);
+    }
+    // The CPU backend's thread count, from its name ("CPU (burn flex, wasm, 2 threads)"); builds
+    // before the threaded module name none.
+    const threadsUsed = Number(/(\d+) threads?\)/.exec(device)?.[1] ?? 1);
+    if (opts.backend === 'cpu' && opts.threads === 'all' && threadsUsed < 2) {
+      throw new Error(`asked for every core but the page runs one thread (is dist/threads/ built?): ${engineStatus}`);
     }
     const axisLoaded = (await page.locator('[data-testid=cap-first-layer]').count()) > 0;
     if (!axisLoaded) log(`warning: no Assistant Axis loaded (${await text('[data-testid=axis-status]')}): answers are not scored, so the timings lack the probes`);
@@ -559,6 +577,7 @@ async function main() {
         precision: opts.precision,
         adapter,
         device,
+        threads: opts.backend === 'cpu' ? threadsUsed : null,
         load_s: loadS,
         prompt_tokens: meta.prompt_tokens,
         new_tokens: meta.tokens,

@@ -113,13 +113,16 @@ impl Options {
 /// `wllama-1t` runs wllama on one thread; `wllama-mt` on `--threads` (its pthread build).
 /// `ours-page-cpu` and `ours-page-webgpu` are our built app (`dist/`) in the same Chromium, on
 /// its two backends with the app's default (quantized) weights; `ours-page-cpu-f32` with f32;
-/// `ours-page-cpu-as-opened` the CPU page as a visitor finds it (default sampling, capping on);
+/// `ours-page-cpu` runs one thread (`?threads=1`), `ours-page-cpu-mt` every core through the
+/// threaded module (`dist/threads/`, docs/threads.md);
+/// `ours-page-cpu-as-opened` the CPU page as a visitor finds it (default sampling, capping on,
+/// every core);
 /// `ours-page-webgpu-as-opened` the same on WebGPU, where the worker's call counts of the capped
 /// twin show what capping adds per token.
 /// `ours-page-webgpu-fused` is the same page built with burn's kernel fusion and autotuning
 /// (`--features fusion,autotune`, into `target/bench/dist-fused`): the A/B docs/design.md §3 asks
 /// for before either is switched on for visitors.
-const ALL_PEERS: [&str; 14] = [
+const ALL_PEERS: [&str; 15] = [
     "ours-f32",
     "ours-blocks",
     "ours-quant",
@@ -129,6 +132,7 @@ const ALL_PEERS: [&str; 14] = [
     "wllama-1t",
     "wllama-mt",
     "ours-page-cpu",
+    "ours-page-cpu-mt",
     "ours-page-cpu-as-opened",
     "ours-page-cpu-f32",
     "ours-page-webgpu",

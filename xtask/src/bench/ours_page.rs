@@ -64,6 +64,11 @@ pub(super) fn command(
         .arg(if webgpu { webgpu_prompt } else { i.prompt })
         .args(["--backend", if webgpu { "webgpu" } else { "cpu" }])
         .args(["--precision", precision]);
+    // `-mt` and the page as a visitor finds it: every core (the threaded module); the other CPU
+    // peers measure one thread, as the page ran before it had threads.
+    if peer.contains("-mt") || (peer.ends_with("-as-opened") && !webgpu) {
+        cmd.args(["--threads", "all"]);
+    }
     if peer.ends_with("-as-opened") {
         // The page as a visitor finds it: default sampling and penalties, capping on.
         cmd.arg("--as-opened");

@@ -104,6 +104,28 @@ pub(super) fn targets(all: &[(String, Row)], runs: &[PeerRun], gguf: f64) -> Str
         )),
         _ => lines.push("- CPU-in-wasm decode ≥ 0.7 × wllama single-thread: not measured.".into()),
     }
+    // Issue 20's threads: the page on every core against itself on one and wllama's threads.
+    match (
+        browser_decode(runs, "ours-page-cpu-mt"),
+        browser_decode(runs, "ours-page-cpu"),
+        browser_decode(runs, "wllama-mt"),
+    ) {
+        (Some(mt), Some(one), wl) => {
+            let against_wllama = wl.map_or("wllama-mt not measured".into(), |wl| {
+                format!(
+                    "{} against wllama-mt {wl:.2} tok/s ({:.2}×, bar ≥ 1.0×)",
+                    verdict(mt >= wl),
+                    mt / wl
+                )
+            });
+            lines.push(format!(
+                "- CPU-in-wasm on every core ≥ 1.6 × one thread: {} — ours-page-cpu-mt {mt:.2} tok/s vs ours-page-cpu {one:.2} tok/s = {:.2}×; {against_wllama}.",
+                verdict(mt >= 1.6 * one),
+                mt / one
+            ));
+        }
+        _ => lines.push("- CPU-in-wasm on every core ≥ 1.6 × one thread: not measured.".into()),
+    }
     let resident: Vec<(String, f64, f64)> = runs
         .iter()
         .filter(|r| r.name.starts_with("ours") && !is_browser_peer(&r.name))

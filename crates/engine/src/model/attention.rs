@@ -55,7 +55,7 @@ pub struct AttentionMask {
     /// For one token of one row whose slots all hold real tokens: how many slots it sees (all
     /// of them up to its own), so a kernel can attend without reading the mask. Read only by
     /// the WebGPU kernel path (`model/gpu.rs`, wasm builds).
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    #[cfg_attr(not(webgpu), allow(dead_code))]
     pub dense_len: Option<usize>,
 }
 
@@ -84,7 +84,7 @@ pub fn attention(
     let (q, keys, values) = rotate_and_cache(qkv, [b, s, hidden], config, layer, rope, cache);
 
     // One token of one row on WebGPU: attention in one dispatch of our own (model/gpu.rs).
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(webgpu)]
     if let Some(out) = mask
         .dense_len
         .and_then(|len| crate::model::gpu::decode_attention_one_token(&q, &keys, &values, len))
@@ -133,7 +133,7 @@ fn rotate_and_cache(
     let kv = config.kv_size();
     // One token on WebGPU: both rotations and both cache writes in one dispatch of our own
     // (model/gpu.rs), into the cache's buffers in place.
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(webgpu)]
     {
         let (keys, values) = cache.take(layer);
         match crate::model::gpu::rope_into_cache_one_token(

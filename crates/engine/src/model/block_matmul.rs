@@ -163,7 +163,7 @@ impl BlockMatrix {
         let work = |(c, dst): (usize, &mut [f32])| {
             self.rows_dot(c * chunk, &x_blocks, rows, dst);
         };
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
         {
             use rayon::prelude::*;
             by_output
@@ -171,7 +171,7 @@ impl BlockMatrix {
                 .enumerate()
                 .for_each(work);
         }
-        #[cfg(target_arch = "wasm32")]
+        #[cfg(all(target_arch = "wasm32", not(feature = "threads")))]
         by_output
             .chunks_mut(chunk * rows)
             .enumerate()

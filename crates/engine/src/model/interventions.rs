@@ -238,7 +238,7 @@ impl PreparedInterventions {
         }
         for (row, col, tau) in &ops.caps {
             // A decode step on WebGPU: one dispatch of our own (model/gpu.rs) instead of five.
-            #[cfg(target_arch = "wasm32")]
+            #[cfg(webgpu)]
             if let Some(capped) = super::gpu::cap_one_row(&h, row, *tau) {
                 h = capped;
                 continue;

@@ -12,7 +12,7 @@ pub fn mlp(h: Tensor<2>, weights: &LayerWeights, config: &LlamaConfig) -> Tensor
         .w_gate_up
         .forward_normed(h.clone(), &weights.ffn_norm, config.rms_eps);
     // One token on WebGPU: SwiGLU in one dispatch of our own (model/gpu.rs) instead of eight.
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(webgpu)]
     if let Some(act) = super::gpu::swiglu_one_row(&gate_up, ffn_size) {
         return weights.w_down.forward_add(act, h);
     }

@@ -52,7 +52,7 @@ mod attention;
 mod block_matmul;
 #[cfg(feature = "model")]
 mod forward;
-#[cfg(all(feature = "model", target_arch = "wasm32"))]
+#[cfg(all(feature = "model", webgpu))]
 mod gpu;
 #[cfg(feature = "model")]
 mod interventions;

@@ -6,7 +6,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use super::QUANT_BLOCK;
 use crate::model::block_matmul::BlockMatrix;
-#[cfg(target_arch = "wasm32")]
+#[cfg(webgpu)]
 use crate::model::gpu;
 use crate::model::norm::rms_norm;
 
@@ -47,7 +47,7 @@ impl Linear {
             Linear::OutputMajor { weight, offset } => {
                 // One token on WebGPU: our kernel reads the blocks and adds the offset term in
                 // one dispatch (burn's ops take four).
-                #[cfg(target_arch = "wasm32")]
+                #[cfg(webgpu)]
                 if let Some(y) = self.one_row_kernel(&x, gpu::MatvecInput::Plain) {
                     return y;
                 }
@@ -72,7 +72,7 @@ impl Linear {
     /// `residual + x·W`: a sublayer's projection added to the residual stream (`[rows, out]`).
     pub fn forward_add(&self, x: Tensor<2>, residual: Tensor<2>) -> Tensor<2> {
         // One token on WebGPU: the add in the mat-vec's last step, one dispatch fewer.
-        #[cfg(target_arch = "wasm32")]
+        #[cfg(webgpu)]
         if let Some(y) = self.one_row_kernel(&x, gpu::MatvecInput::AddTo(&residual)) {
             return y;
         }
@@ -82,7 +82,7 @@ impl Linear {
     /// `rms_norm(x, norm, eps)·W`: a projection of RMSNorm's output (`x`: `[rows, in]`).
     pub fn forward_normed(&self, x: Tensor<2>, norm: &Tensor<1>, eps: f32) -> Tensor<2> {
         // One token on WebGPU: the norm inside the mat-vec, one dispatch fewer.
-        #[cfg(target_arch = "wasm32")]
+        #[cfg(webgpu)]
         if let Some(y) = self.one_row_kernel(&x, gpu::MatvecInput::RmsNormed(norm, eps)) {
             return y;
         }
@@ -91,7 +91,7 @@ impl Linear {
 
     /// Our WebGPU mat-vec kernel for one row of quantized weights (`model/gpu.rs`); `None`
     /// where it does not apply and burn's ops run instead.
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(webgpu)]
     fn one_row_kernel(&self, x: &Tensor<2>, input: gpu::MatvecInput<'_>) -> Option<Tensor<2>> {
         match self {
             Linear::OutputMajor { weight, offset } => {

@@ -1,0 +1,146 @@
+//! How many threads the page's CPU backend runs on, and how the page names it.
+//!
+//! `worker.js` picks the module: the threaded one (`dist/threads/`, rayon on Web Workers) where
+//! the page is cross-origin isolated and the device has more than one core, else the
+//! single-thread one; it records its choice in `self.axisCpuThreads` and, where it fell back,
+//! says why in the console (docs/threads.md).
+
+use super::protocol::Backend;
+
+/// The most threads the page starts by itself: decoding this model is bound by memory bandwidth
+/// well before that. `?threads=N` asks for more.
+pub const MAX_AUTO_THREADS: u32 = 8;
+
+/// Which build of the wasm module the inference worker runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkerModule {
+    /// The single-thread module (`dist/`): WebGPU, and the CPU backend on one thread.
+    Full,
+    /// The threaded module (`dist/threads/`): the CPU backend on this many threads, no WebGPU.
+    CpuThreads(u32),
+}
+
+impl WorkerModule {
+    /// The module for a model load on `backend`. Threads need shared memory, which browsers give
+    /// only to a cross-origin isolated page; `asked` is the page's `?threads=N`, otherwise every
+    /// core up to [`MAX_AUTO_THREADS`].
+    pub fn for_backend(
+        backend: Backend,
+        isolated: bool,
+        cores: u32,
+        asked: Option<u32>,
+    ) -> WorkerModule {
+        let threads = asked.unwrap_or(cores.clamp(1, MAX_AUTO_THREADS));
+        match backend {
+            Backend::Cpu if isolated && threads > 1 => WorkerModule::CpuThreads(threads),
+            _ => WorkerModule::Full,
+        }
+    }
+
+    /// The worker script's query string, which `worker.js` reads.
+    pub fn script_query(self) -> String {
+        match self {
+            WorkerModule::Full => String::new(),
+            WorkerModule::CpuThreads(n) => format!("?threads={n}"),
+        }
+    }
+}
+
+/// The CPU backend's name in the status bar and the model panel, e.g. "CPU (burn flex, wasm,
+/// 2 threads)". The bench reads the thread count from it.
+pub fn cpu_label(threads: u32) -> String {
+    match threads {
+        0 | 1 => "CPU (burn flex, wasm, 1 thread)".to_owned(),
+        n => format!("CPU (burn flex, wasm, {n} threads)"),
+    }
+}
+
+/// A thread count asked for in the page's URL (`?threads=N`): a whole number from 1 to 64.
+pub fn parse_threads(value: &str) -> Option<u32> {
+    value.trim().parse().ok().filter(|n| (1..=64).contains(n))
+}
+
+/// What `worker.js` recorded: the pool's size (1 for the single-thread module).
+#[cfg(target_arch = "wasm32")]
+pub fn cpu_threads() -> u32 {
+    js_sys::Reflect::get(&js_sys::global(), &"axisCpuThreads".into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .filter(|n| n.is_finite() && *n >= 1.0)
+        .map_or(1, |n| n.min(f64::from(u32::MAX)) as u32)
+}
+
+/// What the page knows about threads here: whether it is cross-origin isolated, the cores the
+/// browser reports, and the `?threads=N` it was opened with.
+#[cfg(target_arch = "wasm32")]
+pub fn environment() -> (bool, u32, Option<u32>) {
+    let Some(window) = web_sys::window() else {
+        return (false, 1, None);
+    };
+    let isolated = js_sys::Reflect::get(&window, &"crossOriginIsolated".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let cores = window.navigator().hardware_concurrency();
+    let cores = if cores.is_finite() && cores >= 1.0 {
+        cores.min(f64::from(u32::MAX)) as u32
+    } else {
+        1
+    };
+    let asked = window
+        .location()
+        .search()
+        .ok()
+        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
+        .and_then(|params| params.get("threads"))
+        .and_then(|value| parse_threads(&value));
+    (isolated, cores, asked)
+}
+
+/// [`WorkerModule::for_backend`] in this page.
+#[cfg(target_arch = "wasm32")]
+pub fn module_for(backend: Backend) -> WorkerModule {
+    let (isolated, cores, asked) = environment();
+    WorkerModule::for_backend(backend, isolated, cores, asked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_only_for_the_cpu_in_an_isolated_page_with_cores_to_use() {
+        use WorkerModule::*;
+        let m = WorkerModule::for_backend;
+        assert_eq!(m(Backend::Cpu, true, 4, None), CpuThreads(4));
+        assert_eq!(
+            m(Backend::Cpu, true, 32, None),
+            CpuThreads(MAX_AUTO_THREADS)
+        );
+        assert_eq!(m(Backend::Cpu, true, 32, Some(12)), CpuThreads(12));
+        assert_eq!(m(Backend::Cpu, true, 4, Some(1)), Full);
+        assert_eq!(m(Backend::Cpu, true, 1, None), Full);
+        assert_eq!(m(Backend::Cpu, false, 4, None), Full);
+        assert_eq!(m(Backend::Cpu, false, 4, Some(4)), Full);
+        assert_eq!(m(Backend::WebGpu, true, 4, None), Full);
+        assert_eq!(Full.script_query(), "");
+        assert_eq!(CpuThreads(3).script_query(), "?threads=3");
+    }
+
+    #[test]
+    fn names_one_thread_and_many() {
+        assert_eq!(cpu_label(1), "CPU (burn flex, wasm, 1 thread)");
+        assert_eq!(cpu_label(0), "CPU (burn flex, wasm, 1 thread)");
+        assert_eq!(cpu_label(4), "CPU (burn flex, wasm, 4 threads)");
+    }
+
+    #[test]
+    fn reads_only_sensible_thread_counts() {
+        assert_eq!(parse_threads("1"), Some(1));
+        assert_eq!(parse_threads(" 4 "), Some(4));
+        assert_eq!(parse_threads("64"), Some(64));
+        for bad in ["0", "65", "-2", "2.5", "", "many", "1e3"] {
+            assert_eq!(parse_threads(bad), None, "{bad:?}");
+        }
+    }
+}
