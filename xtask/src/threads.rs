@@ -26,7 +26,7 @@ const DEB_URL: &str =
     "https://deb.debian.org/debian/pool/main/r/rustc/rust-src_1.95.0+dfsg1-2~bpo13+1_all.deb";
 const DEB_FILE: &str = "rust-src_1.95.0+dfsg1-2~bpo13+1_all.deb";
 const DEB_SHA256: &str = "7b76db5b880a77f9e52975d2baa6209d2f76d2c9c2789515c3088cb960e2c83b";
-/// Where the library sits in the package (and in a sysroot).
+/// Where the library sits in a sysroot (where rustup's `rust-src` puts it).
 const LIBRARY_IN_SYSROOT: &str = "lib/rustlib/src/rust/library";
 
 /// Its own target directory: the threaded build compiles every crate with other target
@@ -150,8 +150,11 @@ fn ensure_std_source() -> Result<()> {
     let unpacked = deb.with_extension("unpacked");
     let _ = fs::remove_dir_all(&unpacked);
     fs::create_dir_all(&unpacked)?;
+    // In the package the files are under usr/src/rustc-<release>/ (its usr/lib/rustlib/src/rust
+    // is a link to there).
+    let in_deb = format!("usr/src/rustc-{RUSTC_RELEASE}/library");
     let tar = format!(
-        "dpkg-deb --fsys-tarfile '{}' | tar -x -C '{}' ./usr/{LIBRARY_IN_SYSROOT}",
+        "dpkg-deb --fsys-tarfile '{}' | tar -x -C '{}' ./{in_deb}",
         deb.display(),
         unpacked.display()
     );
@@ -168,8 +171,9 @@ fn ensure_std_source() -> Result<()> {
     })?;
     let staged = parent.join("library.partial");
     let _ = fs::remove_dir_all(&staged);
-    fs::rename(unpacked.join("usr").join(LIBRARY_IN_SYSROOT), &staged)
-        .or_else(|_| copy_dir(&unpacked.join("usr").join(LIBRARY_IN_SYSROOT), &staged))
+    let extracted = unpacked.join(&in_deb);
+    fs::rename(&extracted, &staged)
+        .or_else(|_| copy_dir(&extracted, &staged))
         .with_context(|| format!("cannot put the library source in {}", parent.display()))?;
     fs::rename(&staged, &library)
         .with_context(|| format!("cannot move the library source to {}", library.display()))?;
