@@ -202,14 +202,7 @@ fn handle(
     // the page's early checks pass), then nothing until the test is long over.
     if let Some(real) = path.strip_prefix("/stalled") {
         let Some(file) = resolve(root, real) else {
-            return respond(
-                &mut out,
-                logs.isolate,
-                "404 Not Found",
-                "text/plain",
-                b"not found",
-                false,
-            );
+            return not_found(&mut out, logs.isolate, false);
         };
         let mut f = std::fs::File::open(&file)?;
         let size = f.metadata()?.len();
@@ -231,14 +224,7 @@ fn handle(
         .find(|(url, _)| url == path)
         .map(|(_, file)| file.clone());
     let Some(file) = alias.or_else(|| resolve(root, path)) else {
-        return respond(
-            &mut out,
-            logs.isolate,
-            "404 Not Found",
-            "text/plain",
-            b"not found",
-            method == "HEAD",
-        );
+        return not_found(&mut out, logs.isolate, method == "HEAD");
     };
     let mut body = Vec::new();
     match std::fs::File::open(&file) {
@@ -246,14 +232,7 @@ fn handle(
             f.read_to_end(&mut body)?;
         }
         Err(_) => {
-            return respond(
-                &mut out,
-                logs.isolate,
-                "404 Not Found",
-                "text/plain",
-                b"not found",
-                method == "HEAD",
-            );
+            return not_found(&mut out, logs.isolate, method == "HEAD");
         }
     }
     match method.as_str() {
@@ -321,6 +300,17 @@ fn content_type(path: &Path) -> &'static str {
         "png" => "image/png",
         _ => "application/octet-stream",
     }
+}
+
+fn not_found(out: &mut TcpStream, isolate: bool, head_only: bool) -> std::io::Result<()> {
+    respond(
+        out,
+        isolate,
+        "404 Not Found",
+        "text/plain",
+        b"not found",
+        head_only,
+    )
 }
 
 fn respond(
