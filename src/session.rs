@@ -411,8 +411,7 @@ impl AppState {
         }
     }
 
-    /// Starts the inference worker (again): a restarted worker is a fresh wasm instance, so
-    /// nothing of a broken engine survives.
+    /// Starts the inference worker (again), on the module the next load most likely wants.
     pub fn start_worker(&self) {
         self.start_worker_with(crate::worker::threads::module_for(self.likely_backend()));
     }
