@@ -416,19 +416,19 @@ impl AppState {
         self.start_worker_with(crate::worker::threads::module_for(self.likely_backend()));
     }
 
-    /// The backend the next load will most likely ask for, before the page's WebGPU check has
-    /// finished: the one last used here, else the CPU where the browser has no WebGPU at all,
-    /// else WebGPU. A wrong guess costs one worker restart at load (`load_model`).
+    /// The backend the next load will most likely ask for, as the page's loader guessed it
+    /// when it chose the page's own module (www/page-loader.js: the backend last used here,
+    /// else the CPU where the browser has no WebGPU). Without that loader (`cargo xtask serve`,
+    /// `dist --fast`) WebGPU, whose module runs both backends. A wrong guess costs one worker
+    /// restart at load (`load_model`).
     fn likely_backend(&self) -> Backend {
-        let remembered = crate::preferences::storage::load().backend;
-        let has_webgpu = web_sys::window().is_some_and(|w| {
-            js_sys::Reflect::get(&w.navigator(), &"gpu".into()).is_ok_and(|gpu| !gpu.is_undefined())
-        });
-        remembered.unwrap_or(if has_webgpu {
-            Backend::WebGpu
-        } else {
-            Backend::Cpu
-        })
+        let guess = web_sys::window()
+            .and_then(|w| js_sys::Reflect::get(&w, &"axisLikelyBackend".into()).ok())
+            .and_then(|v| v.as_string());
+        match guess.as_deref() {
+            Some("Cpu") => Backend::Cpu,
+            _ => Backend::WebGpu,
+        }
     }
 
     /// Starts the worker on `module` (again): a restarted worker is a fresh wasm instance, so

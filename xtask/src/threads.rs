@@ -87,6 +87,32 @@ pub fn build(dist: &Path) -> Result<()> {
         .arg(&bg)
         .arg("-o")
         .arg(&bg))?;
+    write_page_loader(dist)
+}
+
+/// Replaces trunk's loader (`dist/boot.js`, moved out of index.html by `csp::lock_down`) with
+/// www/page-loader.js, which loads the same module or, for a CPU visitor in an isolated page,
+/// the threaded one. Checked first: trunk's loader must load what the replacement loads, and
+/// set what it sets, so that a trunk upgrade that changes either fails here, not in a browser.
+fn write_page_loader(dist: &Path) -> Result<()> {
+    let boot = dist.join("boot.js");
+    let trunk_loader = fs::read_to_string(&boot)
+        .with_context(|| format!("cannot read {} (csp::lock_down writes it)", boot.display()))?;
+    for expected in [
+        "'./assistant-axis-web.js'",
+        "'./assistant-axis-web_bg.wasm'",
+        "window.wasmBindings = bindings",
+        "TrunkApplicationStarted",
+    ] {
+        if !trunk_loader.contains(expected) {
+            bail!(
+                "trunk's loader (dist/boot.js) no longer has {expected}; update www/page-loader.js to match it"
+            );
+        }
+    }
+    let ours = repo_root().join("www/page-loader.js");
+    fs::copy(&ours, &boot)
+        .with_context(|| format!("cannot copy {} to {}", ours.display(), boot.display()))?;
     Ok(())
 }
 

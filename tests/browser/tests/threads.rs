@@ -1,4 +1,5 @@
-//! The CPU backend on every core from a host that sends no headers (docs/threads.md).
+//! The CPU backend on every core from a host that sends no headers, and the page itself on the
+//! threaded module once the CPU was used (docs/threads.md).
 //!
 //! Shared memory, and so the threaded module, needs a cross-origin isolated page. A static host
 //! that cannot set headers gets isolation from the page's service worker, which adds COOP/COEP
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use browser_tests::browser::{Browser, BrowserOptions};
 use browser_tests::dist_dir;
-use browser_tests::page::{eval, load_model};
+use browser_tests::page::{ask, eval, load_model, set_capping, set_input};
 use browser_tests::static_server::StaticServer;
 
 const ISOLATED: Duration = Duration::from_secs(120);
@@ -67,12 +68,46 @@ async fn a_host_without_headers_gets_every_core_after_one_reload() -> anyhow::Re
     eprintln!("{cores} cores: {status}");
     let want = format!("{} threads", cores.min(8));
     assert!(status.contains(&want), "want {want}: {status}");
+    let single_thread_downloads = |s: &StaticServer| {
+        s.requests()
+            .iter()
+            .filter(|r| *r == "GET /assistant-axis-web_bg.wasm")
+            .count()
+    };
     assert!(
         server
             .requests()
             .iter()
             .any(|r| r.contains("/threads/assistant-axis-web_bg.wasm")),
         "the worker loaded the threaded module"
+    );
+
+    // The next visit: the CPU was used here, so the page takes the threaded module for itself
+    // too (www/page-loader.js), and the single-thread one is not downloaded again.
+    let before = single_thread_downloads(&server);
+    browser.client.refresh().await?;
+    // Set by the loader once the module has started.
+    let start = Instant::now();
+    let page_module = loop {
+        let module = eval(&browser, "return window.axisPageModule || null;").await?;
+        if !module.is_null() || start.elapsed() > ISOLATED {
+            break module;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    eprintln!("page module on the next visit: {page_module}");
+    assert_eq!(page_module, "threads");
+    load_model(&browser, "cpu", "quantized", LOAD).await?;
+    set_capping(&browser, false).await?;
+    set_input(&browser, "setting-max-tokens", "6").await?;
+    let answer = ask(&browser, "Hello!", LOAD).await?;
+    eprintln!("answer on the threaded page: {answer:?}");
+    assert!(!answer.trim().is_empty(), "the threaded page answers");
+    assert_eq!(
+        single_thread_downloads(&server),
+        before,
+        "the single-thread module was downloaded again: {:?}",
+        server.requests()
     );
     browser.close().await
 }
