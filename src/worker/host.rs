@@ -654,12 +654,11 @@ fn js_text(value: &JsValue) -> String {
 
 /// Size of this wasm instance's linear memory.
 fn wasm_memory_bytes() -> f64 {
+    // An `ArrayBuffer`, or in the threaded module a `SharedArrayBuffer`: both have `byteLength`.
     wasm_bindgen::memory()
         .dyn_into::<js_sys::WebAssembly::Memory>()
-        .map(|m| {
-            m.buffer()
-                .dyn_into::<js_sys::ArrayBuffer>()
-                .map_or(0.0, |b| f64::from(b.byte_length()))
-        })
+        .ok()
+        .and_then(|m| js_sys::Reflect::get(&m.buffer(), &"byteLength".into()).ok())
+        .and_then(|length| length.as_f64())
         .unwrap_or(0.0)
 }
