@@ -113,7 +113,35 @@ fn write_page_loader(dist: &Path) -> Result<()> {
     let ours = repo_root().join("www/page-loader.js");
     fs::copy(&ours, &boot)
         .with_context(|| format!("cannot copy {} to {}", ours.display(), boot.display()))?;
-    Ok(())
+    let index = dist.join("index.html");
+    let html =
+        fs::read_to_string(&index).with_context(|| format!("cannot read {}", index.display()))?;
+    fs::write(&index, without_module_preloads(&html)?)
+        .with_context(|| format!("cannot write {}", index.display()))
+}
+
+/// index.html without trunk's preload links for the single-thread module: the browser would
+/// fetch it for every visitor, also one whose page then loads the threaded module.
+fn without_module_preloads(html: &str) -> Result<String> {
+    let mut out = html.to_owned();
+    for href in ["./assistant-axis-web.js", "./assistant-axis-web_bg.wasm"] {
+        let needle = format!("href=\"{href}\"");
+        let at = out.find(&needle).with_context(|| {
+            format!("index.html has no preload link for {href} (trunk changed?)")
+        })?;
+        let start = out[..at]
+            .rfind("<link")
+            .context("a preload href outside a <link> tag")?;
+        let end = at + out[at..].find('>').context("an unclosed <link> tag")? + 1;
+        if !out[start..end].contains("preload") {
+            bail!(
+                "the link to {href} in index.html is not a preload: {}",
+                &out[start..end]
+            );
+        }
+        out.replace_range(start..end, "");
+    }
+    Ok(out)
 }
 
 /// The flags added to .cargo/config.toml's wasm flags (arrays from `--config` are
@@ -247,4 +275,23 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_exactly_the_two_module_preloads() {
+        let html = "<head>\n<link rel=\"stylesheet\" href=\"./style.css\"/>\n  <link rel=\"modulepreload\" href=\"./assistant-axis-web.js\" crossorigin=\"anonymous\" integrity=\"sha384-x\"><link rel=\"preload\" href=\"./assistant-axis-web_bg.wasm\" crossorigin=\"anonymous\" integrity=\"sha384-y\" as=\"fetch\" type=\"application/wasm\"></head>";
+        let out = without_module_preloads(html).expect("rewrite");
+        assert_eq!(
+            out,
+            "<head>\n<link rel=\"stylesheet\" href=\"./style.css\"/>\n  </head>"
+        );
+        assert!(
+            without_module_preloads(&out).is_err(),
+            "nothing left to drop"
+        );
+    }
 }
