@@ -7,7 +7,7 @@
 // cores to use, was not opened with `?threads=1`, and will most likely load the model on the
 // CPU: the backend last used in this browser, else the CPU where the browser has no WebGPU at
 // all. The app starts its first worker on the same guess (`window.axisLikelyBackend`), so a CPU
-// visitor downloads only the threaded module.
+// visitor's page and worker load only the threaded module.
 const PREFERENCES_KEY = "assistant-axis/preferences"; // src/preferences.rs
 
 function likelyBackend() {
