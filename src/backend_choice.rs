@@ -24,7 +24,8 @@ pub enum GpuOffer {
 
 /// The backend the model panel offers: the visitor's remembered choice, except WebGPU in a
 /// browser without an adapter; with no choice yet, WebGPU only on a hardware adapter, else
-/// the CPU.
+/// the CPU. www/page-loader.js makes the same guess before the app starts (to choose the
+/// module it downloads): keep the two in step.
 pub fn default_backend(remembered: Option<Backend>, gpu: GpuOffer) -> Backend {
     match (remembered, gpu) {
         (Some(Backend::WebGpu), GpuOffer::Nothing) => Backend::Cpu,

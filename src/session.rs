@@ -417,8 +417,9 @@ impl AppState {
     }
 
     /// The backend the next load will most likely ask for, as the page's loader guessed it
-    /// when it chose the page's own module (www/page-loader.js: the backend last used here,
-    /// else the CPU where the browser has no WebGPU). Without that loader (`cargo xtask serve`,
+    /// when it chose the page's own module (www/page-loader.js: the model panel's default,
+    /// `backend_choice::default_backend`, from the remembered choice and the adapter it found).
+    /// Without that loader (`cargo xtask serve`,
     /// `dist --fast`) WebGPU, whose module runs both backends. A wrong guess costs one worker
     /// restart at load (`load_model`).
     fn likely_backend(&self) -> Backend {

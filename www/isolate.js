@@ -25,9 +25,16 @@
   };
   if (navigator.serviceWorker.controller) {
     // Controlled but not isolated: this page load came from before the headers (an older sw.js).
+    window.axisIsolationReload = new Promise(function () {}); // the page is going away
     reload();
     return;
   }
   navigator.serviceWorker.addEventListener("controllerchange", reload, { once: true });
-  navigator.serviceWorker.register("sw.js").catch(function () {});
+  // The page's loader (www/page-loader.js) waits for this before it loads a module the reload
+  // would replace: it resolves only if no reload comes (the worker failed to install, or took
+  // longer than a visitor should wait), and the page then starts as it is.
+  window.axisIsolationReload = new Promise(function (resolve) {
+    setTimeout(resolve, 10000);
+    navigator.serviceWorker.register("sw.js").catch(resolve);
+  });
 })();

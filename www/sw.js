@@ -2,7 +2,13 @@
 // (and the copy kept here is refreshed); offline, the copy kept here answers. The model and
 // axis files are not handled here: the inference worker keeps them in its own cache
 // (src/worker/model_cache.rs), which "Forget cached model" clears.
-const SHELL_CACHE = "assistant-axis-shell-v1";
+//
+// Neither wasm module is fetched on install: a visitor runs one of the two (the threaded CPU
+// one, 2.3 MB gzip, or the one with WebGPU, 5.4 MB), and fetching the other for every visitor
+// would more than double a CPU visitor's download. The module a visit uses is kept as it
+// passes through here, and on the visit that installs this worker (which it does not serve)
+// the page's loader keeps it itself (www/page-loader.js).
+const SHELL_CACHE = "assistant-axis-shell-v1"; // also named in www/page-loader.js
 const SHELL = [
   "./",
   "./index.html",
@@ -13,7 +19,6 @@ const SHELL = [
   "./style.css",
   "./worker.js",
   "./assistant-axis-web.js",
-  "./assistant-axis-web_bg.wasm",
 ];
 
 self.addEventListener("install", (event) => {

@@ -1,6 +1,10 @@
 //! Offline use: after one visit that loaded the model, the page, the model and the axis file
 //! come from the browser (service worker + Cache Storage) with the network cut, and the model
 //! answers; "Forget cached model" deletes the cached files.
+//!
+//! The visit runs the single-thread module (`?threads=1`), which the service worker no longer
+//! fetches on install: the page's loader keeps it on the first visit, before the service worker
+//! serves anything. (`threads` checks the same for the threaded module.)
 
 use std::time::Duration;
 
@@ -19,7 +23,7 @@ async fn with_the_network_cut_a_second_visit_loads_everything_from_the_browser()
 -> anyhow::Result<()> {
     let server = StaticServer::start(dist_dir())?;
     let browser = Browser::launch(BrowserOptions::default()).await?;
-    browser.client.goto(&server.url("/")).await?;
+    browser.client.goto(&server.url("/?threads=1")).await?;
     load_model(&browser, "cpu", "quantized", LOAD).await?;
     let status = browser.text_of("[data-testid=engine-status]").await?;
     assert!(!status.contains("cache"), "first load downloads: {status}");

@@ -1,11 +1,14 @@
-//! The CPU backend on every core from a host that sends no headers, and the page itself on the
-//! threaded module once the CPU was used (docs/threads.md).
+//! The CPU backend on every core from a host that sends no headers, and a CPU visitor's whole
+//! visit on the threaded module, offline included (docs/threads.md).
 //!
 //! Shared memory, and so the threaded module, needs a cross-origin isolated page. A static host
 //! that cannot set headers gets isolation from the page's service worker, which adds COOP/COEP
 //! to the files it serves; `isolate.js` reloads the first visit once so that the page itself
-//! comes through it. (The other browser tests run on a server that sends the headers itself, as
-//! a host configured for the app does; `chat_engine` checks both modules' answers.)
+//! comes through it, and the page's loader waits for that reload rather than start the
+//! single-thread module it would then throw away. The browser here has no WebGPU, so the page
+//! guesses the CPU from the start, as for a visitor without a GPU. (The other browser tests run
+//! on a server that sends the headers itself, as a host configured for the app does;
+//! `chat_engine` checks both modules' answers, `offline` the single-thread module offline.)
 
 use std::time::{Duration, Instant};
 
@@ -21,7 +24,11 @@ const LOAD: Duration = Duration::from_secs(600);
 async fn a_host_without_headers_gets_every_core_after_one_reload() -> anyhow::Result<()> {
     let server = StaticServer::start(dist_dir())?;
     server.set_isolation_headers(false);
-    let browser = Browser::launch(BrowserOptions::default()).await?;
+    let browser = Browser::launch(BrowserOptions {
+        webgpu: false,
+        ..BrowserOptions::default()
+    })
+    .await?;
     browser.client.goto(&server.url("/")).await?;
     let cores = eval(&browser, "return navigator.hardwareConcurrency || 1;")
         .await?
@@ -63,51 +70,77 @@ async fn a_host_without_headers_gets_every_core_after_one_reload() -> anyhow::Re
     );
     assert_eq!(reloaded, "1", "isolate.js reloaded the first visit once");
 
+    assert_eq!(
+        page_module(&browser).await?,
+        "threads",
+        "the reloaded page runs the threaded module"
+    );
     load_model(&browser, "cpu", "quantized", LOAD).await?;
     let status = browser.text_of("[data-testid=engine-status]").await?;
     eprintln!("{cores} cores: {status}");
     let want = format!("{} threads", cores.min(8));
     assert!(status.contains(&want), "want {want}: {status}");
-    let single_thread_downloads = |s: &StaticServer| {
-        s.requests()
-            .iter()
-            .filter(|r| *r == "GET /assistant-axis-web_bg.wasm")
-            .count()
-    };
-    assert!(
-        server
-            .requests()
-            .iter()
-            .any(|r| r.contains("/threads/assistant-axis-web_bg.wasm")),
-        "the worker loaded the threaded module"
-    );
 
-    // The next visit: the CPU was used here, so the page takes the threaded module for itself
-    // too (www/page-loader.js), and the single-thread one is not downloaded again.
-    let before = single_thread_downloads(&server);
-    browser.client.refresh().await?;
-    // Set by the loader once the module has started.
-    let start = Instant::now();
-    let page_module = loop {
-        let module = eval(&browser, "return window.axisPageModule || null;").await?;
-        if !module.is_null() || start.elapsed() > ISOLATED {
-            break module;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    // The whole visit downloaded one module: the threaded one, for the page and its worker, and
+    // never the single-thread one (neither before the reload nor for the service worker).
+    let wasm = |s: &StaticServer| -> Vec<String> {
+        s.requests()
+            .into_iter()
+            .filter(|r| r.ends_with(".wasm"))
+            .collect()
     };
-    eprintln!("page module on the next visit: {page_module}");
-    assert_eq!(page_module, "threads");
+    let visit = wasm(&server);
+    eprintln!("wasm requests of the first visit: {visit:?}");
+    assert!(
+        visit
+            .iter()
+            .all(|r| r == "GET /threads/assistant-axis-web_bg.wasm"),
+        "a CPU visitor downloaded another module: {visit:?}"
+    );
+    assert!(!visit.is_empty(), "the threaded module was downloaded");
+
+    // Offline, the next visit runs from what this one kept: the page, the threaded module, its
+    // thread pool's scripts, the model and the axis.
+    server.set_offline(true);
+    browser.client.refresh().await?;
+    assert_eq!(page_module(&browser).await?, "threads");
     load_model(&browser, "cpu", "quantized", LOAD).await?;
+    let status = browser.text_of("[data-testid=engine-status]").await?;
+    eprintln!("offline: {status}");
+    assert!(status.contains(&want), "want {want} offline: {status}");
+    assert!(
+        status.contains("from this browser's cache"),
+        "the offline load came from the cache: {status}"
+    );
     set_capping(&browser, false).await?;
     set_input(&browser, "setting-max-tokens", "6").await?;
     let answer = ask(&browser, "Hello!", LOAD).await?;
-    eprintln!("answer on the threaded page: {answer:?}");
-    assert!(!answer.trim().is_empty(), "the threaded page answers");
-    assert_eq!(
-        single_thread_downloads(&server),
-        before,
-        "the single-thread module was downloaded again: {:?}",
-        server.requests()
+    eprintln!("answer on the threaded page, offline: {answer:?}");
+    assert!(
+        !answer.trim().is_empty(),
+        "the threaded page answers offline"
+    );
+    eprintln!(
+        "tried while offline (unanswered): {:?}",
+        server.refused_requests()
     );
     browser.close().await
+}
+
+/// The module the page's loader started (`window.axisPageModule`, set once it has started).
+async fn page_module(browser: &Browser) -> anyhow::Result<serde_json::Value> {
+    let start = Instant::now();
+    loop {
+        let module = eval(browser, "return window.axisPageModule || null;")
+            .await
+            .unwrap_or(serde_json::Value::Null);
+        if !module.is_null() {
+            return Ok(module);
+        }
+        anyhow::ensure!(
+            start.elapsed() < ISOLATED,
+            "the page's module did not start within {ISOLATED:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
