@@ -163,16 +163,15 @@ impl BlockMatrix {
         let work = |(c, dst): (usize, &mut [f32])| {
             self.rows_dot(c * chunk, &x_blocks, rows, dst);
         };
+        // On threads, decode's one-row products split too. In the browser that pays only
+        // because the whole forward pass runs inside the pool (`LlamaModel::forward`): the
+        // thread that splits a product then works on it itself instead of sleeping until a
+        // woken pool thread has done it.
         #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
-        if rows >= PARALLEL_MIN_ROWS {
+        {
             use rayon::prelude::*;
             by_output
                 .par_chunks_mut(chunk * rows)
-                .enumerate()
-                .for_each(work);
-        } else {
-            by_output
-                .chunks_mut(chunk * rows)
                 .enumerate()
                 .for_each(work);
         }
@@ -309,17 +308,6 @@ impl BlockMatrix {
 /// Outputs per task: enough work per task (~64 × input multiply-adds per row) to be worth a
 /// thread hand-off, small enough that 2–16 threads stay busy on a 576-output matrix.
 const OUTPUTS_PER_TASK: usize = 32;
-
-/// Products of fewer rows run on the calling thread. Natively rayon hands out tasks in
-/// microseconds and a decode step (one row) gains from two threads. In the browser's threaded
-/// module (docs/threads.md) waking the pool costs more than half a decode product saves: on the
-/// 2-core machine, the page decoded 20.4–21.9 tok/s with every product split, 21.6–23.4 with only
-/// products of ≥ 1M or ≥ 3M multiply-adds split, and 23.7–25.7 with none (fast-profile builds,
-/// one session, `docs/benchmarks.md`). Batches (the quick axis build's answers) still split.
-#[cfg(all(target_arch = "wasm32", feature = "threads"))]
-const PARALLEL_MIN_ROWS: usize = 2;
-#[cfg(not(target_arch = "wasm32"))]
-const PARALLEL_MIN_ROWS: usize = 1;
 
 #[cfg(test)]
 mod tests {

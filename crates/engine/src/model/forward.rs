@@ -277,6 +277,29 @@ impl LlamaModel {
         interventions: Option<&PreparedInterventions>,
         options: &ForwardOptions,
     ) -> Result<ForwardOutput, ModelError> {
+        // In the browser's threaded module the whole pass runs on a pool thread. Called from
+        // outside the pool (the inference worker), every parallel operation inside (flex's, and
+        // our block kernel's) would be handed to the pool while the caller sleeps in
+        // `Atomics.wait` until a woken pool thread is done: about a third of a decode step went
+        // to those hand-offs, and two threads decoded no faster than one. Inside the pool a
+        // split runs on the thread that makes it, and the other threads join in when they wake
+        // (docs/threads.md, "Why decode gained little from a second thread"). Natively rayon
+        // hands work over in microseconds, so the pass runs where it is called.
+        #[cfg(all(target_arch = "wasm32", feature = "threads"))]
+        if rayon::current_thread_index().is_none() {
+            return rayon::scope(|_| self.forward_here(cache, tokens, interventions, options));
+        }
+        self.forward_here(cache, tokens, interventions, options)
+    }
+
+    /// [`LlamaModel::forward`] on the calling thread.
+    fn forward_here(
+        &self,
+        cache: &mut KvCache,
+        tokens: &[&[u32]],
+        interventions: Option<&PreparedInterventions>,
+        options: &ForwardOptions,
+    ) -> Result<ForwardOutput, ModelError> {
         let cfg = &self.config;
         let interventions = interventions.unwrap_or(&self.no_interventions);
         self.validate(cache, tokens, interventions, options)?;
