@@ -24,12 +24,15 @@ function rememberedBackend() {
 
 // What the browser's WebGPU offers, read as src/platform/webgpu.rs reads it: "nothing",
 // "software" (a fallback adapter such as SwiftShader), "hardware", or "unknown" when the
-// adapter request takes too long to wait for.
+// adapter request takes too long to wait for. The request is left on `window` for the app's
+// own WebGPU check, which then does not ask again.
 async function gpuOffer() {
   if (!navigator.gpu) return "nothing";
   try {
     const late = new Promise((resolve) => setTimeout(() => resolve(undefined), ADAPTER_WAIT_MS));
-    const adapter = await Promise.race([navigator.gpu.requestAdapter(), late]);
+    const request = navigator.gpu.requestAdapter();
+    window.axisAdapterRequest = request;
+    const adapter = await Promise.race([request, late]);
     if (adapter === undefined) return "unknown";
     if (!adapter) return "nothing";
     const fallback = adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false;

@@ -119,14 +119,22 @@ async fn request_adapter() -> Result<AdapterSummary, String> {
                 .to_owned(),
         );
     }
-    let request: Function = get(&gpu, "requestAdapter")
-        .dyn_into()
-        .map_err(|_| "navigator.gpu.requestAdapter is not a function.".to_owned())?;
-    let promise: Promise = request
-        .call0(&gpu)
-        .map_err(|e| format!("requestAdapter() threw: {}", js_error_text(&e)))?
-        .dyn_into()
-        .map_err(|_| "requestAdapter() did not return a promise.".to_owned())?;
+    // The page's loader (www/page-loader.js) may have asked already, to choose the module it
+    // loads: take its answer rather than ask a second time.
+    let asked = get(window.as_ref(), "axisAdapterRequest").dyn_into::<Promise>();
+    let promise: Promise = match asked {
+        Ok(promise) => promise,
+        Err(_) => {
+            let request: Function = get(&gpu, "requestAdapter")
+                .dyn_into()
+                .map_err(|_| "navigator.gpu.requestAdapter is not a function.".to_owned())?;
+            request
+                .call0(&gpu)
+                .map_err(|e| format!("requestAdapter() threw: {}", js_error_text(&e)))?
+                .dyn_into()
+                .map_err(|_| "requestAdapter() did not return a promise.".to_owned())?
+        }
+    };
     let adapter = JsFuture::from(promise)
         .await
         .map_err(|e| format!("requestAdapter() failed: {}", js_error_text(&e)))?;
