@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
 use engine::speaker::SpeakerLabel;
@@ -190,10 +190,15 @@ pub struct LabelAgreement {
     pub plays_role: Agreement,
 }
 
-/// The `agreement` command: prints both halves' agreement; optionally writes the design half's
-/// verdicts.
-pub fn report(data_dir: &Path, verdicts: Option<&Path>) -> Result<()> {
-    let data = LabData::load(data_dir)?;
+/// The `agreement` command: prints every split's agreement; optionally writes the design
+/// splits' verdicts, and measures a learned judge (`learned`: its weights file) instead of the
+/// rules.
+pub fn report(data_dir: &Path, verdicts: Option<&Path>, learned: Option<&Path>) -> Result<()> {
+    let mut data = LabData::load(data_dir)?;
+    if let Some(path) = learned {
+        data.markers = with_learned_judge(data.markers, path)?;
+        println!("judge: learned, weights {}", path.display());
+    }
     let labels = load_identity_labels(&data_dir.join("identity_labels.jsonl"))?;
     for split in SPLITS {
         let a = label_agreement(&data, &labels, split);
@@ -224,6 +229,41 @@ pub fn report(data_dir: &Path, verdicts: Option<&Path>) -> Result<()> {
         );
         a.print("first \\ second");
     }
+    let held_out_second = data_dir.join("identity_labels_held_out_second_reader.jsonl");
+    if held_out_second.exists() {
+        let second: Vec<SecondReading> = read_jsonl(&held_out_second)?;
+        let a = readers_agreement(&labels, &second)?;
+        println!(
+            "held-out second reader: {} held-out answers read again, agreement {:.1} %, Cohen's kappa {:.3} [95 % {:.3}–{:.3}]",
+            a.labels,
+            a.agreement * 100.0,
+            a.cohen_kappa,
+            a.kappa_interval.0,
+            a.kappa_interval.1
+        );
+        a.print("first \\ second");
+        let third_path = data_dir.join("identity_labels_held_out_third_reader.jsonl");
+        let third: Vec<SecondReading> = if third_path.exists() {
+            read_jsonl(&third_path)?
+        } else {
+            Vec::new()
+        };
+        let (agreed, unresolved) = consensus(&labels, &second, &third)?;
+        let a = label_agreement(&data, &agreed, "held_out");
+        let c = &a.classes;
+        println!(
+            "held_out, the readers' consensus: {} answers ({unresolved} where three readers differ, left out), agreement {:.1} %, Cohen's kappa {:.3} [95 % {:.3}–{:.3}]; plays-role (role answers, {}): agreement {:.1} %, kappa {:.3}",
+            c.labels,
+            c.agreement * 100.0,
+            c.cohen_kappa,
+            c.kappa_interval.0,
+            c.kappa_interval.1,
+            a.plays_role.labels,
+            a.plays_role.agreement * 100.0,
+            a.plays_role.cohen_kappa
+        );
+        c.print("judge \\ readers");
+    }
     if let Some(path) = verdicts {
         let judge = Judge::new(&data.markers, &data.roles, &data.questions);
         let mut out = String::new();
@@ -234,7 +274,10 @@ pub fn report(data_dir: &Path, verdicts: Option<&Path>) -> Result<()> {
             let v = judge_label(&judge, &data, l);
             let row = serde_json::json!({
                 "id": l.id, "role": l.role, "label": l.label,
-                "judge": v.label(l.role.is_some()), "verdict": v, "answer": l.answer,
+                "split": l.split, "judge": v.label(l.role.is_some()),
+                "rules": v.rule_label(l.role.is_some()), "verdict": v,
+                "features": engine::speaker::features(&v, l.role.is_some()),
+                "answer": l.answer,
             });
             out.push_str(&row.to_string());
             out.push('\n');
@@ -242,6 +285,18 @@ pub fn report(data_dir: &Path, verdicts: Option<&Path>) -> Result<()> {
         std::fs::write(path, out)?;
     }
     Ok(())
+}
+
+/// `markers` with the learned judge whose weights are in `path`.
+pub fn with_learned_judge(
+    markers: engine::speaker::IdentityMarkers,
+    path: &Path,
+) -> Result<engine::speaker::IdentityMarkers> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the judge's weights {}", path.display()))?;
+    markers
+        .with_learned(&text)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
 /// A second person's label of an answer of `identity_labels.jsonl` (by `id`), read without
@@ -272,6 +327,50 @@ pub fn readers_agreement(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(ClassAgreement::of_pairs(&pairs))
+}
+
+/// The consensus of three readers on the answers a second person read again: where the first
+/// two agree, their label; where they disagree, the label two of the three gave, the third
+/// reading (made without seeing either) deciding; where all three differ, the answer is left
+/// out, and counted. A disagreement without a third reading is an error, as is a reading of an
+/// answer that is not labelled.
+pub fn consensus(
+    labels: &[IdentityLabel],
+    second: &[SecondReading],
+    third: &[SecondReading],
+) -> Result<(Vec<IdentityLabel>, usize)> {
+    let mut agreed = Vec::new();
+    let mut unresolved = 0;
+    if let Some(r) = third.iter().find(|r| !labels.iter().any(|l| l.id == r.id)) {
+        anyhow::bail!("third reading of {}: no such labelled answer", r.id);
+    }
+    for r in second {
+        let first = labels
+            .iter()
+            .find(|l| l.id == r.id)
+            .ok_or_else(|| anyhow!("second reading of {}: no such labelled answer", r.id))?;
+        let label = if first.label == r.label {
+            Some(r.label)
+        } else {
+            let decider = third.iter().find(|t| t.id == r.id).ok_or_else(|| {
+                anyhow!(
+                    "{}: the first two readers disagree and there is no third reading",
+                    r.id
+                )
+            })?;
+            [first.label, r.label]
+                .contains(&decider.label)
+                .then_some(decider.label)
+        };
+        match label {
+            Some(label) => agreed.push(IdentityLabel {
+                label,
+                ..first.clone()
+            }),
+            None => unresolved += 1,
+        }
+    }
+    Ok((agreed, unresolved))
 }
 
 pub fn load_identity_labels(path: &Path) -> Result<Vec<IdentityLabel>> {
@@ -412,6 +511,109 @@ mod tests {
             label: SpeakerLabel::Assistant,
         }];
         assert!(readers_agreement(&labels, &unknown).is_err());
+    }
+
+    #[test]
+    fn the_lab_reads_answers_as_the_fitting_script_scored_them() {
+        // `fit_judge.py` scored these design answers with the weights it wrote; the lab's judge
+        // (features in Rust, weights from the same file) must give every one the same label.
+        #[derive(Deserialize)]
+        struct Fixture {
+            fixture: Vec<SecondReading>,
+        }
+        let dir = default_data_dir();
+        let weights = dir.join("../../../docs/measurements/speaker-judge-learned.json");
+        let mut data = LabData::load(&dir).expect("data");
+        data.markers = with_learned_judge(data.markers, &weights).expect("the weights load");
+        let text = std::fs::read_to_string(&weights).expect("weights");
+        let fixture: Fixture = serde_json::from_str(&text).expect("fixture");
+        assert!(fixture.fixture.len() >= 30, "{}", fixture.fixture.len());
+        let labels = load_identity_labels(&dir.join("identity_labels.jsonl")).expect("labels");
+        let judge = Judge::new(&data.markers, &data.roles, &data.questions);
+        for row in &fixture.fixture {
+            let l = labels
+                .iter()
+                .find(|l| l.id == row.id)
+                .expect("a labelled id");
+            assert!(DESIGN_SPLITS.contains(&l.split.as_str()), "{}", row.id);
+            let v = judge_label(&judge, &data, l);
+            assert_eq!(v.label(l.role.is_some()), row.label, "{}", row.id);
+        }
+    }
+
+    #[test]
+    fn the_held_out_split_was_read_again_in_full_and_every_disagreement_a_third_time() {
+        let dir = default_data_dir();
+        let labels = load_identity_labels(&dir.join("identity_labels.jsonl")).expect("labels");
+        let second: Vec<SecondReading> =
+            read_jsonl(&dir.join("identity_labels_held_out_second_reader.jsonl")).expect("2nd");
+        let third: Vec<SecondReading> =
+            read_jsonl(&dir.join("identity_labels_held_out_third_reader.jsonl")).expect("3rd");
+        let held_out: Vec<&IdentityLabel> =
+            labels.iter().filter(|l| l.split == "held_out").collect();
+        let mut ids: Vec<&str> = second.iter().map(|r| r.id.as_str()).collect();
+        ids.sort_unstable();
+        let mut expected: Vec<&str> = held_out.iter().map(|l| l.id.as_str()).collect();
+        expected.sort_unstable();
+        assert_eq!(ids, expected, "every held-out answer once");
+        let disagreements = second
+            .iter()
+            .filter(|r| held_out.iter().any(|l| l.id == r.id && l.label != r.label))
+            .count();
+        assert_eq!(
+            third.len(),
+            disagreements,
+            "a third reading of each disagreement only"
+        );
+        let (agreed, unresolved) = consensus(&labels, &second, &third).expect("consistent");
+        assert_eq!(agreed.len() + unresolved, held_out.len());
+    }
+
+    #[test]
+    fn the_consensus_takes_two_readers_agreeing_and_leaves_out_three_different_readings() {
+        use SpeakerLabel::{Assistant, InRole, Incoherent, OtherIdentity};
+        let label = |id: &str, label| IdentityLabel {
+            id: id.into(),
+            split: "held_out".into(),
+            role: None,
+            answer: String::new(),
+            label,
+        };
+        let reading = |id: &str, label| SecondReading {
+            id: id.into(),
+            label,
+        };
+        let first = [
+            label("a", Assistant),
+            label("b", Assistant),
+            label("c", Assistant),
+            label("d", InRole),
+            label("e", InRole),
+        ];
+        // a: both agree; b, c: the third sides with one of them; d: three readings differ;
+        // e: read once only, so not in the consensus.
+        let second = [
+            reading("a", Assistant),
+            reading("b", InRole),
+            reading("c", InRole),
+            reading("d", OtherIdentity),
+        ];
+        let third = [
+            reading("b", InRole),
+            reading("c", Assistant),
+            reading("d", Incoherent),
+        ];
+        let (agreed, unresolved) = consensus(&first, &second, &third).expect("consistent");
+        let got: Vec<(&str, SpeakerLabel)> =
+            agreed.iter().map(|l| (l.id.as_str(), l.label)).collect();
+        assert_eq!(got, [("a", Assistant), ("b", InRole), ("c", Assistant)]);
+        assert_eq!(unresolved, 1);
+        assert!(
+            consensus(&first, &second, &third[..2]).is_err(),
+            "d has no third reading"
+        );
+        assert!(consensus(&first, &[reading("z", Assistant)], &[]).is_err());
+        assert!(consensus(&first, &second, &[reading("z", Assistant)]).is_err());
     }
 
     #[test]

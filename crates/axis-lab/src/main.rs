@@ -128,6 +128,10 @@ enum Command {
         /// working on the judge's rules. The held-out split is never written out.
         #[arg(long)]
         verdicts: Option<PathBuf>,
+        /// Measure the learned judge of these weights (written by scripts/fit_judge.py, e.g.
+        /// docs/measurements/speaker-judge-learned.json) instead of the rules.
+        #[arg(long)]
+        learned: Option<PathBuf>,
     },
     /// Exploration: mean residual streams of the labelled answers for a probe judge.
     #[command(hide = true)]
@@ -318,9 +322,14 @@ fn main() {
             seed,
             json,
         }),
-        Command::Agreement { data, verdicts } => agreement::report(
+        Command::Agreement {
+            data,
+            verdicts,
+            learned,
+        } => agreement::report(
             &data.unwrap_or_else(data::default_data_dir),
             verdicts.as_deref(),
+            learned.as_deref(),
         ),
         Command::Repetition {
             model,

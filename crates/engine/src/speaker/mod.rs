@@ -6,12 +6,15 @@
 //! `include_str!`, so the page uses the very lists the lab measures); the labels and what they
 //! mean are in the lab's `data/RUBRIC.md`.
 
+mod learned;
 mod text;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use learned::{LearnedJudge, features};
 pub use text::{contains_phrase, normalise, stem, words};
 
 /// The lab's phrase lists, compiled in.
@@ -25,6 +28,10 @@ pub struct IdentityMarkers {
     pub human_claims: Vec<String>,
     pub assistant_register: Vec<String>,
     pub role_evidence: RoleEvidenceRules,
+    /// The learned judge that weighs the rules' findings with the answer's words; without one,
+    /// a verdict's label is the rules' own.
+    #[serde(skip)]
+    pub learned: Option<Arc<LearnedJudge>>,
 }
 
 /// What counts as evidence that an answer speaks as a character.
@@ -37,10 +44,17 @@ pub struct RoleEvidenceRules {
 }
 
 impl IdentityMarkers {
-    /// The lists the lab ships, compiled into this build.
+    /// The lists the lab ships, compiled into this build (the rules alone: the learned judge
+    /// measured no better on held-out answers, see the lab's README).
     pub fn builtin() -> Result<IdentityMarkers, String> {
         serde_json::from_str(BUILTIN_MARKERS)
             .map_err(|e| format!("the built-in identity markers do not parse: {e}"))
+    }
+
+    /// These lists with the learned judge of `weights` (as `fit_judge.py` writes them).
+    pub fn with_learned(mut self, weights: &str) -> Result<IdentityMarkers, String> {
+        self.learned = Some(Arc::new(LearnedJudge::from_json(weights)?));
+        Ok(self)
     }
 }
 
@@ -230,6 +244,13 @@ pub struct Verdict {
     /// Degenerate text: a loop (the same words over and over, or a run of repeated word
     /// triples), letter noise, or symbol soup (see `looks_incoherent`).
     pub incoherent: bool,
+    /// The answer's words in order (see [`words`]): what the learned judge reads besides the
+    /// findings above.
+    #[serde(skip)]
+    pub words: Vec<String>,
+    /// The learned judge's labels read without and with a persona, when the markers had one.
+    #[serde(skip)]
+    pub learned: Option<[SpeakerLabel; 2]>,
 }
 
 impl Verdict {
@@ -262,9 +283,19 @@ impl Verdict {
     }
 
     /// The rubric's label (`data/RUBRIC.md`). `has_persona`: the answer was asked to play a
-    /// persona (a role answer). The rules were written on the design splits of
-    /// `identity_labels.jsonl`; its `held_out` split measures them.
+    /// persona (a role answer). The learned judge's where the markers carried one (fitted on
+    /// the design splits of `identity_labels.jsonl`; its `held_out` split measures it), else the
+    /// rules' ([`Self::rule_label`]).
     pub fn label(&self, has_persona: bool) -> SpeakerLabel {
+        match self.learned {
+            Some(labels) => labels[usize::from(has_persona)],
+            None => self.rule_label(has_persona),
+        }
+    }
+
+    /// The rules' own label, which the learned judge weighs with the answer's words. The rules
+    /// were written on the design splits of `identity_labels.jsonl`.
+    pub fn rule_label(&self, has_persona: bool) -> SpeakerLabel {
         if self.empty || self.incoherent {
             return SpeakerLabel::Incoherent;
         }
@@ -330,7 +361,7 @@ pub fn read(markers: &IdentityMarkers, answer: &str, persona: Option<&Persona>) 
     let mut ai_hits = hits(&text, ai_list);
     ai_hits.extend(ai_descriptions);
     let stage_direction = has_stage_direction(answer);
-    Verdict {
+    let mut verdict = Verdict {
         ai_hits,
         human_hits: hits(&text, &markers.human_claims),
         register_hits: hits(&text, &markers.assistant_register),
@@ -345,7 +376,20 @@ pub fn read(markers: &IdentityMarkers, answer: &str, persona: Option<&Persona>) 
         names_itself: names_itself(answer),
         self_descriptions,
         incoherent: looks_incoherent(answer, &answer_words),
+        words: answer_words,
+        learned: None,
+    };
+    if let Some(judge) = &markers.learned {
+        // Without a persona there is no role to be in: a character's voice is someone other
+        // than the assistant (RUBRIC.md), which is how the rules read it too.
+        verdict.learned = Some(
+            [false, true].map(|p| match judge.label(&features(&verdict, p)) {
+                SpeakerLabel::InRole if !p => SpeakerLabel::OtherIdentity,
+                label => label,
+            }),
+        );
     }
+    verdict
 }
 
 /// Whether `text` gives the speaker a name (a capitalised word after a naming phrase that

@@ -1,7 +1,11 @@
 use super::*;
 
+/// The shipped lists without the learned judge: these tests pin the rules themselves.
 fn markers() -> IdentityMarkers {
-    IdentityMarkers::builtin().expect("the shipped lists parse")
+    IdentityMarkers {
+        learned: None,
+        ..IdentityMarkers::builtin().expect("the shipped lists parse")
+    }
 }
 
 fn pirate_words() -> HashSet<String> {
@@ -321,4 +325,59 @@ fn saying_it_was_designed_presents_as_the_assistant_but_not_for_a_machine_person
         Some(&robot),
     );
     assert!(!v.presents_as_ai(), "{v:?}");
+}
+
+#[test]
+fn the_learned_judge_adds_its_features_weights_and_refuses_malformed_files() {
+    let weights = r#"{"classes": ["assistant", "in_role"], "bias": [1.0, 0.0],
+        "weights": {"p.w:arr": [0.0, 2.5], "w:arr": [0.0, 0.1]}}"#;
+    let judge = LearnedJudge::from_json(weights).expect("a well-formed file parses");
+    let m = markers().with_learned(weights).expect("parses");
+    let pirate = pirate_words();
+    let persona = Persona {
+        ai_adjacent: false,
+        words: &pirate,
+    };
+    let v = read(&m, "Arr, the sea.", Some(&persona));
+    // With a persona: 0 + 2.5 + 0.1 beats 1.0; without, 0.1 does not.
+    assert_eq!(v.label(true), SpeakerLabel::InRole);
+    assert_eq!(v.label(false), SpeakerLabel::Assistant);
+    // A feature counts once however often the word occurs.
+    let twice = ["p.w:arr".to_owned(), "p.w:arr".to_owned()];
+    assert_eq!(judge.label(&twice), SpeakerLabel::InRole);
+    assert_eq!(judge.label(&[]), SpeakerLabel::Assistant);
+    for bad in [
+        "not json",
+        r#"{"classes": [], "bias": [], "weights": {}}"#,
+        r#"{"classes": ["assistant"], "bias": [1.0, 2.0], "weights": {}}"#,
+        r#"{"classes": ["assistant"], "bias": [1.0], "weights": {"w:a": [1.0, 2.0]}}"#,
+        r#"{"classes": ["nobody"], "bias": [1.0], "weights": {}}"#,
+    ] {
+        assert!(LearnedJudge::from_json(bad).is_err(), "{bad}");
+    }
+    // The page and the lab read with the rules unless given weights.
+    assert!(
+        IdentityMarkers::builtin()
+            .expect("the shipped lists parse")
+            .learned
+            .is_none()
+    );
+}
+
+#[test]
+fn features_name_each_finding_plainly_and_under_the_readings_prefix() {
+    let m = markers();
+    let v = read(&m, "I am an AI. I am here.", None);
+    let with = features(&v, true);
+    let without = features(&v, false);
+    for f in ["w:am", "b:i_am", "flag:ai", "rule:assistant", "fp:2"] {
+        assert!(
+            with.contains(&f.to_owned()) && without.contains(&f.to_owned()),
+            "{f}"
+        );
+        assert!(with.contains(&format!("p.{f}")), "{f}");
+        assert!(without.contains(&format!("d.{f}")), "{f}");
+    }
+    let distinct: HashSet<&String> = with.iter().collect();
+    assert_eq!(distinct.len(), with.len(), "every name once");
 }
