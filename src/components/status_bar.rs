@@ -22,7 +22,12 @@ pub fn StatusBar(
         }
         _ => model.get().describe(&state.model_name()),
     };
-    let model_state = move || model.get().state_name();
+    // The colour follows the same source as the text: offline, the file check fails while the
+    // model loads from the cache, and the line must not show "loaded" in the colour of an error.
+    let model_state = move || match state.engine.get() {
+        EngineStatus::Ready { .. } => "loaded",
+        _ => model.get().state_name(),
+    };
     view! {
         <footer class="status-bar" role="status">
             <span class="status-item" data-testid="webgpu-status" data-state=gpu_state>{gpu_text}</span>

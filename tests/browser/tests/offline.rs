@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use browser_tests::browser::{Browser, BrowserOptions};
 use browser_tests::dist_dir;
-use browser_tests::page::{eval, load_model, set_capping, set_input};
+use browser_tests::page::{attrs, eval, load_model, set_capping, set_input};
 use browser_tests::static_server::StaticServer;
 use fantoccini::Locator;
 
@@ -77,6 +77,9 @@ async fn with_the_network_cut_a_second_visit_loads_everything_from_the_browser()
         .text_of("[data-testid=message-assistant] .message-text")
         .await?;
     assert!(!answer.trim().is_empty(), "the offline model answers");
+    // The file check fails offline; the status line follows the engine, text and colour.
+    let model_state = attrs(&browser, "[data-testid=model-status]", "data-state").await?;
+    assert_eq!(model_state, ["loaded"]);
     browser.screenshot("offline-second-visit").await?;
     assert_eq!(
         downloads(&server),
