@@ -96,7 +96,7 @@ def main():
 
     rows = [json.loads(line) for line in open(args.design, encoding="utf-8")]
     splits = {r["split"] for r in rows}
-    if not splits <= {"design", "design_2"}:
+    if not splits <= {"design", "design_2", "design_3"}:
         sys.exit(f"only design splits may be fitted on, found {sorted(splits)}")
     y = np.array([r["label"] for r in rows], dtype=object)
     groups = [r["role"] or r["id"] for r in rows]

@@ -8,8 +8,13 @@ field is left for the person to fill in (assistant / in_role / other_identity / 
 Each answer also gets a `split` ("design" or "held_out", half each, seeded) so that a judge
 can be written looking at one half and measured on the other.
 
+CHECKPOINT_DIR may instead be a file written by `axis-lab answers-to-label` (every answer of a
+checkpoint with the system and user messages it answered, ids prefixed): use it for builds whose
+role prompts were put in other styles (`--mixed-styles`), whose conversations only the lab can
+rebuild.
+
 Usage:
-  label_sample.py CHECKPOINT_DIR OUT.jsonl [--default N] [--role N] [--seed S] [--data DIR]
+  label_sample.py CHECKPOINT_DIR|ANSWERS.jsonl OUT.jsonl [--default N] [--role N] [--seed S] [--data DIR]
                   [--exclude LABELS.jsonl] [--split NAME]
 --exclude leaves out answers already labelled there (by id), so a second sample is fresh;
 --split NAME gives every drawn answer that split instead of alternate design/held_out halves
@@ -35,6 +40,14 @@ def main():
     ap.add_argument("--split", help="one split name for every drawn answer")
     a = ap.parse_args()
 
+    if a.checkpoint.is_file():
+        rows = [json.loads(l) for l in a.checkpoint.read_text().splitlines() if l.strip()]
+    else:
+        rows = checkpoint_rows(a)
+    pick(a, rows)
+
+
+def checkpoint_rows(a):
     plan = json.loads((a.checkpoint / "plan.json").read_text())
     answers = [json.loads(l) for l in (a.checkpoint / "rollouts.jsonl").read_text().splitlines() if l.strip()]
     roles = [json.loads(l) for l in (a.data / "roles.jsonl").read_text().splitlines() if l.strip()]
@@ -58,6 +71,10 @@ def main():
             "question": questions[job["question"]]["text"],
             "answer": ans["text"],
         })
+    return rows
+
+
+def pick(a, rows):
     if a.exclude:
         seen = {json.loads(l)["id"] for l in a.exclude.read_text().splitlines() if l.strip()}
         rows = [r for r in rows if r["id"] not in seen]

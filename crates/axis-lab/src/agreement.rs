@@ -87,7 +87,33 @@ const BOOTSTRAP_SEED: u64 = 20261206;
 /// The 2.5th and 97.5th percentiles of κ over `resamples` bootstrap resamples of the
 /// `(judge, person)` pairs (percentile bootstrap; (0, 0) for no pairs).
 pub fn bootstrap_kappa(pairs: &[(usize, usize)], resamples: usize, seed: u64) -> (f64, f64) {
-    if pairs.is_empty() || resamples == 0 {
+    let triples: Vec<(usize, usize, usize)> = pairs.iter().map(|&(j, p)| (j, 0, p)).collect();
+    bootstrap(&triples, resamples, seed, |c, _| kappa_of(c).1)
+}
+
+/// The 95 % interval of κ(judge a) − κ(judge b) against the same person's labels, answers
+/// resampled together (paired): `triples` are (a's label, b's label, the person's) as class
+/// indices. Two judges read the same answers, so their κs move together; the paired interval
+/// says whether one is better, where two separate intervals overlap by construction.
+pub fn bootstrap_kappa_difference(
+    triples: &[(usize, usize, usize)],
+    resamples: usize,
+    seed: u64,
+) -> (f64, f64) {
+    bootstrap(triples, resamples, seed, |a, b| {
+        kappa_of(a).1 - kappa_of(b).1
+    })
+}
+
+/// Percentile bootstrap of `statistic(confusion of a vs person, confusion of b vs person)`
+/// over resamples of `triples`; (0, 0) for none.
+fn bootstrap(
+    triples: &[(usize, usize, usize)],
+    resamples: usize,
+    seed: u64,
+    statistic: impl Fn(&[[usize; 4]; 4], &[[usize; 4]; 4]) -> f64,
+) -> (f64, f64) {
+    if triples.is_empty() || resamples == 0 {
         return (0.0, 0.0);
     }
     let mut state = seed;
@@ -99,18 +125,20 @@ pub fn bootstrap_kappa(pairs: &[(usize, usize)], resamples: usize, seed: u64) ->
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     };
-    let mut kappas: Vec<f64> = (0..resamples)
+    let mut values: Vec<f64> = (0..resamples)
         .map(|_| {
-            let mut c = [[0usize; 4]; 4];
-            for _ in 0..pairs.len() {
-                let (j, p) = pairs[(next() % pairs.len() as u64) as usize];
-                c[j][p] += 1;
+            let mut a = [[0usize; 4]; 4];
+            let mut b = [[0usize; 4]; 4];
+            for _ in 0..triples.len() {
+                let (x, y, p) = triples[(next() % triples.len() as u64) as usize];
+                a[x][p] += 1;
+                b[y][p] += 1;
             }
-            kappa_of(&c).1
+            statistic(&a, &b)
         })
         .collect();
-    kappas.sort_by(f64::total_cmp);
-    let at = |q: f64| kappas[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
     (at(0.025), at(0.975))
 }
 
@@ -215,6 +243,10 @@ pub fn report(data_dir: &Path, verdicts: Option<&Path>, learned: Option<&Path>) 
             a.plays_role.cohen_kappa
         );
         c.print("judge \\ person");
+        if learned.is_some() {
+            let (d, (lo, hi)) = learned_minus_rules(&data, &labels, split);
+            println!("  learned judge − rules: kappa {d:+.3} [95 % paired {lo:+.3}–{hi:+.3}]");
+        }
     }
     let second = data_dir.join("identity_labels_second_reader.jsonl");
     if second.exists() {
@@ -384,6 +416,39 @@ pub fn judge_label(judge: &Judge, data: &LabData, l: &IdentityLabel) -> engine::
         .as_deref()
         .and_then(|id| data.roles.iter().find(|r| r.id == id));
     judge.judge(&l.answer, role)
+}
+
+/// κ(the markers' learned judge) − κ(the rules) on `split`, with its paired 95 % interval.
+pub fn learned_minus_rules(
+    data: &LabData,
+    labels: &[IdentityLabel],
+    split: &str,
+) -> (f64, (f64, f64)) {
+    let judge = Judge::new(&data.markers, &data.roles, &data.questions);
+    let index = |s: SpeakerLabel| SpeakerLabel::ALL.iter().position(|&x| x == s).unwrap_or(0);
+    let triples: Vec<(usize, usize, usize)> = labels
+        .iter()
+        .filter(|l| l.split == split)
+        .map(|l| {
+            let v = judge_label(&judge, data, l);
+            let persona = l.role.is_some();
+            (
+                index(v.label(persona)),
+                index(v.rule_label(persona)),
+                index(l.label),
+            )
+        })
+        .collect();
+    let mut a = [[0usize; 4]; 4];
+    let mut b = [[0usize; 4]; 4];
+    for &(x, y, p) in &triples {
+        a[x][p] += 1;
+        b[y][p] += 1;
+    }
+    (
+        kappa_of(&a).1 - kappa_of(&b).1,
+        bootstrap_kappa_difference(&triples, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED),
+    )
 }
 
 /// Agreement on the labels of `split`.
@@ -567,6 +632,23 @@ mod tests {
         );
         let (agreed, unresolved) = consensus(&labels, &second, &third).expect("consistent");
         assert_eq!(agreed.len() + unresolved, held_out.len());
+    }
+
+    #[test]
+    fn the_paired_difference_is_zero_for_one_judge_and_sees_a_better_one() {
+        // Judge a agrees with the person on every answer; judge b on half.
+        let triples: Vec<(usize, usize, usize)> = (0..200)
+            .map(|i| {
+                let p = i % 3;
+                (p, if i % 2 == 0 { p } else { (p + 1) % 3 }, p)
+            })
+            .collect();
+        let (lo, hi) = bootstrap_kappa_difference(&triples, 500, 1);
+        // κ(a) = 1, κ(b) = 0.25: the interval holds 0.75 and stays well above 0.
+        assert!(lo > 0.5 && lo < 0.75 && 0.75 < hi && hi < 1.0, "{lo}–{hi}");
+        let same: Vec<(usize, usize, usize)> = triples.iter().map(|&(a, _, p)| (a, a, p)).collect();
+        assert_eq!(bootstrap_kappa_difference(&same, 500, 1), (0.0, 0.0));
+        assert_eq!(bootstrap_kappa_difference(&[], 500, 1), (0.0, 0.0));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod eval;
 mod identity;
 mod judge;
 mod judge_features;
+mod label_export;
 mod loading;
 mod plan;
 mod prompt_style;
@@ -132,6 +133,19 @@ enum Command {
         /// docs/measurements/speaker-judge-learned.json) instead of the rules.
         #[arg(long)]
         learned: Option<PathBuf>,
+    },
+    /// Every stored answer of a build's checkpoint with the conversation it answered (JSON
+    /// Lines), for drawing a sample to label (scripts/label_sample.py).
+    #[command(hide = true)]
+    AnswersToLabel {
+        /// The build's checkpoint directory (plan.json, rollouts.jsonl).
+        #[arg(long)]
+        work: PathBuf,
+        /// Put before every id ("job<N>"), to keep builds apart in one labels file.
+        #[arg(long, default_value = "")]
+        id_prefix: String,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Exploration: mean residual streams of the labelled answers for a probe judge.
     #[command(hide = true)]
@@ -348,6 +362,11 @@ fn main() {
             max_new_tokens: max_new_tokens.max(1),
             json,
         }),
+        Command::AnswersToLabel {
+            work,
+            id_prefix,
+            out,
+        } => label_export::run(&data::default_data_dir(), &work, &id_prefix, &out),
         Command::JudgeFeatures {
             model,
             out,

@@ -280,6 +280,27 @@ mod tests {
         .expect("store");
         assert_eq!(store.done(), store.answers.len());
         assert!(store.done() > 20);
+        // Every stored answer can be exported for labelling, with the conversation it answered.
+        let data = LabData::load(&opts.data_dir).expect("data");
+        let rows = crate::label_export::answers(&data, &opts.work, "tiny-").expect("export");
+        assert_eq!(rows.len(), store.done());
+        assert!(
+            rows.iter()
+                .all(|r| r.id.starts_with("tiny-job") && !r.user_message.is_empty())
+        );
+        let role = rows
+            .iter()
+            .find(|r| r.kind == "role")
+            .expect("a role answer");
+        assert!(role.role.is_some() && role.style.is_some() && !role.system_prompt.is_empty());
+        assert_eq!(
+            role.answer,
+            store.answers[0..]
+                .iter()
+                .find(|a| format!("tiny-job{}", a.job) == role.id)
+                .expect("stored")
+                .text
+        );
         build(&opts).expect("second build");
         let second = AxisFile::from_bytes(&std::fs::read(&opts.out).expect("axis")).expect("axis");
         assert_eq!(second.axis, axis.axis);
