@@ -16,7 +16,8 @@ rebuild.
 Usage:
   label_sample.py CHECKPOINT_DIR|ANSWERS.jsonl OUT.jsonl [--default N] [--role N] [--seed S] [--data DIR]
                   [--exclude LABELS.jsonl] [--split NAME]
---exclude leaves out answers already labelled there (by id), so a second sample is fresh;
+--exclude leaves out answers already labelled there (by id or by text), so a second sample is
+fresh;
 --split NAME gives every drawn answer that split instead of alternate design/held_out halves
 (a fresh held-out set drawn after the judge was tuned).
 Standard library only.
@@ -36,7 +37,8 @@ def main():
     ap.add_argument("--role", type=int, default=480, help="role answers to draw")
     ap.add_argument("--seed", type=int, default=20261205)
     ap.add_argument("--data", type=Path, default=here.parent / "data")
-    ap.add_argument("--exclude", type=Path, help="labels file whose ids are not drawn again")
+    ap.add_argument("--exclude", type=Path, action="append", default=[],
+                    help="labels file whose answers (by id or by text) are not drawn again; repeatable")
     ap.add_argument("--split", help="one split name for every drawn answer")
     a = ap.parse_args()
 
@@ -75,9 +77,16 @@ def checkpoint_rows(a):
 
 
 def pick(a, rows):
-    if a.exclude:
-        seen = {json.loads(l)["id"] for l in a.exclude.read_text().splitlines() if l.strip()}
-        rows = [r for r in rows if r["id"] not in seen]
+    # An answer is excluded by id, and by its text: another build of the same plan generates the
+    # same answer for a job it put the same way (same prompt, same seed) under another id.
+    seen_ids, seen_texts = set(), set()
+    for path in a.exclude:
+        for line in path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                seen_ids.add(row["id"])
+                seen_texts.add(row["answer"])
+    rows = [r for r in rows if r["id"] not in seen_ids and r["answer"] not in seen_texts]
     rng = random.Random(a.seed)
     by_kind = {k: [r for r in rows if r["kind"] == k] for k in ("default", "role")}
     picked = []

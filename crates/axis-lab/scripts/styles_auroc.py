@@ -4,6 +4,8 @@ JSON that `axis-lab styles --json` writes; also the mean score and the judge's i
 
 Usage: styles_auroc.py STYLES.json [MORE.json ...]   (standard library only; 2,000 resamples
 of both groups, seed 0).
+       styles_auroc.py --paired FIRST.json SECOND.json   (the difference per style, paired:
+of two axes scoring the same answers).
 """
 import json, random, sys
 def auroc(pos, neg):
@@ -19,7 +21,8 @@ def boot(pos, neg, reps=2000, seed=0):
         p = [rng.choice(pos) for _ in pos]; q = [rng.choice(neg) for _ in neg]
         vals.append(auroc(p, q))
     vals.sort(); return vals[int(0.025 * reps)], vals[int(0.975 * reps) - 1]
-for name in sys.argv[1:]:
+def main(names):
+  for name in names:
     r = json.load(open(name))
     ans = r['answers']
     default = [a['uncapped']['score'] for a in ans if a['style'] == 'default']
@@ -30,3 +33,35 @@ for name in sys.argv[1:]:
         lo, hi = boot(default, xs)
         ir = row['in_role']
         print(f"  {st:12} n {len(xs):3}  mean score {sum(xs)/len(xs):6.1f}  AUROC {auroc(default, xs):.3f} [{lo:.3f}-{hi:.3f}]  in role {ir['hits']}/{ir['n']}")
+
+
+def paired(first, second, reps=2000, seed=0):
+    """AUROC(second) − AUROC(first) per style with a paired bootstrap: both files must hold the
+    same uncapped answers (same prompts, same seeds: `styles` run on two axes of one plan), so
+    each resample draws the same answers for both axes."""
+    a, b = json.load(open(first)), json.load(open(second))
+    ka = [(x['style'], x['role'], json.dumps(x['messages']), x['uncapped']['text']) for x in a['answers']]
+    kb = [(x['style'], x['role'], json.dumps(x['messages']), x['uncapped']['text']) for x in b['answers']]
+    if ka != kb:
+        same = sum(x == y for x, y in zip(ka, kb))
+        sys.exit(f"the files hold different answers ({same} of {len(ka)} / {len(kb)} match): not paired")
+    print(f"paired: {second} − {first} (monitor layers {a['monitor_layer']}, {b['monitor_layer']})")
+    d_idx = [i for i, x in enumerate(a['answers']) if x['style'] == 'default']
+    sa = [x['uncapped']['score'] for x in a['answers']]
+    sb = [x['uncapped']['score'] for x in b['answers']]
+    rng = random.Random(seed)
+    for st in ['instructed', 'descriptive', 'embody', 'user_turn']:
+        r_idx = [i for i, x in enumerate(a['answers']) if x['style'] == st]
+        def diff(di, ri):
+            return auroc([sb[i] for i in di], [sb[i] for i in ri]) - auroc([sa[i] for i in di], [sa[i] for i in ri])
+        vals = sorted(diff([rng.choice(d_idx) for _ in d_idx], [rng.choice(r_idx) for _ in r_idx]) for _ in range(reps))
+        print(f"  {st:12} AUROC {auroc([sa[i] for i in d_idx], [sa[i] for i in r_idx]):.3f} -> "
+              f"{auroc([sb[i] for i in d_idx], [sb[i] for i in r_idx]):.3f}  difference {diff(d_idx, r_idx):+.3f} "
+              f"[{vals[int(0.025 * reps)]:+.3f} to {vals[int(0.975 * reps) - 1]:+.3f}]")
+
+
+if __name__ == '__main__':
+    if sys.argv[1:2] == ['--paired']:
+        paired(*sys.argv[2:4])
+    else:
+        main(sys.argv[1:])

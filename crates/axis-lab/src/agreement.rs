@@ -156,13 +156,14 @@ pub struct IdentityLabel {
 }
 
 /// The splits of `identity_labels.jsonl` the judge's rules may be tuned on: `design` (the first
-/// sample's design half) and `design_2` (the first sample's held-out half, measured once at
-/// κ 0.587 and then opened for tuning). `held_out` is a second, fresh sample drawn and labelled
-/// after that; it only measures.
-pub const DESIGN_SPLITS: [&str; 2] = ["design", "design_2"];
+/// sample's design half), `design_2` (the first sample's held-out half, measured once at
+/// κ 0.587 and then opened for tuning) and `design_3` (answers of a build with role prompts in
+/// four styles). `held_out` (the shipped build's answers) and `held_out_2` (the four-style
+/// build's) are fresh samples drawn and labelled after that; they only measure.
+pub const DESIGN_SPLITS: [&str; 3] = ["design", "design_2", "design_3"];
 
 /// Every split, in the order the report prints them.
-pub const SPLITS: [&str; 3] = ["design", "design_2", "held_out"];
+pub const SPLITS: [&str; 5] = ["design", "design_2", "design_3", "held_out", "held_out_2"];
 
 /// How two sequences of speaker labels over the same answers agree (the judge's and a
 /// person's, or two people's): `confusion[first][second]`, in the order of `classes`.
