@@ -42,10 +42,15 @@ def paired(first, second, reps=2000, seed=0):
     a, b = json.load(open(first)), json.load(open(second))
     ka = [(x['style'], x['role'], json.dumps(x['messages']), x['uncapped']['text']) for x in a['answers']]
     kb = [(x['style'], x['role'], json.dumps(x['messages']), x['uncapped']['text']) for x in b['answers']]
-    if ka != kb:
-        same = sum(x == y for x, y in zip(ka, kb))
-        sys.exit(f"the files hold different answers ({same} of {len(ka)} / {len(kb)} match): not paired")
-    print(f"paired: {second} − {first} (monitor layers {a['monitor_layer']}, {b['monitor_layer']})")
+    if len(ka) != len(kb) or any(x[:3] != y[:3] for x, y in zip(ka, kb)):
+        sys.exit("the files hold different prompts: not paired")
+    # A sampled answer can come out differently in another run (a near tie in the logits):
+    # only answers with the same text in both files are compared.
+    keep = [i for i in range(len(ka)) if ka[i] == kb[i]]
+    a['answers'] = [a['answers'][i] for i in keep]
+    b['answers'] = [b['answers'][i] for i in keep]
+    print(f"paired: {second} − {first} (monitor layers {a['monitor_layer']}, {b['monitor_layer']}); "
+          f"{len(keep)} of {len(ka)} answers the same in both")
     d_idx = [i for i, x in enumerate(a['answers']) if x['style'] == 'default']
     sa = [x['uncapped']['score'] for x in a['answers']]
     sb = [x['uncapped']['score'] for x in b['answers']]
