@@ -198,6 +198,18 @@ impl ClassAgreement {
         }
     }
 
+    /// "N answers, agreement …, Cohen's kappa … [95 % …]".
+    fn summary(&self) -> String {
+        format!(
+            "{} answers, agreement {:.1} %, Cohen's kappa {:.3} [95 % {:.3}–{:.3}]",
+            self.labels,
+            self.agreement * 100.0,
+            self.cohen_kappa,
+            self.kappa_interval.0,
+            self.kappa_interval.1
+        )
+    }
+
     /// The confusion matrix, one line per row, under `header` (which names rows and columns).
     fn print(&self, header: &str) {
         println!("  {header:<15} {:?}", self.classes);
@@ -231,19 +243,8 @@ pub fn report(data_dir: &Path, verdicts: Option<&Path>, learned: Option<&Path>) 
     let labels = load_identity_labels(&data_dir.join("identity_labels.jsonl"))?;
     for split in SPLITS {
         let a = label_agreement(&data, &labels, split);
-        let c = &a.classes;
-        println!(
-            "{split}: {} answers, agreement {:.1} %, Cohen's kappa {:.3} [95 % {:.3}–{:.3}]; plays-role (role answers, {}): agreement {:.1} %, kappa {:.3}",
-            c.labels,
-            c.agreement * 100.0,
-            c.cohen_kappa,
-            c.kappa_interval.0,
-            c.kappa_interval.1,
-            a.plays_role.labels,
-            a.plays_role.agreement * 100.0,
-            a.plays_role.cohen_kappa
-        );
-        c.print("judge \\ person");
+        println!("{split}: {}", a.summary());
+        a.classes.print("judge \\ person");
         if learned.is_some() {
             let (d, (lo, hi)) = learned_minus_rules(&data, &labels, split);
             println!("  learned judge − rules: kappa {d:+.3} [95 % paired {lo:+.3}–{hi:+.3}]");
@@ -252,14 +253,7 @@ pub fn report(data_dir: &Path, verdicts: Option<&Path>, learned: Option<&Path>) 
     let second = data_dir.join("identity_labels_second_reader.jsonl");
     if second.exists() {
         let a = readers_agreement(&labels, &read_jsonl::<SecondReading>(&second)?)?;
-        println!(
-            "second reader: {} answers read again by another person, agreement {:.1} %, Cohen's kappa {:.3} [95 % {:.3}–{:.3}]",
-            a.labels,
-            a.agreement * 100.0,
-            a.cohen_kappa,
-            a.kappa_interval.0,
-            a.kappa_interval.1
-        );
+        println!("second reader, design answers read again: {}", a.summary());
         a.print("first \\ second");
     }
     let held_out_second = data_dir.join("identity_labels_held_out_second_reader.jsonl");
@@ -267,12 +261,8 @@ pub fn report(data_dir: &Path, verdicts: Option<&Path>, learned: Option<&Path>) 
         let second: Vec<SecondReading> = read_jsonl(&held_out_second)?;
         let a = readers_agreement(&labels, &second)?;
         println!(
-            "held-out second reader: {} held-out answers read again, agreement {:.1} %, Cohen's kappa {:.3} [95 % {:.3}–{:.3}]",
-            a.labels,
-            a.agreement * 100.0,
-            a.cohen_kappa,
-            a.kappa_interval.0,
-            a.kappa_interval.1
+            "second reader, held-out answers read again: {}",
+            a.summary()
         );
         a.print("first \\ second");
         let third_path = data_dir.join("identity_labels_held_out_third_reader.jsonl");
@@ -283,19 +273,11 @@ pub fn report(data_dir: &Path, verdicts: Option<&Path>, learned: Option<&Path>) 
         };
         let (agreed, unresolved) = consensus(&labels, &second, &third)?;
         let a = label_agreement(&data, &agreed, "held_out");
-        let c = &a.classes;
         println!(
-            "held_out, the readers' consensus: {} answers ({unresolved} where three readers differ, left out), agreement {:.1} %, Cohen's kappa {:.3} [95 % {:.3}–{:.3}]; plays-role (role answers, {}): agreement {:.1} %, kappa {:.3}",
-            c.labels,
-            c.agreement * 100.0,
-            c.cohen_kappa,
-            c.kappa_interval.0,
-            c.kappa_interval.1,
-            a.plays_role.labels,
-            a.plays_role.agreement * 100.0,
-            a.plays_role.cohen_kappa
+            "held_out, the readers' consensus ({unresolved} answers where three readers differ left out): {}",
+            a.summary()
         );
-        c.print("judge \\ readers");
+        a.classes.print("judge \\ readers");
     }
     if let Some(path) = verdicts {
         let judge = Judge::new(&data.markers, &data.roles, &data.questions);
@@ -318,6 +300,19 @@ pub fn report(data_dir: &Path, verdicts: Option<&Path>, learned: Option<&Path>) 
         std::fs::write(path, out)?;
     }
     Ok(())
+}
+
+impl LabelAgreement {
+    /// The four-class summary, then the role answers' "plays the role" agreement.
+    fn summary(&self) -> String {
+        format!(
+            "{}; plays-role (role answers, {}): agreement {:.1} %, kappa {:.3}",
+            self.classes.summary(),
+            self.plays_role.labels,
+            self.plays_role.agreement * 100.0,
+            self.plays_role.cohen_kappa
+        )
+    }
 }
 
 /// `markers` with the learned judge whose weights are in `path`.
