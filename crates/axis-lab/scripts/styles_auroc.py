@@ -57,6 +57,9 @@ def paired(first, second, reps=2000, seed=0):
     rng = random.Random(seed)
     for st in ['instructed', 'descriptive', 'embody', 'user_turn']:
         r_idx = [i for i, x in enumerate(a['answers']) if x['style'] == st]
+        if not r_idx or not d_idx:
+            print(f"  {st:12} no answers to compare")
+            continue
         def diff(di, ri):
             return auroc([sb[i] for i in di], [sb[i] for i in ri]) - auroc([sa[i] for i in di], [sa[i] for i in ri])
         vals = sorted(diff([rng.choice(d_idx) for _ in d_idx], [rng.choice(r_idx) for _ in r_idx]) for _ in range(reps))

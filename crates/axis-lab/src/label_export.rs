@@ -53,6 +53,21 @@ pub fn answers(data: &LabData, work: &Path, prefix: &str) -> Result<Vec<AnswerTo
                 job.question
             );
         };
+        // A plan made with other data names roles or prompts this data lacks: say so rather
+        // than index past them.
+        let known = match job.speaker {
+            Speaker::Default { prompt } => prompt < data.default_prompts.len(),
+            Speaker::Role { role, prompt, .. } => data
+                .roles
+                .get(role)
+                .is_some_and(|r| prompt < r.system_prompts.len()),
+        };
+        if !known {
+            bail!(
+                "job {} names a prompt the lab's data does not have (a plan made with other data?)",
+                a.job
+            );
+        }
         let messages = Plan::messages(data, &job.speaker, &question.text);
         let content = |role: &str| {
             messages

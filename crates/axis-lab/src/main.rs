@@ -146,6 +146,9 @@ enum Command {
         id_prefix: String,
         #[arg(long)]
         out: PathBuf,
+        /// Data directory the build used [default: the crate's data/].
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
     /// Exploration: mean residual streams of the labelled answers for a probe judge.
     #[command(hide = true)]
@@ -366,7 +369,13 @@ fn main() {
             work,
             id_prefix,
             out,
-        } => label_export::run(&data::default_data_dir(), &work, &id_prefix, &out),
+            data,
+        } => label_export::run(
+            &data.unwrap_or_else(data::default_data_dir),
+            &work,
+            &id_prefix,
+            &out,
+        ),
         Command::JudgeFeatures {
             model,
             out,

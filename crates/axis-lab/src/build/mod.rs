@@ -301,6 +301,10 @@ mod tests {
                 .expect("stored")
                 .text
         );
+        // A plan whose jobs name prompts the data lacks is refused, not indexed past.
+        let mut fewer = data.clone();
+        fewer.default_prompts.clear();
+        assert!(crate::label_export::answers(&fewer, &opts.work, "").is_err());
         build(&opts).expect("second build");
         let second = AxisFile::from_bytes(&std::fs::read(&opts.out).expect("axis")).expect("axis");
         assert_eq!(second.axis, axis.axis);

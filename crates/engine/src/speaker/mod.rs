@@ -284,7 +284,7 @@ impl Verdict {
 
     /// The rubric's label (`data/RUBRIC.md`). `has_persona`: the answer was asked to play a
     /// persona (a role answer). The learned judge's where the markers carried one (fitted on
-    /// the design splits of `identity_labels.jsonl`; its `held_out` split measures it), else the
+    /// the design splits of `identity_labels.jsonl`; its held-out splits measure it), else the
     /// rules' ([`Self::rule_label`]).
     pub fn label(&self, has_persona: bool) -> SpeakerLabel {
         match self.learned {

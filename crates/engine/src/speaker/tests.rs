@@ -342,10 +342,20 @@ fn the_learned_judge_adds_its_features_weights_and_refuses_malformed_files() {
     // With a persona: 0 + 2.5 + 0.1 beats 1.0; without, 0.1 does not.
     assert_eq!(v.label(true), SpeakerLabel::InRole);
     assert_eq!(v.label(false), SpeakerLabel::Assistant);
-    // A feature counts once however often the word occurs.
-    let twice = ["p.w:arr".to_owned(), "p.w:arr".to_owned()];
-    assert_eq!(judge.label(&twice), SpeakerLabel::InRole);
+    // A feature counts once however often it is named: 0.6 < 1.0, where twice would win.
+    let once = LearnedJudge::from_json(
+        r#"{"classes": ["assistant", "in_role"], "bias": [1.0, 0.0], "weights": {"w:arr": [0.0, 0.6]}}"#,
+    )
+    .expect("parses");
+    let twice = ["w:arr".to_owned(), "w:arr".to_owned()];
+    assert_eq!(once.label(&twice), SpeakerLabel::Assistant);
     assert_eq!(judge.label(&[]), SpeakerLabel::Assistant);
+    // Equal scores: the first class wins (as numpy's argmax in the fitting script).
+    let tie = LearnedJudge::from_json(
+        r#"{"classes": ["in_role", "assistant"], "bias": [0.5, 0.5], "weights": {}}"#,
+    )
+    .expect("parses");
+    assert_eq!(tie.label(&[]), SpeakerLabel::InRole);
     for bad in [
         "not json",
         r#"{"classes": [], "bias": [], "weights": {}}"#,
