@@ -84,6 +84,28 @@ pub fn kappa_of<const N: usize>(c: &[[usize; N]; N]) -> (f64, f64) {
 const BOOTSTRAP_RESAMPLES: usize = 2000;
 const BOOTSTRAP_SEED: u64 = 20261206;
 
+/// The confusion matrices (rows: the judge, columns: the person) of judge a and judge b, from
+/// `(a's label, b's label, the person's)` class indices.
+fn confusions(
+    triples: impl IntoIterator<Item = (usize, usize, usize)>,
+) -> ([[usize; 4]; 4], [[usize; 4]; 4]) {
+    let mut a = [[0usize; 4]; 4];
+    let mut b = [[0usize; 4]; 4];
+    for (x, y, p) in triples {
+        a[x][p] += 1;
+        b[y][p] += 1;
+    }
+    (a, b)
+}
+
+/// A label's row or column in a confusion matrix (the order of [`SpeakerLabel::ALL`]).
+fn class_index(label: SpeakerLabel) -> usize {
+    SpeakerLabel::ALL
+        .iter()
+        .position(|&x| x == label)
+        .unwrap_or(0)
+}
+
 /// The 2.5th and 97.5th percentiles of κ over `resamples` bootstrap resamples of the
 /// `(judge, person)` pairs (percentile bootstrap; (0, 0) for no pairs).
 pub fn bootstrap_kappa(pairs: &[(usize, usize)], resamples: usize, seed: u64) -> (f64, f64) {
@@ -127,13 +149,9 @@ fn bootstrap(
     };
     let mut values: Vec<f64> = (0..resamples)
         .map(|_| {
-            let mut a = [[0usize; 4]; 4];
-            let mut b = [[0usize; 4]; 4];
-            for _ in 0..triples.len() {
-                let (x, y, p) = triples[(next() % triples.len() as u64) as usize];
-                a[x][p] += 1;
-                b[y][p] += 1;
-            }
+            let resample =
+                (0..triples.len()).map(|_| triples[(next() % triples.len() as u64) as usize]);
+            let (a, b) = confusions(resample);
             statistic(&a, &b)
         })
         .collect();
@@ -181,8 +199,10 @@ pub struct ClassAgreement {
 impl ClassAgreement {
     /// From `(first, second)` label pairs.
     fn of_pairs(pairs: &[(SpeakerLabel, SpeakerLabel)]) -> ClassAgreement {
-        let index = |s: SpeakerLabel| SpeakerLabel::ALL.iter().position(|&x| x == s).unwrap_or(0);
-        let pairs: Vec<(usize, usize)> = pairs.iter().map(|&(a, b)| (index(a), index(b))).collect();
+        let pairs: Vec<(usize, usize)> = pairs
+            .iter()
+            .map(|&(a, b)| (class_index(a), class_index(b)))
+            .collect();
         let mut confusion = [[0usize; 4]; 4];
         for &(a, b) in &pairs {
             confusion[a][b] += 1;
@@ -421,7 +441,6 @@ pub fn learned_minus_rules(
     split: &str,
 ) -> (f64, (f64, f64)) {
     let judge = Judge::new(&data.markers, &data.roles, &data.questions);
-    let index = |s: SpeakerLabel| SpeakerLabel::ALL.iter().position(|&x| x == s).unwrap_or(0);
     let triples: Vec<(usize, usize, usize)> = labels
         .iter()
         .filter(|l| l.split == split)
@@ -429,18 +448,13 @@ pub fn learned_minus_rules(
             let v = judge_label(&judge, data, l);
             let persona = l.role.is_some();
             (
-                index(v.label(persona)),
-                index(v.rule_label(persona)),
-                index(l.label),
+                class_index(v.label(persona)),
+                class_index(v.rule_label(persona)),
+                class_index(l.label),
             )
         })
         .collect();
-    let mut a = [[0usize; 4]; 4];
-    let mut b = [[0usize; 4]; 4];
-    for &(x, y, p) in &triples {
-        a[x][p] += 1;
-        b[y][p] += 1;
-    }
+    let (a, b) = confusions(triples.iter().copied());
     (
         kappa_of(&a).1 - kappa_of(&b).1,
         bootstrap_kappa_difference(&triples, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED),
