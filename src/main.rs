@@ -43,8 +43,23 @@ mod worker;
 #[cfg(all(target_arch = "wasm32", feature = "threads"))]
 pub use wasm_bindgen_rayon::init_thread_pool;
 
+// The module's static constructors (the `inventory` registrations of cubecl's IR crates). A
+// module that never names this function is linked as a "command": the linker then wraps every
+// export so that it runs all the constructors again on each call, and the JS glue calls exports
+// many times per WebGPU dispatch (allocations, bind groups, drops): measured, that was most of
+// the worker's time between two decode steps (docs/webgpu-decode.md). Calling it ourselves, once
+// in `main` (which both the page and the worker run at start), makes the linker leave the
+// exports alone.
+#[cfg(target_arch = "wasm32")]
+unsafe extern "C" {
+    fn __wasm_call_ctors();
+}
+
 #[cfg(target_arch = "wasm32")]
 fn main() {
+    // Once per instance, before anything reads a registry the constructors fill.
+    // SAFETY: the linker's own constructor runner, called once, first, on this instance.
+    unsafe { __wasm_call_ctors() };
     // A panic in wasm otherwise shows up only as "unreachable executed" in the console.
     console_error_panic_hook::set_once();
     // The same module also runs inside the inference worker, which has no window and no DOM:

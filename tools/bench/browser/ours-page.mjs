@@ -232,25 +232,53 @@ function startServer(dist, verbose) {
 // `snap` is taken at every Token message the worker posts: one message per forward pass (the
 // worker posts each generated token after the forward that feeds it), so the difference between
 // consecutive snapshots is one decode step.
+//
+// Each step is also cut into three stretches of wall time, which say what bounds it on this
+// machine (unlike the counts, they depend on it):
+//   encode: from the previous Token message to the step's first queue submit — the worker
+//           building the forward pass and recording its dispatches while the GPU waits;
+//   gpu:    from that submit until the readback's mapAsync resolves — the GPU running the step
+//           (and the browser's GPU process around it);
+//   host:   from there to this Token message — the logits read, sampling, probes, the post.
 
 export const GPU_COUNTER = `(() => {
   if (self.__gpu) return;
-  const c = { dispatch: 0, submit: 0, readback: 0, buffer: 0 };
+  const c = { dispatch: 0, submit: 0, readback: 0, buffer: 0, encode_ms: 0, gpu_ms: 0, host_ms: 0 };
   const snaps = [];
-  const wrap = (proto, name, key) => {
+  let stepStart = performance.now();
+  let firstSubmit = null;
+  let mapped = null;
+  const wrap = (proto, name, key, after) => {
     if (!proto || !proto[name]) return;
     const orig = proto[name];
-    proto[name] = function (...args) { c[key]++; return orig.apply(this, args); };
+    proto[name] = function (...args) {
+      c[key]++;
+      const out = orig.apply(this, args);
+      return after ? after(out) : out;
+    };
   };
   wrap(self.GPUComputePassEncoder && GPUComputePassEncoder.prototype, 'dispatchWorkgroups', 'dispatch');
-  wrap(self.GPUQueue && GPUQueue.prototype, 'submit', 'submit');
-  wrap(self.GPUBuffer && GPUBuffer.prototype, 'mapAsync', 'readback');
+  wrap(self.GPUQueue && GPUQueue.prototype, 'submit', 'submit', (out) => {
+    firstSubmit ??= performance.now();
+    return out;
+  });
+  wrap(self.GPUBuffer && GPUBuffer.prototype, 'mapAsync', 'readback', (out) =>
+    out.then((v) => { mapped = performance.now(); return v; }));
   wrap(self.GPUDevice && GPUDevice.prototype, 'createBuffer', 'buffer');
   const post = self.postMessage.bind(self);
   self.postMessage = (m, ...rest) => {
     if (typeof m === 'string' && m.startsWith('{"type":"Token"')) {
+      const now = performance.now();
+      if (firstSubmit != null && mapped != null && mapped >= firstSubmit) {
+        c.encode_ms += firstSubmit - stepStart;
+        c.gpu_ms += mapped - firstSubmit;
+        c.host_ms += now - mapped;
+      }
       const id = /"id":([0-9]+)/.exec(m);
       snaps.push({ ...c, answer: id ? Number(id[1]) : null });
+      stepStart = now;
+      firstSubmit = null;
+      mapped = null;
     }
     return post(m, ...rest);
   };
@@ -262,12 +290,13 @@ export const GPU_COUNTER = `(() => {
 })();`;
 
 /// Per decoded token: the median over decode steps (consecutive Token snapshots of one answer)
-/// of each count; per prefill token: what ran from Send to the first Token, less one decode step,
-/// over the prompt's tokens. `null` where the answer was too short to tell. With capping on the
-/// capped twin answers after the default column (its own Token messages, another answer id):
-/// its decode steps are counted apart, as `capped_twin` (its prefill is not: the default
-/// answer's re-read runs between the two).
+/// of each count and of each stretch of time; per prefill token: what ran from Send to the first
+/// Token, less one decode step, over the prompt's tokens (counts only). `null` where the answer
+/// was too short to tell. With capping on the capped twin answers after the default column (its
+/// own Token messages, another answer id): its decode steps are counted apart, as `capped_twin`
+/// (its prefill is not: the default answer's re-read runs between the two).
 const GPU_KEYS = ['dispatch', 'submit', 'readback', 'buffer'];
+const TIME_KEYS = ['encode_ms', 'gpu_ms', 'host_ms'];
 
 function medianOf(xs) {
   if (!xs.length) return null;
@@ -279,11 +308,18 @@ function decodeSteps(snaps) {
   const steps = [];
   for (let i = 1; i < snaps.length; i++) {
     const d = {};
-    for (const k of GPU_KEYS) d[k] = snaps[i][k] - snaps[i - 1][k];
+    for (const k of [...GPU_KEYS, ...TIME_KEYS]) d[k] = snaps[i][k] - snaps[i - 1][k];
     steps.push(d);
   }
+  const gpuSteps = steps.filter((d) => d.dispatch > 0);
   const perDecode = {};
-  for (const k of GPU_KEYS) perDecode[k] = medianOf(steps.filter((d) => d.dispatch > 0).map((d) => d[k]));
+  for (const k of GPU_KEYS) perDecode[k] = medianOf(gpuSteps.map((d) => d[k]));
+  // Only steps whose submit and readback were both seen carry time.
+  const timed = gpuSteps.filter((d) => d.gpu_ms > 0);
+  for (const k of TIME_KEYS) {
+    const m = medianOf(timed.map((d) => d[k]));
+    perDecode[k] = m == null ? null : Math.round(m * 10) / 10;
+  }
   return { perDecode, count: steps.length };
 }
 

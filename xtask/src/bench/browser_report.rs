@@ -96,7 +96,9 @@ pub(super) fn browser_section(runs: &[PeerRun]) -> String {
 
 /// WebGPU calls per token for the page's WebGPU peers, counted inside the worker by the peer
 /// (`gpu_calls` in its JSON lines; `tools/bench/browser/ours-page.mjs`). Machine-independent:
-/// the number of dispatches a real GPU would be asked to run.
+/// the number of dispatches a real GPU would be asked to run. Beside them, a decode step's wall
+/// time cut in three (the worker encoding until the first submit, the GPU until the readback
+/// resolves, the host after it), which is machine-dependent but says what bounds the step.
 fn gpu_calls_table(browser: &[&PeerRun]) -> String {
     let mut s = String::new();
     let counted: Vec<(&str, &Value)> = browser
@@ -114,13 +116,16 @@ fn gpu_calls_table(browser: &[&PeerRun]) -> String {
     }
     let _ = writeln!(
         s,
-        "\nWebGPU calls, counted in the inference worker (dispatchWorkgroups, queue submits, buffer readbacks with mapAsync, buffer creations); per decoded token the median over the answer's decode steps, per prompt token the prefill's calls over the prompt:\n"
+        "\nWebGPU calls, counted in the inference worker (dispatchWorkgroups, queue submits, buffer readbacks with mapAsync, buffer creations); per decoded token the median over the answer's decode steps, per prompt token the prefill's calls over the prompt. A decode step's wall time, in ms (medians): encode = from the previous token to the step's first submit (the worker building the pass, the GPU idle), GPU = from there until the readback resolves, host = after it until the token is posted:\n"
     );
     let _ = writeln!(
         s,
-        "| peer | dispatches / decoded token | submits | readbacks | buffers created | dispatches / prompt token | submits | readbacks | buffers created | decode steps |"
+        "| peer | dispatches / decoded token | submits | readbacks | buffers created | dispatches / prompt token | submits | readbacks | buffers created | decode steps | encode ms | GPU ms | host ms |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     // With capping on, the capped twin's decode steps get a row of their own.
     let rows = counted.into_iter().flat_map(|(name, calls)| {
         let twin = calls
@@ -138,7 +143,7 @@ fn gpu_calls_table(browser: &[&PeerRun]) -> String {
         };
         let _ = writeln!(
             s,
-            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             n("per_decode_token", "dispatch"),
             n("per_decode_token", "submit"),
             n("per_decode_token", "readback"),
@@ -151,6 +156,9 @@ fn gpu_calls_table(browser: &[&PeerRun]) -> String {
                 .get("decode_steps")
                 .and_then(Value::as_u64)
                 .map_or("—".to_owned(), |v| v.to_string()),
+            n("per_decode_token", "encode_ms"),
+            n("per_decode_token", "gpu_ms"),
+            n("per_decode_token", "host_ms"),
         );
     }
     s
