@@ -102,7 +102,8 @@ pub fn format_bytes(bytes: f64) -> String {
     }
 }
 
-/// Requests an adapter and summarises it. Never panics: every failure becomes `Unavailable`.
+/// Requests an adapter and summarises it, in the page or in a worker. Never panics: every
+/// failure becomes `Unavailable`.
 pub async fn probe() -> WebGpuStatus {
     match request_adapter().await {
         Ok(summary) => WebGpuStatus::Available(summary),
@@ -111,8 +112,9 @@ pub async fn probe() -> WebGpuStatus {
 }
 
 async fn request_adapter() -> Result<AdapterSummary, String> {
-    let window = web_sys::window().ok_or("there is no window object.")?;
-    let gpu = get(window.navigator().as_ref(), "gpu");
+    // The page and the inference worker both ask: `navigator` of whichever global runs this.
+    let global = js_sys::global();
+    let gpu = get(&get(&global, "navigator"), "gpu");
     if gpu.is_undefined() || gpu.is_null() {
         return Err(
             "this browser does not expose navigator.gpu (WebGPU is off or not supported)."
@@ -121,7 +123,7 @@ async fn request_adapter() -> Result<AdapterSummary, String> {
     }
     // The page's loader (www/page-loader.js) may have asked already, to choose the module it
     // loads: take its answer rather than ask a second time.
-    let asked = get(window.as_ref(), "axisAdapterRequest").dyn_into::<Promise>();
+    let asked = get(&global, "axisAdapterRequest").dyn_into::<Promise>();
     let promise: Promise = match asked {
         Ok(promise) => promise,
         Err(_) => {

@@ -39,7 +39,10 @@ impl WorkerClient {
         // The worker applies the page's connection rule itself (`urls::connection_allowed`): its
         // name carries the one other origin the page's policy allows, fixed for its lifetime.
         options.set_name(&crate::byo::browser::allowed_origin().unwrap_or_default());
-        let script = format!("{WORKER_SCRIPT}{}", module.script_query());
+        let script = format!(
+            "{WORKER_SCRIPT}{}",
+            module.script_query(super::threads::asked_matvec_shape())
+        );
         let worker = Worker::new_with_options(&script, &options).map_err(|e| {
             format!(
                 "the inference worker could not start: {}",

@@ -7,12 +7,14 @@ use std::rc::Rc;
 
 use engine::axis::AxisFile;
 use engine::chat::ChatModel;
-use engine::device::{self, Device};
+use engine::device::{self, Device, MatvecShape};
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, Response};
+
+use crate::backend_choice::GpuOffer;
 
 use super::answerer::{
     self, AxisSource, Host, Job, LoadError, LoadHost, LoadOptions, ModelIdentity, file_name,
@@ -406,6 +408,36 @@ impl Host for Loading<'_> {
     }
 }
 
+/// The engine's mat-vec shape for this worker's WebGPU device: the one a test asked for with the
+/// page's `?matvec=` (passed on in the worker's address), else the one that suits the adapter —
+/// a GPU or a software emulation of one. An adapter that cannot be asked for is taken as a GPU
+/// (burn's own request then says what is wrong).
+async fn matvec_shape(scope: &DedicatedWorkerGlobalScope) -> MatvecShape {
+    let asked = js_sys::Reflect::get(scope, &JsValue::from_str("location"))
+        .ok()
+        .and_then(|l| js_sys::Reflect::get(&l, &JsValue::from_str("search")).ok())
+        .and_then(|search| search.as_string())
+        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
+        .and_then(|params| params.get("matvec"))
+        .and_then(|name| MatvecShape::from_name(&name));
+    match asked {
+        Some(shape) => shape,
+        None => {
+            let offer = crate::platform::webgpu::probe().await.offer();
+            MatvecShape::for_adapter(offer == GpuOffer::Software)
+        }
+    }
+}
+
+/// The model panel's device name, with the mat-vec's shape (the bench reads it too).
+fn webgpu_label() -> String {
+    let shape = match device::matvec_shape() {
+        MatvecShape::Cooperative => "mat-vec: 4 units per row",
+        MatvecShape::RowPerUnit => "mat-vec: one unit per row, for a software adapter",
+    };
+    format!("WebGPU (burn wgpu; {shape})")
+}
+
 impl LoadHost for Loading<'_> {
     fn loaded_from_cache(&self) -> bool {
         self.0.from_cache
@@ -419,12 +451,13 @@ impl LoadHost for Loading<'_> {
                 let device = match existing {
                     Some(d) => d,
                     None => {
-                        let d = device::webgpu().await?;
+                        let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+                        let d = device::webgpu(matvec_shape(&scope).await).await?;
                         STATE.with(|s| s.borrow_mut().webgpu = Some(d.clone()));
                         d
                     }
                 };
-                (device, "WebGPU (burn wgpu)".to_owned())
+                (device, webgpu_label())
             }
         })
     }

@@ -5,6 +5,8 @@
 //! single-thread one; it records its choice in `self.axisCpuThreads` and, where it fell back,
 //! says why in the console (docs/threads.md).
 
+use engine::device::MatvecShape;
+
 use super::protocol::Backend;
 
 /// The most threads the page starts by itself: decoding this model is bound by memory bandwidth
@@ -37,11 +39,20 @@ impl WorkerModule {
         }
     }
 
-    /// The worker script's query string, which `worker.js` reads.
-    pub fn script_query(self) -> String {
-        match self {
-            WorkerModule::Full => String::new(),
-            WorkerModule::CpuThreads(n) => format!("?threads={n}"),
+    /// The worker script's query string, which `worker.js` reads, with the WebGPU mat-vec shape
+    /// a test asked for (`?matvec=`, read by the worker when it makes its WebGPU device).
+    pub fn script_query(self, matvec: Option<MatvecShape>) -> String {
+        let mut params = Vec::new();
+        if let WorkerModule::CpuThreads(n) = self {
+            params.push(format!("threads={n}"));
+        }
+        if let Some(shape) = matvec {
+            params.push(format!("matvec={}", shape.name()));
+        }
+        if params.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", params.join("&"))
         }
     }
 }
@@ -97,6 +108,19 @@ pub fn environment() -> (bool, u32, Option<u32>) {
     (isolated, cores, asked)
 }
 
+/// The WebGPU mat-vec shape the page's address asks for (`?matvec=cooperative` or
+/// `?matvec=row-per-unit`), which tests use to run the shape the browser's adapter would not get.
+#[cfg(target_arch = "wasm32")]
+pub fn asked_matvec_shape() -> Option<MatvecShape> {
+    web_sys::window()?
+        .location()
+        .search()
+        .ok()
+        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
+        .and_then(|params| params.get("matvec"))
+        .and_then(|name| MatvecShape::from_name(&name))
+}
+
 /// [`WorkerModule::for_backend`] in this page.
 #[cfg(target_arch = "wasm32")]
 pub fn module_for(backend: Backend) -> WorkerModule {
@@ -123,8 +147,16 @@ mod tests {
         assert_eq!(m(Backend::Cpu, false, 4, None), Full);
         assert_eq!(m(Backend::Cpu, false, 4, Some(4)), Full);
         assert_eq!(m(Backend::WebGpu, true, 4, None), Full);
-        assert_eq!(Full.script_query(), "");
-        assert_eq!(CpuThreads(3).script_query(), "?threads=3");
+        assert_eq!(CpuThreads(3).script_query(None), "?threads=3");
+        assert_eq!(Full.script_query(None), "");
+        assert_eq!(
+            Full.script_query(Some(MatvecShape::Cooperative)),
+            "?matvec=cooperative"
+        );
+        assert_eq!(
+            CpuThreads(2).script_query(Some(MatvecShape::RowPerUnit)),
+            "?threads=2&matvec=row-per-unit"
+        );
     }
 
     #[test]

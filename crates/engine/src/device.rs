@@ -1,5 +1,7 @@
 //! Choosing where tensors live: burn's CPU backend everywhere, WebGPU in the browser.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 pub use burn::tensor::Device;
 
 /// burn's pure-Rust CPU backend (`flex`): native tests, the lab, and the browser fallback.
@@ -15,11 +17,76 @@ pub fn cpu() -> Device {
 #[cfg(webgpu)]
 const TASKS_PER_SUBMIT: usize = 1024;
 
-/// The browser's WebGPU adapter through burn's wgpu runtime. The runtime can be initialised
+/// How the quantized mat-vec spreads a matrix's rows over a cube's 64 units.
+///
+/// The two shapes suit different WebGPU adapters ([`MatvecShape::for_adapter`]), and the
+/// worker's one device has one adapter for its whole life, so the shape is chosen once, when
+/// the device is made (`webgpu`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatvecShape {
+    /// 16 rows per cube, 4 units per row, each unit every fourth word of its row; one barrier
+    /// adds a row's four partial sums. Several units per short row is how GPU mat-vec kernels
+    /// usually spread the work (more loads in flight per row); the numbers are not tuned on a
+    /// GPU, as none has run them yet. For hardware adapters.
+    Cooperative,
+    /// 64 rows per cube, one unit per row, which keeps its whole sum: no shared memory and no
+    /// barrier. SwiftShader runs a cube that has a barrier as one coroutine per four units and
+    /// switches between them at every barrier, which cost it a third of a decode step
+    /// (docs/webgpu-decode.md). For software adapters, which emulate a GPU on the CPU.
+    RowPerUnit,
+}
+
+impl MatvecShape {
+    /// The shape for a hardware adapter (a GPU) or a software one, which emulates a GPU on the
+    /// CPU (SwiftShader; WebGPU's `isFallbackAdapter`).
+    pub fn for_adapter(software: bool) -> MatvecShape {
+        if software {
+            MatvecShape::RowPerUnit
+        } else {
+            MatvecShape::Cooperative
+        }
+    }
+
+    /// Its name in a page address (`?matvec=`), which tests use to run either shape.
+    pub fn name(self) -> &'static str {
+        match self {
+            MatvecShape::Cooperative => "cooperative",
+            MatvecShape::RowPerUnit => "row-per-unit",
+        }
+    }
+
+    /// The shape named `name` ([`MatvecShape::name`]).
+    pub fn from_name(name: &str) -> Option<MatvecShape> {
+        [MatvecShape::Cooperative, MatvecShape::RowPerUnit]
+            .into_iter()
+            .find(|shape| shape.name() == name)
+    }
+}
+
+/// The shape this module's WebGPU device uses; [`MatvecShape::Cooperative`] until set.
+static ROW_PER_UNIT: AtomicBool = AtomicBool::new(false);
+
+/// Sets the mat-vec's shape for the WebGPU device (one per page or worker).
+pub fn set_matvec_shape(shape: MatvecShape) {
+    ROW_PER_UNIT.store(shape == MatvecShape::RowPerUnit, Ordering::Relaxed);
+}
+
+/// The mat-vec's shape for the WebGPU device.
+pub fn matvec_shape() -> MatvecShape {
+    if ROW_PER_UNIT.load(Ordering::Relaxed) {
+        MatvecShape::RowPerUnit
+    } else {
+        MatvecShape::Cooperative
+    }
+}
+
+/// The browser's WebGPU adapter through burn's wgpu runtime, the engine's mat-vec in shape
+/// `matvec`. The runtime can be initialised
 /// once per page (or worker); later calls return an error that says so, so callers keep the
 /// device they got.
 #[cfg(webgpu)]
-pub async fn webgpu() -> Result<Device, String> {
+pub async fn webgpu(matvec: MatvecShape) -> Result<Device, String> {
+    set_matvec_shape(matvec);
     Device::wgpu_options()
         .tasks_max(TASKS_PER_SUBMIT)
         .init_async()
@@ -30,6 +97,26 @@ pub async fn webgpu() -> Result<Device, String> {
 /// The threaded wasm module has no WebGPU (build.rs says why): the page loads WebGPU models in
 /// the other module, so this only answers a page that asked the wrong one.
 #[cfg(all(target_arch = "wasm32", not(webgpu)))]
-pub async fn webgpu() -> Result<Device, String> {
+pub async fn webgpu(_matvec: MatvecShape) -> Result<Device, String> {
     Err("this engine module is the threaded CPU one and has no WebGPU; reload the page".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MatvecShape;
+
+    #[test]
+    fn a_software_adapter_gets_the_barrier_free_mat_vec() {
+        assert_eq!(MatvecShape::for_adapter(true), MatvecShape::RowPerUnit);
+        assert_eq!(MatvecShape::for_adapter(false), MatvecShape::Cooperative);
+    }
+
+    #[test]
+    fn shape_names_round_trip_and_unknown_names_are_refused() {
+        for shape in [MatvecShape::Cooperative, MatvecShape::RowPerUnit] {
+            assert_eq!(MatvecShape::from_name(shape.name()), Some(shape));
+        }
+        assert_eq!(MatvecShape::from_name("fast"), None);
+        assert_eq!(MatvecShape::from_name(""), None);
+    }
 }

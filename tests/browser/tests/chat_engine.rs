@@ -136,7 +136,37 @@ async fn webgpu_logits_match_the_cpu(browser: &Browser) -> anyhow::Result<()> {
 async fn webgpu_quantized_answers_the_france_question_like_the_reference() -> anyhow::Result<()> {
     let (server, browser) = france_greedy("webgpu", "quantized", "chat-france-webgpu").await?;
     webgpu_logits_match_the_cpu(&browser).await?;
+    // SwiftShader is a software adapter: the mat-vec without a barrier (docs/webgpu-decode.md).
+    assert_matvec_shape(&browser, "one unit per row").await?;
     backend_is_chosen_by_measuring(&server, &browser).await?;
+    browser.close().await
+}
+
+/// The model panel's device line names the WebGPU mat-vec's shape.
+async fn assert_matvec_shape(browser: &Browser, shape: &str) -> anyhow::Result<()> {
+    let status = browser.text_of("[data-testid=engine-status]").await?;
+    assert!(
+        status.contains(&format!("mat-vec: {shape}")),
+        "the device line should name the mat-vec shape {shape:?}: {status:?}"
+    );
+    Ok(())
+}
+
+/// The mat-vec shape a GPU gets (four units per row, one barrier), which SwiftShader would not
+/// be given: asked for with `?matvec=cooperative`, it must agree with the CPU copy in the load's
+/// check as closely as the other shape does (prompt and two decode steps; only the order of
+/// the additions differs).
+#[tokio::test]
+async fn webgpu_quantized_with_the_gpu_mat_vec_shape_matches_the_cpu() -> anyhow::Result<()> {
+    let server = StaticServer::start(dist_dir())?;
+    let browser = Browser::launch(BrowserOptions::default()).await?;
+    browser
+        .client
+        .goto(&server.url("/?matvec=cooperative"))
+        .await?;
+    load_model(&browser, "webgpu", "quantized", LOAD).await?;
+    assert_matvec_shape(&browser, "4 units per row").await?;
+    webgpu_logits_match_the_cpu(&browser).await?;
     browser.close().await
 }
 

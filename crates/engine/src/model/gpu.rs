@@ -8,6 +8,8 @@ use burn::tensor::quantization::QuantValue;
 use burn::tensor::{DType, Shape, Tensor};
 use cubecl::prelude::{CubeCount, CubeDim};
 
+use crate::device::{MatvecShape, matvec_shape};
+
 use kernels::{
     cap_row, decode_attention, quantized_matvec_rows, rms_norm_row, rope_into_cache, swiglu_row,
 };
@@ -15,12 +17,13 @@ use kernels::{
 /// Units per cube of the row kernels (a power of two: their reductions halve it).
 const UNITS: usize = 64;
 
-/// Rows of a mat-vec per cube, and units per row (`MATVEC_ROWS_PER_CUBE × MATVEC_LANES` =
-/// [`UNITS`]). One row per cube made 200,000 cubes per token (the LM head alone 49,152), and
-/// a cube's start and barriers cost SwiftShader more than its arithmetic; sixteen rows per cube
-/// is also how GPU mat-vec kernels usually spread short rows.
-const MATVEC_ROWS_PER_CUBE: usize = 16;
-const MATVEC_LANES: usize = UNITS / MATVEC_ROWS_PER_CUBE;
+/// Rows per cube and units per row of the quantized mat-vec (`rows × lanes` = [`UNITS`]).
+fn rows_and_lanes(shape: MatvecShape) -> (usize, usize) {
+    match shape {
+        MatvecShape::Cooperative => (16, 4),
+        MatvecShape::RowPerUnit => (UNITS, 1),
+    }
+}
 
 /// The cubecl tensor behind `t`, if it lives on a cubecl device (not flex, not fusion).
 fn cube_of<const D: usize>(t: Tensor<D>) -> Option<CubeTensor> {
@@ -78,7 +81,8 @@ mod kernels {
     /// (unread without `with_offset`); `x`: `[in]`; `side`: the residual (`[out]`) or RMSNorm's
     /// weight `n` (`[in]`), unread otherwise; `y`: `[out]`. Each cube computes `rows_per_cube`
     /// rows, `lanes` units per row, each unit every `lanes`-th word of its row; one barrier adds
-    /// a row's partial sums (a few lanes each: no tree).
+    /// a row's partial sums (a few lanes each: no tree), or none with one lane per row
+    /// ([`crate::device::MatvecShape`]).
     ///
     /// RMSNorm costs no pass of its own: its factor `1/sqrt(mean(x²) + eps)` is one number per
     /// row, so the units multiply the weights by `x[i] · n[i]`, keep the sum of `x[i]²` over the
@@ -138,29 +142,75 @@ mod kernels {
                 j += lanes;
             }
         }
-        let mut partial = Shared::new_slice(rows_per_cube * lanes);
-        let mut partial_squares = Shared::new_slice(rows_per_cube * lanes);
-        partial[unit] = acc;
-        partial_squares[unit] = squares;
-        sync_cube();
-        if lane == 0 && row < y.len() {
-            let mut total = 0.0f32;
-            let mut sum_squares = 0.0f32;
-            #[unroll]
-            for l in 0..lanes {
-                total += partial[unit + l];
-                sum_squares += partial_squares[unit + l];
+        if lanes == 1 {
+            // A row's one unit has its whole sum: no shared memory, no barrier.
+            if row < y.len() {
+                finish_row(
+                    acc,
+                    squares,
+                    x.len(),
+                    eps,
+                    side,
+                    y,
+                    row,
+                    with_residual,
+                    normed,
+                );
             }
-            if normed {
-                total *= 1.0f32 / f32::sqrt(sum_squares / f32::cast_from(x.len()) + eps);
+        } else {
+            let mut partial = Shared::new_slice(rows_per_cube * lanes);
+            let mut partial_squares = Shared::new_slice(rows_per_cube * lanes);
+            partial[unit] = acc;
+            partial_squares[unit] = squares;
+            sync_cube();
+            if lane == 0 && row < y.len() {
+                let mut total = 0.0f32;
+                let mut sum_squares = 0.0f32;
+                #[unroll]
+                for l in 0..lanes {
+                    total += partial[unit + l];
+                    sum_squares += partial_squares[unit + l];
+                }
+                finish_row(
+                    total,
+                    sum_squares,
+                    x.len(),
+                    eps,
+                    side,
+                    y,
+                    row,
+                    with_residual,
+                    normed,
+                );
             }
-            if with_residual {
-                // `h + attention`, `h + mlp`: the same sum either way round (IEEE addition
-                // commutes exactly).
-                total += side[row];
-            }
-            y[row] = total;
         }
+    }
+
+    /// Row `row` of [`quantized_matvec_rows`] from its dot product and, for RMSNorm, the sum
+    /// of the squares of `x`.
+    #[cube]
+    #[allow(clippy::too_many_arguments)]
+    fn finish_row(
+        dot: f32,
+        sum_squares: f32,
+        width: usize,
+        eps: f32,
+        side: &Tensor<f32>,
+        y: &mut Tensor<f32>,
+        row: usize,
+        #[comptime] with_residual: bool,
+        #[comptime] normed: bool,
+    ) {
+        let mut total = dot;
+        if normed {
+            total *= 1.0f32 / f32::sqrt(sum_squares / f32::cast_from(width) + eps);
+        }
+        if with_residual {
+            // `h + attention`, `h + mlp`: the same sum either way round (IEEE addition
+            // commutes exactly).
+            total += side[row];
+        }
+        y[row] = total;
     }
 
     /// One token's row of the fused QKV projection (`qkv`: `[hidden + 2·kv]`, queries first,
@@ -443,8 +493,8 @@ impl QuantizedWeight {
         })
     }
 
-    fn cubes(&self) -> CubeCount {
-        grid(self.out.div_ceil(MATVEC_ROWS_PER_CUBE))
+    fn cubes(&self, rows_per_cube: usize) -> CubeCount {
+        grid(self.out.div_ceil(rows_per_cube))
     }
 }
 
@@ -485,9 +535,10 @@ pub fn quantized_matvec(
     };
     let y = empty_like(&x, Shape::new([1, w.out]));
     let client = x.client.clone();
+    let (rows_per_cube, lanes) = rows_and_lanes(matvec_shape());
     quantized_matvec_rows::launch(
         &client,
-        w.cubes(),
+        w.cubes(rows_per_cube),
         CubeDim::new_1d(UNITS as u32),
         w.values.into_tensor_arg(),
         w.scales.into_tensor_arg(),
@@ -500,8 +551,8 @@ pub fn quantized_matvec(
         w.with_offset,
         with_residual,
         normed,
-        MATVEC_ROWS_PER_CUBE,
-        MATVEC_LANES,
+        rows_per_cube,
+        lanes,
     );
     Some(Tensor::from_primitive::<Cube>(y))
 }
