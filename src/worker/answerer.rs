@@ -43,7 +43,10 @@ pub trait LoadHost: Host {
     /// Whether the model's bytes came from the host's cache (said in `Ready::from_cache`).
     fn loaded_from_cache(&self) -> bool;
     /// The compute device for `backend` and how the page names it.
-    fn device(&self, backend: Backend) -> impl Future<Output = Result<(Device, String), String>>;
+    fn device(
+        &self,
+        options: LoadOptions,
+    ) -> impl Future<Output = Result<(Device, String), String>>;
     /// Drops the model held now (called after the compatibility check, before the new model
     /// is built, so that two never sit in memory at once).
     fn release_previous(&self);
@@ -150,10 +153,7 @@ pub async fn load(
     host.emit(FromWorker::Preparing {
         step: "Starting the compute device".into(),
     });
-    let (device, device_name) = host
-        .device(options.backend)
-        .await
-        .map_err(LoadError::Failed)?;
+    let (device, device_name) = host.device(options).await.map_err(LoadError::Failed)?;
     host.emit(FromWorker::Preparing {
         step: "Reading the model file and uploading the weights".into(),
     });
@@ -716,8 +716,8 @@ mod tests {
             false
         }
 
-        async fn device(&self, backend: Backend) -> Result<(Device, String), String> {
-            match backend {
+        async fn device(&self, options: LoadOptions) -> Result<(Device, String), String> {
+            match options.backend {
                 Backend::Cpu => Ok((engine::device::cpu(), "CPU (burn flex)".to_owned())),
                 Backend::WebGpu => Err("no WebGPU in native tests".to_owned()),
             }

@@ -41,7 +41,9 @@ impl WorkerClient {
         options.set_name(&crate::byo::browser::allowed_origin().unwrap_or_default());
         let script = format!(
             "{WORKER_SCRIPT}{}",
-            module.script_query(super::threads::asked_matvec_shape())
+            module.script_query(super::threads::AskedWebgpuShapes::from_query(
+                &super::threads::page_query(),
+            ))
         );
         let worker = Worker::new_with_options(&script, &options).map_err(|e| {
             format!(

@@ -7,13 +7,14 @@ use std::rc::Rc;
 
 use engine::axis::AxisFile;
 use engine::chat::ChatModel;
-use engine::device::{self, Device, MatvecShape};
+use engine::device::{self, Device, MatvecShape, PromptPass};
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, Response};
 
+use super::threads::AskedWebgpuShapes;
 use crate::backend_choice::GpuOffer;
 
 use super::answerer::{
@@ -408,34 +409,47 @@ impl Host for Loading<'_> {
     }
 }
 
-/// The engine's mat-vec shape for this worker's WebGPU device: the one a test asked for with the
-/// page's `?matvec=` (passed on in the worker's address), else the one that suits the adapter —
-/// a GPU or a software emulation of one. An adapter that cannot be asked for is taken as a GPU
-/// (burn's own request then says what is wrong).
-async fn matvec_shape(scope: &DedicatedWorkerGlobalScope) -> MatvecShape {
-    let asked = js_sys::Reflect::get(scope, &JsValue::from_str("location"))
+/// How this worker's WebGPU device shapes its work: what a test asked for with the page's
+/// `?matvec=` and `?prompt-pass=` (passed on in the worker's address), else what suits the
+/// adapter — a GPU or a software emulation of one. An adapter that cannot be asked for is taken
+/// as a GPU (burn's own request then says what is wrong).
+async fn webgpu_shapes(scope: &DedicatedWorkerGlobalScope) -> (MatvecShape, PromptPass) {
+    let query = js_sys::Reflect::get(scope, &JsValue::from_str("location"))
         .ok()
         .and_then(|l| js_sys::Reflect::get(&l, &JsValue::from_str("search")).ok())
         .and_then(|search| search.as_string())
-        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
-        .and_then(|params| params.get("matvec"))
-        .and_then(|name| MatvecShape::from_name(&name));
-    match asked {
-        Some(shape) => shape,
-        None => {
-            let offer = crate::platform::webgpu::probe().await.offer();
-            MatvecShape::for_adapter(offer == GpuOffer::Software)
-        }
+        .unwrap_or_default();
+    let asked = AskedWebgpuShapes::from_query(&query);
+    if let (Some(matvec), Some(prompt)) = (asked.matvec, asked.prompt) {
+        return (matvec, prompt);
     }
+    let software = crate::platform::webgpu::probe().await.offer() == GpuOffer::Software;
+    (
+        asked
+            .matvec
+            .unwrap_or_else(|| MatvecShape::for_adapter(software)),
+        asked
+            .prompt
+            .unwrap_or_else(|| PromptPass::for_adapter(software)),
+    )
 }
 
-/// The model panel's device name, with the mat-vec's shape (the bench reads it too).
-fn webgpu_label() -> String {
+/// The model panel's device name; for quantized weights with the shapes of the engine's
+/// kernels that read them (the bench reads it too). f32 weights run burn's matmul whatever the
+/// adapter.
+fn webgpu_label(precision: Precision) -> String {
+    if precision == Precision::F32 {
+        return "WebGPU (burn wgpu)".to_owned();
+    }
     let shape = match device::matvec_shape() {
         MatvecShape::Cooperative => "mat-vec: 4 units per row",
-        MatvecShape::RowPerUnit => "mat-vec: one unit per row, for a software adapter",
+        MatvecShape::RowPerUnit => "mat-vec: one unit per row",
     };
-    format!("WebGPU (burn wgpu; {shape})")
+    let prompt = match device::prompt_pass() {
+        PromptPass::Batched => "prompt: batched",
+        PromptPass::TokenByToken => "prompt: token by token",
+    };
+    format!("WebGPU (burn wgpu; {shape}, {prompt})")
 }
 
 impl LoadHost for Loading<'_> {
@@ -443,8 +457,8 @@ impl LoadHost for Loading<'_> {
         self.0.from_cache
     }
 
-    async fn device(&self, backend: Backend) -> Result<(Device, String), String> {
-        Ok(match backend {
+    async fn device(&self, options: LoadOptions) -> Result<(Device, String), String> {
+        Ok(match options.backend {
             Backend::Cpu => (device::cpu(), cpu_label(cpu_threads())),
             Backend::WebGpu => {
                 let existing = STATE.with(|s| s.borrow().webgpu.clone());
@@ -452,12 +466,13 @@ impl LoadHost for Loading<'_> {
                     Some(d) => d,
                     None => {
                         let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-                        let d = device::webgpu(matvec_shape(&scope).await).await?;
+                        let (matvec, prompt) = webgpu_shapes(&scope).await;
+                        let d = device::webgpu(matvec, prompt).await?;
                         STATE.with(|s| s.borrow_mut().webgpu = Some(d.clone()));
                         d
                     }
                 };
-                (device, webgpu_label())
+                (device, webgpu_label(options.precision))
             }
         })
     }

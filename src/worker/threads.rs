@@ -5,7 +5,7 @@
 //! single-thread one; it records its choice in `self.axisCpuThreads` and, where it fell back,
 //! says why in the console (docs/threads.md).
 
-use engine::device::MatvecShape;
+use engine::device::{MatvecShape, PromptPass};
 
 use super::protocol::Backend;
 
@@ -39,15 +39,18 @@ impl WorkerModule {
         }
     }
 
-    /// The worker script's query string, which `worker.js` reads, with the WebGPU mat-vec shape
-    /// a test asked for (`?matvec=`, read by the worker when it makes its WebGPU device).
-    pub fn script_query(self, matvec: Option<MatvecShape>) -> String {
+    /// The worker script's query string, which `worker.js` reads, with the WebGPU shapes a test
+    /// asked for (read by the worker when it makes its WebGPU device).
+    pub fn script_query(self, asked: AskedWebgpuShapes) -> String {
         let mut params = Vec::new();
         if let WorkerModule::CpuThreads(n) = self {
             params.push(format!("threads={n}"));
         }
-        if let Some(shape) = matvec {
-            params.push(format!("matvec={}", shape.name()));
+        if let Some(shape) = asked.matvec {
+            params.push(format!("{MATVEC_PARAM}={}", shape.name()));
+        }
+        if let Some(pass) = asked.prompt {
+            params.push(format!("{PROMPT_PASS_PARAM}={}", pass.name()));
         }
         if params.is_empty() {
             String::new()
@@ -55,6 +58,44 @@ impl WorkerModule {
             format!("?{}", params.join("&"))
         }
     }
+}
+
+/// The page address's parameter that asks for a mat-vec shape ([`MatvecShape::name`]).
+const MATVEC_PARAM: &str = "matvec";
+/// The page address's parameter that asks for a prompt pass ([`PromptPass::name`]).
+const PROMPT_PASS_PARAM: &str = "prompt-pass";
+
+/// How the WebGPU device's work is shaped where a test or the bench asked (`?matvec=`,
+/// `?prompt-pass=` in the page's address, passed on in the worker's); whatever is not asked for
+/// the worker chooses from its adapter. Lets CI, which has only SwiftShader, run a GPU's shapes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AskedWebgpuShapes {
+    /// The mat-vec's shape asked for.
+    pub matvec: Option<MatvecShape>,
+    /// The prompt pass asked for.
+    pub prompt: Option<PromptPass>,
+}
+
+impl AskedWebgpuShapes {
+    /// What a query string (`?a=b&…`) asks for; unknown names ask for nothing.
+    pub fn from_query(query: &str) -> AskedWebgpuShapes {
+        AskedWebgpuShapes {
+            matvec: query_param(query, MATVEC_PARAM).and_then(|n| MatvecShape::from_name(&n)),
+            prompt: query_param(query, PROMPT_PASS_PARAM).and_then(|n| PromptPass::from_name(&n)),
+        }
+    }
+}
+
+/// The value of parameter `name` in a query string (`?a=b&c=d`), percent-decoding left out:
+/// every value the page reads is a plain word or number.
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    query
+        .strip_prefix('?')
+        .unwrap_or(query)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
 }
 
 /// The CPU backend's name in the status bar and the model panel, e.g. "CPU (burn flex, wasm,
@@ -98,27 +139,16 @@ pub fn environment() -> (bool, u32, Option<u32>) {
     } else {
         1
     };
-    let asked = window
-        .location()
-        .search()
-        .ok()
-        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
-        .and_then(|params| params.get("threads"))
-        .and_then(|value| parse_threads(&value));
+    let asked = query_param(&page_query(), "threads").and_then(|value| parse_threads(&value));
     (isolated, cores, asked)
 }
 
-/// The WebGPU mat-vec shape the page's address asks for (`?matvec=cooperative` or
-/// `?matvec=row-per-unit`), which tests use to run the shape the browser's adapter would not get.
+/// The page's query string (`?…`), empty where there is none.
 #[cfg(target_arch = "wasm32")]
-pub fn asked_matvec_shape() -> Option<MatvecShape> {
-    web_sys::window()?
-        .location()
-        .search()
-        .ok()
-        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
-        .and_then(|params| params.get("matvec"))
-        .and_then(|name| MatvecShape::from_name(&name))
+pub fn page_query() -> String {
+    web_sys::window()
+        .and_then(|window| window.location().search().ok())
+        .unwrap_or_default()
 }
 
 /// [`WorkerModule::for_backend`] in this page.
@@ -147,16 +177,51 @@ mod tests {
         assert_eq!(m(Backend::Cpu, false, 4, None), Full);
         assert_eq!(m(Backend::Cpu, false, 4, Some(4)), Full);
         assert_eq!(m(Backend::WebGpu, true, 4, None), Full);
-        assert_eq!(CpuThreads(3).script_query(None), "?threads=3");
-        assert_eq!(Full.script_query(None), "");
+        let none = AskedWebgpuShapes::default();
+        assert_eq!(CpuThreads(3).script_query(none), "?threads=3");
+        assert_eq!(Full.script_query(none), "");
+        let gpu = AskedWebgpuShapes {
+            matvec: Some(MatvecShape::Cooperative),
+            prompt: Some(PromptPass::Batched),
+        };
         assert_eq!(
-            Full.script_query(Some(MatvecShape::Cooperative)),
-            "?matvec=cooperative"
+            Full.script_query(gpu),
+            "?matvec=cooperative&prompt-pass=batched"
         );
+        let matvec_only = AskedWebgpuShapes {
+            matvec: Some(MatvecShape::RowPerUnit),
+            prompt: None,
+        };
         assert_eq!(
-            CpuThreads(2).script_query(Some(MatvecShape::RowPerUnit)),
+            CpuThreads(2).script_query(matvec_only),
             "?threads=2&matvec=row-per-unit"
         );
+    }
+
+    #[test]
+    fn the_worker_reads_back_the_shapes_the_page_passed_on() {
+        for asked in [
+            AskedWebgpuShapes::default(),
+            AskedWebgpuShapes {
+                matvec: Some(MatvecShape::Cooperative),
+                prompt: Some(PromptPass::Batched),
+            },
+            AskedWebgpuShapes {
+                matvec: None,
+                prompt: Some(PromptPass::TokenByToken),
+            },
+        ] {
+            let query = WorkerModule::CpuThreads(2).script_query(asked);
+            assert_eq!(AskedWebgpuShapes::from_query(&query), asked, "{query}");
+        }
+        assert_eq!(
+            AskedWebgpuShapes::from_query("?matvec=fast&prompt-pass="),
+            AskedWebgpuShapes::default()
+        );
+        assert_eq!(query_param("?threads=2&x=1", "x").as_deref(), Some("1"));
+        assert_eq!(query_param("threads=2", "threads").as_deref(), Some("2"));
+        assert_eq!(query_param("?threads", "threads"), None);
+        assert_eq!(query_param("", "threads"), None);
     }
 
     #[test]

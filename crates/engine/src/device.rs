@@ -80,13 +80,75 @@ pub fn matvec_shape() -> MatvecShape {
     }
 }
 
+/// How a prompt of several tokens runs through quantized weights on the WebGPU device.
+///
+/// Chosen with the mat-vec's shape, once per device, from the same fact about the adapter
+/// ([`PromptPass::for_adapter`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptPass {
+    /// All of the prompt's tokens in one forward, through burn's general kernels (matmul,
+    /// attention with a mask): about 2,300 dispatches whatever the prompt's length. For
+    /// hardware adapters, where a matmul over many rows is what a GPU does best; not yet
+    /// measured on one.
+    Batched,
+    /// One forward per token, each through the engine's one-token kernels (model/gpu.rs):
+    /// about 215 dispatches per token. On SwiftShader burn's matmul and attention kernels ran
+    /// a prompt at about half the rate our kernels decode (docs/webgpu-decode.md). For
+    /// software adapters.
+    TokenByToken,
+}
+
+impl PromptPass {
+    /// The pass for a hardware adapter (a GPU) or a software one.
+    pub fn for_adapter(software: bool) -> PromptPass {
+        if software {
+            PromptPass::TokenByToken
+        } else {
+            PromptPass::Batched
+        }
+    }
+
+    /// Its name in a page address (`?prompt-pass=`), which tests and the bench use to run
+    /// either pass.
+    pub fn name(self) -> &'static str {
+        match self {
+            PromptPass::Batched => "batched",
+            PromptPass::TokenByToken => "token-by-token",
+        }
+    }
+
+    /// The pass named `name` ([`PromptPass::name`]).
+    pub fn from_name(name: &str) -> Option<PromptPass> {
+        [PromptPass::Batched, PromptPass::TokenByToken]
+            .into_iter()
+            .find(|pass| pass.name() == name)
+    }
+}
+
+/// The prompt pass of this module's WebGPU device; [`PromptPass::Batched`] until set.
+static TOKEN_BY_TOKEN: AtomicBool = AtomicBool::new(false);
+
+/// Sets the prompt pass for the WebGPU device (one per page or worker).
+pub fn set_prompt_pass(pass: PromptPass) {
+    TOKEN_BY_TOKEN.store(pass == PromptPass::TokenByToken, Ordering::Relaxed);
+}
+
+/// The prompt pass of the WebGPU device.
+pub fn prompt_pass() -> PromptPass {
+    if TOKEN_BY_TOKEN.load(Ordering::Relaxed) {
+        PromptPass::TokenByToken
+    } else {
+        PromptPass::Batched
+    }
+}
+
 /// The browser's WebGPU adapter through burn's wgpu runtime, the engine's mat-vec in shape
-/// `matvec`. The runtime can be initialised
-/// once per page (or worker); later calls return an error that says so, so callers keep the
-/// device they got.
+/// `matvec` and prompts run as `prompt`. The runtime can be initialised once per page (or
+/// worker); later calls return an error that says so, so callers keep the device they got.
 #[cfg(webgpu)]
-pub async fn webgpu(matvec: MatvecShape) -> Result<Device, String> {
+pub async fn webgpu(matvec: MatvecShape, prompt: PromptPass) -> Result<Device, String> {
     set_matvec_shape(matvec);
+    set_prompt_pass(prompt);
     Device::wgpu_options()
         .tasks_max(TASKS_PER_SUBMIT)
         .init_async()
@@ -97,18 +159,20 @@ pub async fn webgpu(matvec: MatvecShape) -> Result<Device, String> {
 /// The threaded wasm module has no WebGPU (build.rs says why): the page loads WebGPU models in
 /// the other module, so this only answers a page that asked the wrong one.
 #[cfg(all(target_arch = "wasm32", not(webgpu)))]
-pub async fn webgpu(_matvec: MatvecShape) -> Result<Device, String> {
+pub async fn webgpu(_matvec: MatvecShape, _prompt: PromptPass) -> Result<Device, String> {
     Err("this engine module is the threaded CPU one and has no WebGPU; reload the page".to_owned())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::MatvecShape;
+    use super::{MatvecShape, PromptPass};
 
     #[test]
-    fn a_software_adapter_gets_the_barrier_free_mat_vec() {
+    fn a_software_adapter_gets_the_barrier_free_mat_vec_and_prompts_token_by_token() {
         assert_eq!(MatvecShape::for_adapter(true), MatvecShape::RowPerUnit);
         assert_eq!(MatvecShape::for_adapter(false), MatvecShape::Cooperative);
+        assert_eq!(PromptPass::for_adapter(true), PromptPass::TokenByToken);
+        assert_eq!(PromptPass::for_adapter(false), PromptPass::Batched);
     }
 
     #[test]
@@ -118,5 +182,9 @@ mod tests {
         }
         assert_eq!(MatvecShape::from_name("fast"), None);
         assert_eq!(MatvecShape::from_name(""), None);
+        for pass in [PromptPass::Batched, PromptPass::TokenByToken] {
+            assert_eq!(PromptPass::from_name(pass.name()), Some(pass));
+        }
+        assert_eq!(PromptPass::from_name("row-per-unit"), None);
     }
 }

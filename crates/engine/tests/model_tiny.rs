@@ -443,6 +443,111 @@ fn batch_of_two_lengths_equals_each_alone() {
     assert!(max_abs_diff(both.row_logits(1, 0).unwrap(), rb.row_logits(0, 0).unwrap()) < 1e-5);
 }
 
+/// A prompt run one token at a time (what WebGPU does on a software adapter) gives what one
+/// forward gives: every position's logits, probes and captures, with a cap and a steer on, after
+/// a cache that already holds tokens, for f32 and quantized weights; with `Last` only the last
+/// position's logits; and bad input is refused before the cache changes.
+#[test]
+fn a_prompt_token_by_token_equals_one_forward() {
+    let interventions = Interventions {
+        probes: vec![
+            Probe {
+                layer: 2,
+                direction: direction(31),
+            },
+            Probe {
+                layer: 0,
+                direction: direction(32),
+            },
+        ],
+        caps: vec![Cap {
+            layer: 1,
+            direction: direction(31),
+            tau: 0.4,
+        }],
+        steers: vec![Steer {
+            layer: 0,
+            direction: direction(33),
+            alpha: 0.8,
+        }],
+    };
+    for mode in [WeightMode::F32, WeightMode::Quantized] {
+        // Q4_1 and Q8_0 blocks, as the page's quantized weights are.
+        let model = encoded_model(mode);
+        let prepared = model.prepare(&interventions).expect("valid interventions");
+        let options = ForwardOptions {
+            logits: LogitsMode::All,
+            capture_layers: vec![2, 0],
+        };
+        let (head, prompt) = PROMPT.split_at(2);
+        let mut one_cache = model.new_cache(1);
+        let mut steps_cache = model.new_cache(1);
+        for cache in [&mut one_cache, &mut steps_cache] {
+            run(&model, cache, &[head], Some(&interventions), &options);
+        }
+        let one = model
+            .forward(&mut one_cache, &[prompt], Some(&prepared), &options)
+            .and_then(|out| out.read_blocking())
+            .expect("one forward");
+        let steps = model
+            .forward_token_by_token(&mut steps_cache, prompt, Some(&prepared), &options)
+            .and_then(|out| out.read_blocking())
+            .expect("token by token");
+        assert_eq!(steps_cache.len(), one_cache.len());
+        assert_eq!(steps.slots, one.slots);
+        let (one_logits, one_shape) = one.logits.clone().expect("logits");
+        let (step_logits, step_shape) = steps.logits.clone().expect("logits");
+        assert_eq!(step_shape, one_shape);
+        assert_eq!(step_shape[1], prompt.len());
+        let d = max_abs_diff(&step_logits, &one_logits);
+        assert!(d < 1e-4, "{mode:?}: logits max |Δ| = {d}");
+        let (one_probes, one_probe_shape) = one.probes.clone().expect("probes");
+        let (step_probes, step_probe_shape) = steps.probes.clone().expect("probes");
+        assert_eq!(step_probe_shape, one_probe_shape);
+        let d = max_abs_diff(&step_probes, &one_probes);
+        assert!(d < 1e-4, "{mode:?}: probes max |Δ| = {d}");
+        assert_eq!(steps.captures.len(), 2);
+        for ((sl, sv, ss), (ol, ov, os)) in steps.captures.iter().zip(&one.captures) {
+            assert_eq!((sl, ss), (ol, os), "captures in request order, same shapes");
+            let d = max_abs_diff(sv, ov);
+            assert!(d < 1e-4, "{mode:?}: capture of layer {sl}: max |Δ| = {d}");
+        }
+
+        // `Last`: the last position only.
+        let last = ForwardOptions::default();
+        let mut cache = model.new_cache(1);
+        let out = model
+            .forward_token_by_token(&mut cache, &PROMPT, None, &last)
+            .and_then(|out| out.read_blocking())
+            .expect("token by token");
+        let full = run(
+            &model,
+            &mut model.new_cache(1),
+            &[&PROMPT],
+            None,
+            &all_logits(),
+        );
+        let (values, shape) = out.logits.expect("logits");
+        assert_eq!(shape, [1, 1, VOCAB]);
+        let d = max_abs_diff(&values, full.row_logits(0, PROMPT.len() - 1).unwrap());
+        assert!(d < 1e-4, "{mode:?}: last logits max |Δ| = {d}");
+
+        // Bad input: refused, cache untouched.
+        let before = cache.len();
+        let bad = [3, VOCAB as u32];
+        assert!(matches!(
+            model.forward_token_by_token(&mut cache, &bad, None, &last),
+            Err(ModelError::TokenOutOfRange { .. })
+        ));
+        assert!(
+            model
+                .forward_token_by_token(&mut cache, &[], None, &last)
+                .is_err()
+        );
+        assert_eq!(cache.len(), before);
+    }
+}
+
 fn direction(seed: u64) -> Vec<f32> {
     let v = Rng(seed).vec(HIDDEN, 1.0);
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();

@@ -126,7 +126,7 @@ async fn webgpu_logits_match_the_cpu(browser: &Browser) -> anyhow::Result<()> {
 /// mat-vec kernel (engine `model/gpu.rs`: the 4-bit blocks and Q4_1's offset term in one
 /// dispatch; `cargo xtask bench` counts the dispatches). The weights are the f32 path's exactly
 /// and only the order of the additions differs, so the greedy answer must be the reference's.
-/// (f32 weights on WebGPU run in the demo's WebGPU test.)
+/// (f32 weights on WebGPU: `webgpu_f32_weights_match_the_cpu`.)
 ///
 /// Also the backend chosen by measuring, on the answer just written: on SwiftShader WebGPU
 /// decodes far below the CPU path, so the page offers to switch, and the switch loads the model
@@ -136,36 +136,61 @@ async fn webgpu_logits_match_the_cpu(browser: &Browser) -> anyhow::Result<()> {
 async fn webgpu_quantized_answers_the_france_question_like_the_reference() -> anyhow::Result<()> {
     let (server, browser) = france_greedy("webgpu", "quantized", "chat-france-webgpu").await?;
     webgpu_logits_match_the_cpu(&browser).await?;
-    // SwiftShader is a software adapter: the mat-vec without a barrier (docs/webgpu-decode.md).
-    assert_matvec_shape(&browser, "one unit per row").await?;
+    // SwiftShader is a software adapter: the mat-vec without a barrier, and the prompt through
+    // the one-token kernels (docs/webgpu-decode.md).
+    assert_webgpu_shapes(
+        &browser,
+        "mat-vec: one unit per row, prompt: token by token",
+    )
+    .await?;
     backend_is_chosen_by_measuring(&server, &browser).await?;
     browser.close().await
 }
 
-/// The model panel's device line names the WebGPU mat-vec's shape.
-async fn assert_matvec_shape(browser: &Browser, shape: &str) -> anyhow::Result<()> {
+/// The model panel's device line names the WebGPU device's shapes (mat-vec, prompt pass).
+async fn assert_webgpu_shapes(browser: &Browser, shapes: &str) -> anyhow::Result<()> {
     let status = browser.text_of("[data-testid=engine-status]").await?;
     assert!(
-        status.contains(&format!("mat-vec: {shape}")),
-        "the device line should name the mat-vec shape {shape:?}: {status:?}"
+        status.contains(&format!("WebGPU (burn wgpu; {shapes})")),
+        "the device line should name the WebGPU shapes {shapes:?}: {status:?}"
     );
     Ok(())
 }
 
-/// The mat-vec shape a GPU gets (four units per row, one barrier), which SwiftShader would not
-/// be given: asked for with `?matvec=cooperative`, it must agree with the CPU copy in the load's
-/// check as closely as the other shape does (prompt and two decode steps; only the order of
-/// the additions differs).
+/// The shapes a GPU gets, which SwiftShader would not be given: the mat-vec with four units per
+/// row and one barrier (`?matvec=cooperative`) and the prompt in one batched forward through
+/// burn's kernels (`?prompt-pass=batched`). They must agree with the CPU copy in the load's
+/// check as closely as the software adapter's shapes do (prompt and two decode steps; only the
+/// order of the additions differs).
 #[tokio::test]
-async fn webgpu_quantized_with_the_gpu_mat_vec_shape_matches_the_cpu() -> anyhow::Result<()> {
+async fn webgpu_quantized_with_a_gpus_shapes_matches_the_cpu() -> anyhow::Result<()> {
     let server = StaticServer::start(dist_dir())?;
     let browser = Browser::launch(BrowserOptions::default()).await?;
     browser
         .client
-        .goto(&server.url("/?matvec=cooperative"))
+        .goto(&server.url("/?matvec=cooperative&prompt-pass=batched"))
         .await?;
     load_model(&browser, "webgpu", "quantized", LOAD).await?;
-    assert_matvec_shape(&browser, "4 units per row").await?;
+    assert_webgpu_shapes(&browser, "mat-vec: 4 units per row, prompt: batched").await?;
+    webgpu_logits_match_the_cpu(&browser).await?;
+    browser.close().await
+}
+
+/// f32 weights on WebGPU run burn's matmul (our kernels read only quantized blocks), whatever
+/// the adapter, and the device line names no shapes. The load's check against the CPU copy
+/// covers them (prompt and two decode steps); the demo's WebGPU test answers with quantized
+/// weights, the page's default on WebGPU.
+#[tokio::test]
+async fn webgpu_f32_weights_match_the_cpu() -> anyhow::Result<()> {
+    let server = StaticServer::start(dist_dir())?;
+    let browser = Browser::launch(BrowserOptions::default()).await?;
+    browser.client.goto(&server.url("/")).await?;
+    load_model(&browser, "webgpu", "f32", LOAD).await?;
+    let status = browser.text_of("[data-testid=engine-status]").await?;
+    assert!(
+        status.contains("WebGPU (burn wgpu), f32 weights"),
+        "f32 weights name no mat-vec shape: {status:?}"
+    );
     webgpu_logits_match_the_cpu(&browser).await?;
     browser.close().await
 }

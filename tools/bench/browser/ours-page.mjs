@@ -60,11 +60,19 @@ const USAGE = `usage: node ours-page.mjs --prompt PROMPT.json [options]
   --as-opened          the page as a visitor finds it: its default sampling and penalties and
                        capping on (both columns answer; the default column's answer is timed,
                        the capped twin's rate is reported beside it)
+  --page-query Q       more of the page's address query, e.g. \`prompt-pass=batched\` or
+                       \`matvec=cooperative\` to run WebGPU shapes this adapter would not get
   --verbose            Chromium's stderr, HTTP requests and the page's console to stderr
   -h, --help           this text`;
 
 const NAME = 'ours-page-bench';
 const log = makeLog(NAME);
+
+/** The page's address query: `?threads=1` where asked, and `--page-query`. */
+function pageQuery(opts) {
+  const params = [opts.threads === '1' ? 'threads=1' : '', opts.pageQuery].filter(Boolean);
+  return params.length ? `?${params.join('&')}` : '';
+}
 
 function parseCli(argv) {
   const values = parseCliValues(
@@ -82,6 +90,7 @@ function parseCli(argv) {
       verbose: { type: 'boolean', default: false },
       'as-opened': { type: 'boolean', default: false },
       threads: { type: 'string', default: '1' },
+      'page-query': { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     USAGE
@@ -93,9 +102,13 @@ function parseCli(argv) {
   const newTokens = posInt('new-tokens');
   if (newTokens > MAX_NEW_TOKENS) throw new UsageError(`--new-tokens must be <= ${MAX_NEW_TOKENS} (the app's limit), got ${newTokens}`);
   if (!['1', 'all'].includes(values.threads)) throw new UsageError(`--threads must be 1 or all, got ${values.threads}`);
+  if (!/^([a-z-]+=[a-z0-9-]+(&|$))*$/.test(values['page-query'])) {
+    throw new UsageError(`--page-query must be name=value pairs joined by &, got ${values['page-query']}`);
+  }
   const dist = path.resolve(values.dist);
   return {
     threads: values.threads,
+    pageQuery: values['page-query'],
     dist,
     prompt: path.resolve(values.prompt),
     backend: values.backend,
@@ -413,7 +426,7 @@ async function main() {
     });
 
     // 1. Open the app; close the welcome dialog (shown on a first visit).
-    await guard('the app did not open', page.goto(`${origin}/${opts.threads === '1' ? '?threads=1' : ''}`, { waitUntil: 'load', timeout: 120000 }));
+    await guard('the app did not open', page.goto(`${origin}/${pageQuery(opts)}`, { waitUntil: 'load', timeout: 120000 }));
     await guard('the app did not start', page.waitForSelector('[data-testid=model-panel]', { timeout: 120000 }));
     const closeWelcome = page.locator('[data-testid=close-explainer]');
     if (await closeWelcome.count()) await guard('cannot close the welcome dialog', closeWelcome.click());

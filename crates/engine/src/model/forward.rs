@@ -2,6 +2,8 @@
 
 use burn::tensor::{Device, Tensor, TensorData, Transaction};
 
+#[cfg(webgpu)]
+use crate::device::PromptPass;
 use crate::gguf::Gguf;
 
 use super::attention::{AttentionMask, attention, build_mask};
@@ -303,6 +305,10 @@ impl LlamaModel {
         let cfg = &self.config;
         let interventions = interventions.unwrap_or(&self.no_interventions);
         self.validate(cache, tokens, interventions, options)?;
+        #[cfg(webgpu)]
+        if self.runs_token_by_token(cache, tokens) {
+            return self.forward_token_by_token(cache, tokens[0], Some(interventions), options);
+        }
 
         let batch = tokens.len();
         let seq = tokens.iter().map(|t| t.len()).max().unwrap_or(0);
@@ -394,6 +400,75 @@ impl LlamaModel {
             probes,
             captures,
             slots,
+        })
+    }
+
+    /// Whether this forward runs one token at a time ([`PromptPass::TokenByToken`]): several
+    /// tokens of one row, on the WebGPU device, through quantized weights (the only ones our
+    /// one-token mat-vec reads), after a cache whose every slot is a real token (what the
+    /// one-token attention kernel needs).
+    #[cfg(webgpu)]
+    fn runs_token_by_token(&self, cache: &KvCache, tokens: &[&[u32]]) -> bool {
+        crate::device::prompt_pass() == PromptPass::TokenByToken
+            && matches!(
+                self.device.as_dispatch(),
+                burn::backend::DispatchDevice::Cube(_)
+            )
+            && self.weights.mode == WeightMode::Quantized
+            && matches!(tokens, [row] if row.len() > 1)
+            && cache.validity().iter().flatten().all(|&valid| valid)
+    }
+
+    /// [`LlamaModel::forward`] of one row's `tokens` (a cache of one row) as one forward per
+    /// token, joined as one forward's outputs would be: what the WebGPU device runs for a
+    /// prompt on a software adapter ([`PromptPass::TokenByToken`](crate::device::PromptPass)),
+    /// public so that tests can hold it to the one forward on any device. The whole forward is
+    /// validated first, so no step fails on its input and an error leaves the cache unchanged.
+    pub fn forward_token_by_token(
+        &self,
+        cache: &mut KvCache,
+        tokens: &[u32],
+        interventions: Option<&PreparedInterventions>,
+        options: &ForwardOptions,
+    ) -> Result<ForwardOutput, ModelError> {
+        let interventions = interventions.unwrap_or(&self.no_interventions);
+        self.validate(cache, &[tokens], interventions, options)?;
+        let last = tokens.len() - 1;
+        let mut logits = Vec::new();
+        let mut probes = Vec::new();
+        let mut captures: Vec<Vec<Tensor<3>>> = vec![Vec::new(); options.capture_layers.len()];
+        for (i, token) in tokens.iter().enumerate() {
+            let step_options = ForwardOptions {
+                logits: match options.logits {
+                    LogitsMode::All => LogitsMode::Last,
+                    LogitsMode::Last if i == last => LogitsMode::Last,
+                    LogitsMode::Last | LogitsMode::None => LogitsMode::None,
+                },
+                capture_layers: options.capture_layers.clone(),
+            };
+            let step = self.forward_here(
+                cache,
+                &[std::slice::from_ref(token)],
+                Some(interventions),
+                &step_options,
+            )?;
+            logits.extend(step.logits);
+            probes.extend(step.probes);
+            for (joined, (_, c)) in captures.iter_mut().zip(step.captures) {
+                joined.push(c);
+            }
+        }
+        Ok(ForwardOutput {
+            logits: (!logits.is_empty()).then(|| Tensor::cat(logits, 1)),
+            probes: (!probes.is_empty()).then(|| Tensor::cat(probes, 1)),
+            captures: options
+                .capture_layers
+                .iter()
+                .copied()
+                .zip(captures)
+                .map(|(layer, parts)| (layer, Tensor::cat(parts, 1)))
+                .collect(),
+            slots: vec![vec![true; tokens.len()]],
         })
     }
 

@@ -142,47 +142,36 @@ mod kernels {
                 j += lanes;
             }
         }
-        if lanes == 1 {
-            // A row's one unit has its whole sum: no shared memory, no barrier.
-            if row < y.len() {
-                finish_row(
-                    acc,
-                    squares,
-                    x.len(),
-                    eps,
-                    side,
-                    y,
-                    row,
-                    with_residual,
-                    normed,
-                );
-            }
-        } else {
+        // The row's sums: with one lane per row its one unit has them (no shared memory, no
+        // barrier); with more, its first lane adds its lanes' after one barrier.
+        let mut total = acc;
+        let mut sum_squares = squares;
+        if lanes > 1 {
             let mut partial = Shared::new_slice(rows_per_cube * lanes);
             let mut partial_squares = Shared::new_slice(rows_per_cube * lanes);
             partial[unit] = acc;
             partial_squares[unit] = squares;
             sync_cube();
-            if lane == 0 && row < y.len() {
-                let mut total = 0.0f32;
-                let mut sum_squares = 0.0f32;
+            if lane == 0 {
                 #[unroll]
-                for l in 0..lanes {
+                for l in 1..lanes {
                     total += partial[unit + l];
                     sum_squares += partial_squares[unit + l];
                 }
-                finish_row(
-                    total,
-                    sum_squares,
-                    x.len(),
-                    eps,
-                    side,
-                    y,
-                    row,
-                    with_residual,
-                    normed,
-                );
             }
+        }
+        if lane == 0 && row < y.len() {
+            finish_row(
+                total,
+                sum_squares,
+                x.len(),
+                eps,
+                side,
+                y,
+                row,
+                with_residual,
+                normed,
+            );
         }
     }
 
