@@ -42,7 +42,8 @@ pub trait Host {
 pub trait LoadHost: Host {
     /// Whether the model's bytes came from the host's cache (said in `Ready::from_cache`).
     fn loaded_from_cache(&self) -> bool;
-    /// The compute device for `backend` and how the page names it.
+    /// The compute device for the load's backend and how the page names it (the name depends on
+    /// the weights' precision too: it names the WebGPU kernels that read quantized weights).
     fn device(
         &self,
         options: LoadOptions,
