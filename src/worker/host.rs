@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use engine::axis::AxisFile;
 use engine::chat::ChatModel;
-use engine::device::{self, Device, MatvecShape, PromptPass};
+use engine::device::{self, Device, MatvecShape, PromptPass, WebgpuShapes};
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -413,25 +413,18 @@ impl Host for Loading<'_> {
 /// `?matvec=` and `?prompt-pass=` (passed on in the worker's address), else what suits the
 /// adapter — a GPU or a software emulation of one. An adapter that cannot be asked for is taken
 /// as a GPU (burn's own request then says what is wrong).
-async fn webgpu_shapes(scope: &DedicatedWorkerGlobalScope) -> (MatvecShape, PromptPass) {
+async fn webgpu_shapes(scope: &DedicatedWorkerGlobalScope) -> WebgpuShapes {
     let query = js_sys::Reflect::get(scope, &JsValue::from_str("location"))
         .ok()
         .and_then(|l| js_sys::Reflect::get(&l, &JsValue::from_str("search")).ok())
         .and_then(|search| search.as_string())
         .unwrap_or_default();
     let asked = AskedWebgpuShapes::from_query(&query);
-    if let (Some(matvec), Some(prompt)) = (asked.matvec, asked.prompt) {
-        return (matvec, prompt);
+    if let Some(shapes) = asked.both() {
+        return shapes;
     }
     let software = crate::platform::webgpu::probe().await.offer() == GpuOffer::Software;
-    (
-        asked
-            .matvec
-            .unwrap_or_else(|| MatvecShape::for_adapter(software)),
-        asked
-            .prompt
-            .unwrap_or_else(|| PromptPass::for_adapter(software)),
-    )
+    asked.or(WebgpuShapes::for_adapter(software))
 }
 
 /// The model panel's device name; for quantized weights with the shapes of the engine's
@@ -441,11 +434,12 @@ fn webgpu_label(precision: Precision) -> String {
     if precision == Precision::F32 {
         return "WebGPU (burn wgpu)".to_owned();
     }
-    let shape = match device::matvec_shape() {
+    let shapes = device::webgpu_shapes();
+    let shape = match shapes.matvec {
         MatvecShape::Cooperative => "mat-vec: 4 units per row",
         MatvecShape::RowPerUnit => "mat-vec: one unit per row",
     };
-    let prompt = match device::prompt_pass() {
+    let prompt = match shapes.prompt {
         PromptPass::Batched => "prompt: batched",
         PromptPass::TokenByToken => "prompt: token by token",
     };
@@ -466,8 +460,7 @@ impl LoadHost for Loading<'_> {
                     Some(d) => d,
                     None => {
                         let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-                        let (matvec, prompt) = webgpu_shapes(&scope).await;
-                        let d = device::webgpu(matvec, prompt).await?;
+                        let d = device::webgpu(webgpu_shapes(&scope).await).await?;
                         STATE.with(|s| s.borrow_mut().webgpu = Some(d.clone()));
                         d
                     }

@@ -5,7 +5,7 @@
 //! single-thread one; it records its choice in `self.axisCpuThreads` and, where it fell back,
 //! says why in the console (docs/threads.md).
 
-use engine::device::{MatvecShape, PromptPass};
+use engine::device::{MatvecShape, PromptPass, WebgpuShapes};
 
 use super::protocol::Backend;
 
@@ -84,18 +84,32 @@ impl AskedWebgpuShapes {
             prompt: query_param(query, PROMPT_PASS_PARAM).and_then(|n| PromptPass::from_name(&n)),
         }
     }
+
+    /// The shapes asked for, where both were.
+    pub fn both(self) -> Option<WebgpuShapes> {
+        Some(WebgpuShapes {
+            matvec: self.matvec?,
+            prompt: self.prompt?,
+        })
+    }
+
+    /// The shapes asked for, `otherwise`'s where one was not.
+    pub fn or(self, otherwise: WebgpuShapes) -> WebgpuShapes {
+        WebgpuShapes {
+            matvec: self.matvec.unwrap_or(otherwise.matvec),
+            prompt: self.prompt.unwrap_or(otherwise.prompt),
+        }
+    }
 }
 
-/// The value of parameter `name` in a query string (`?a=b&c=d`), percent-decoding left out:
-/// every value the page reads is a plain word or number.
+/// The value of parameter `name` in a query string (`?a=b&c=d`), percent-decoded as the
+/// browser's `URLSearchParams` would (the page's and the worker's addresses are read alike, and
+/// natively in tests); the first one where a name repeats.
 pub fn query_param(query: &str, name: &str) -> Option<String> {
-    query
-        .strip_prefix('?')
-        .unwrap_or(query)
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
+    let query = query.strip_prefix('?').unwrap_or(query);
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
 }
 
 /// The CPU backend's name in the status bar and the model panel, e.g. "CPU (burn flex, wasm,
@@ -218,10 +232,37 @@ mod tests {
             AskedWebgpuShapes::from_query("?matvec=fast&prompt-pass="),
             AskedWebgpuShapes::default()
         );
+        // What was not asked for comes from the adapter; asking for both needs no adapter.
+        let software = WebgpuShapes::for_adapter(true);
+        let prompt_only = AskedWebgpuShapes::from_query("?prompt-pass=batched");
+        assert_eq!(prompt_only.both(), None);
+        assert_eq!(
+            prompt_only.or(software),
+            WebgpuShapes {
+                matvec: MatvecShape::RowPerUnit,
+                prompt: PromptPass::Batched,
+            }
+        );
+        let gpu = AskedWebgpuShapes::from_query("?matvec=cooperative&prompt-pass=batched");
+        assert_eq!(gpu.both(), Some(WebgpuShapes::for_adapter(false)));
+        assert_eq!(gpu.or(software), WebgpuShapes::for_adapter(false));
         assert_eq!(query_param("?threads=2&x=1", "x").as_deref(), Some("1"));
         assert_eq!(query_param("threads=2", "threads").as_deref(), Some("2"));
-        assert_eq!(query_param("?threads", "threads"), None);
+        // A name without a value reads as empty, as in the browser (no count: `parse_threads`).
+        assert_eq!(query_param("?threads", "threads").as_deref(), Some(""));
         assert_eq!(query_param("", "threads"), None);
+        assert_eq!(
+            query_param(
+                "?prompt-pass=token%2Dby%2Dtoken&threads=2&threads=3",
+                "prompt-pass"
+            )
+            .as_deref(),
+            Some("token-by-token")
+        );
+        assert_eq!(
+            query_param("?threads=2&threads=3", "threads").as_deref(),
+            Some("2")
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ const TASKS_PER_SUBMIT: usize = 1024;
 
 /// How the quantized mat-vec spreads a matrix's rows over a cube's 64 units.
 ///
-/// The two shapes suit different WebGPU adapters ([`MatvecShape::for_adapter`]), and the
+/// The two shapes suit different WebGPU adapters ([`WebgpuShapes::for_adapter`]), and the
 /// worker's one device has one adapter for its whole life, so the shape is chosen once, when
 /// the device is made (`webgpu`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,21 +32,13 @@ pub enum MatvecShape {
     /// 64 rows per cube, one unit per row, which keeps its whole sum: no shared memory and no
     /// barrier. SwiftShader runs a cube that has a barrier as one coroutine per four units and
     /// switches between them at every barrier, which cost it a third of a decode step
-    /// (docs/webgpu-decode.md). For software adapters, which emulate a GPU on the CPU.
+    /// (docs/webgpu-decode.md). RMSNorm runs in its own kernel before a normed mat-vec
+    /// rather than inside every row's sum. For software adapters, which emulate a GPU on the
+    /// CPU.
     RowPerUnit,
 }
 
 impl MatvecShape {
-    /// The shape for a hardware adapter (a GPU) or a software one, which emulates a GPU on the
-    /// CPU (SwiftShader; WebGPU's `isFallbackAdapter`).
-    pub fn for_adapter(software: bool) -> MatvecShape {
-        if software {
-            MatvecShape::RowPerUnit
-        } else {
-            MatvecShape::Cooperative
-        }
-    }
-
     /// Its name in a page address (`?matvec=`), which tests use to run either shape.
     pub fn name(self) -> &'static str {
         match self {
@@ -63,27 +55,10 @@ impl MatvecShape {
     }
 }
 
-/// The shape this module's WebGPU device uses; [`MatvecShape::Cooperative`] until set.
-static ROW_PER_UNIT: AtomicBool = AtomicBool::new(false);
-
-/// Sets the mat-vec's shape for the WebGPU device (one per page or worker).
-pub fn set_matvec_shape(shape: MatvecShape) {
-    ROW_PER_UNIT.store(shape == MatvecShape::RowPerUnit, Ordering::Relaxed);
-}
-
-/// The mat-vec's shape for the WebGPU device.
-pub fn matvec_shape() -> MatvecShape {
-    if ROW_PER_UNIT.load(Ordering::Relaxed) {
-        MatvecShape::RowPerUnit
-    } else {
-        MatvecShape::Cooperative
-    }
-}
-
 /// How a prompt of several tokens runs through quantized weights on the WebGPU device.
 ///
 /// Chosen with the mat-vec's shape, once per device, from the same fact about the adapter
-/// ([`PromptPass::for_adapter`]).
+/// ([`WebgpuShapes::for_adapter`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PromptPass {
     /// All of the prompt's tokens in one forward, through burn's general kernels (matmul,
@@ -99,15 +74,6 @@ pub enum PromptPass {
 }
 
 impl PromptPass {
-    /// The pass for a hardware adapter (a GPU) or a software one.
-    pub fn for_adapter(software: bool) -> PromptPass {
-        if software {
-            PromptPass::TokenByToken
-        } else {
-            PromptPass::Batched
-        }
-    }
-
     /// Its name in a page address (`?prompt-pass=`), which tests and the bench use to run
     /// either pass.
     pub fn name(self) -> &'static str {
@@ -125,30 +91,67 @@ impl PromptPass {
     }
 }
 
-/// The prompt pass of this module's WebGPU device; [`PromptPass::Batched`] until set.
-static TOKEN_BY_TOKEN: AtomicBool = AtomicBool::new(false);
-
-/// Sets the prompt pass for the WebGPU device (one per page or worker).
-pub fn set_prompt_pass(pass: PromptPass) {
-    TOKEN_BY_TOKEN.store(pass == PromptPass::TokenByToken, Ordering::Relaxed);
+/// How the WebGPU device shapes the engine's kernels' work: both chosen from one fact about
+/// the adapter ([`WebgpuShapes::for_adapter`]), once per device, for its whole life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WebgpuShapes {
+    /// How the quantized mat-vec spreads rows over a cube.
+    pub matvec: MatvecShape,
+    /// How a prompt of several tokens runs.
+    pub prompt: PromptPass,
 }
 
-/// The prompt pass of the WebGPU device.
-pub fn prompt_pass() -> PromptPass {
-    if TOKEN_BY_TOKEN.load(Ordering::Relaxed) {
-        PromptPass::TokenByToken
-    } else {
-        PromptPass::Batched
+impl WebgpuShapes {
+    /// The shapes for a hardware adapter (a GPU) or a software one, which emulates a GPU on
+    /// the CPU (SwiftShader; WebGPU's `isFallbackAdapter`).
+    pub fn for_adapter(software: bool) -> WebgpuShapes {
+        if software {
+            WebgpuShapes {
+                matvec: MatvecShape::RowPerUnit,
+                prompt: PromptPass::TokenByToken,
+            }
+        } else {
+            WebgpuShapes {
+                matvec: MatvecShape::Cooperative,
+                prompt: PromptPass::Batched,
+            }
+        }
     }
 }
 
-/// The browser's WebGPU adapter through burn's wgpu runtime, the engine's mat-vec in shape
-/// `matvec` and prompts run as `prompt`. The runtime can be initialised once per page (or
+/// This module's WebGPU device's shapes (one device per page or worker), as two flags: the
+/// mat-vec reads them at every launch. A GPU's shapes until set.
+static ROW_PER_UNIT: AtomicBool = AtomicBool::new(false);
+static TOKEN_BY_TOKEN: AtomicBool = AtomicBool::new(false);
+
+/// Sets the shapes of the WebGPU device (done by [`webgpu`]; tests set them directly).
+pub fn set_webgpu_shapes(shapes: WebgpuShapes) {
+    ROW_PER_UNIT.store(shapes.matvec == MatvecShape::RowPerUnit, Ordering::Relaxed);
+    TOKEN_BY_TOKEN.store(shapes.prompt == PromptPass::TokenByToken, Ordering::Relaxed);
+}
+
+/// The shapes of the WebGPU device.
+pub fn webgpu_shapes() -> WebgpuShapes {
+    WebgpuShapes {
+        matvec: if ROW_PER_UNIT.load(Ordering::Relaxed) {
+            MatvecShape::RowPerUnit
+        } else {
+            MatvecShape::Cooperative
+        },
+        prompt: if TOKEN_BY_TOKEN.load(Ordering::Relaxed) {
+            PromptPass::TokenByToken
+        } else {
+            PromptPass::Batched
+        },
+    }
+}
+
+/// The browser's WebGPU adapter through burn's wgpu runtime, the engine's kernels shaped as
+/// `shapes`. The runtime can be initialised once per page (or
 /// worker); later calls return an error that says so, so callers keep the device they got.
 #[cfg(webgpu)]
-pub async fn webgpu(matvec: MatvecShape, prompt: PromptPass) -> Result<Device, String> {
-    set_matvec_shape(matvec);
-    set_prompt_pass(prompt);
+pub async fn webgpu(shapes: WebgpuShapes) -> Result<Device, String> {
+    set_webgpu_shapes(shapes);
     Device::wgpu_options()
         .tasks_max(TASKS_PER_SUBMIT)
         .init_async()
@@ -159,20 +162,27 @@ pub async fn webgpu(matvec: MatvecShape, prompt: PromptPass) -> Result<Device, S
 /// The threaded wasm module has no WebGPU (build.rs says why): the page loads WebGPU models in
 /// the other module, so this only answers a page that asked the wrong one.
 #[cfg(all(target_arch = "wasm32", not(webgpu)))]
-pub async fn webgpu(_matvec: MatvecShape, _prompt: PromptPass) -> Result<Device, String> {
+pub async fn webgpu(_shapes: WebgpuShapes) -> Result<Device, String> {
     Err("this engine module is the threaded CPU one and has no WebGPU; reload the page".to_owned())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{MatvecShape, PromptPass};
+    use super::{MatvecShape, PromptPass, WebgpuShapes, set_webgpu_shapes, webgpu_shapes};
 
     #[test]
     fn a_software_adapter_gets_the_barrier_free_mat_vec_and_prompts_token_by_token() {
-        assert_eq!(MatvecShape::for_adapter(true), MatvecShape::RowPerUnit);
-        assert_eq!(MatvecShape::for_adapter(false), MatvecShape::Cooperative);
-        assert_eq!(PromptPass::for_adapter(true), PromptPass::TokenByToken);
-        assert_eq!(PromptPass::for_adapter(false), PromptPass::Batched);
+        let software = WebgpuShapes::for_adapter(true);
+        assert_eq!(software.matvec, MatvecShape::RowPerUnit);
+        assert_eq!(software.prompt, PromptPass::TokenByToken);
+        let gpu = WebgpuShapes::for_adapter(false);
+        assert_eq!(gpu.matvec, MatvecShape::Cooperative);
+        assert_eq!(gpu.prompt, PromptPass::Batched);
+        // The device's shapes read back as set (the only test that sets them in this binary).
+        for shapes in [software, gpu] {
+            set_webgpu_shapes(shapes);
+            assert_eq!(webgpu_shapes(), shapes);
+        }
     }
 
     #[test]

@@ -409,7 +409,7 @@ impl LlamaModel {
     /// one-token attention kernel needs).
     #[cfg(webgpu)]
     fn runs_token_by_token(&self, cache: &KvCache, tokens: &[&[u32]]) -> bool {
-        crate::device::prompt_pass() == PromptPass::TokenByToken
+        crate::device::webgpu_shapes().prompt == PromptPass::TokenByToken
             && matches!(
                 self.device.as_dispatch(),
                 burn::backend::DispatchDevice::Cube(_)

@@ -8,7 +8,7 @@ use burn::tensor::quantization::QuantValue;
 use burn::tensor::{DType, Shape, Tensor};
 use cubecl::prelude::{CubeCount, CubeDim};
 
-use crate::device::{MatvecShape, matvec_shape};
+use crate::device::{MatvecShape, webgpu_shapes};
 
 use kernels::{
     cap_row, decode_attention, quantized_matvec_rows, rms_norm_row, rope_into_cache, swiglu_row,
@@ -44,12 +44,10 @@ fn contiguous_cube<const D: usize>(t: &Tensor<D>) -> Option<CubeTensor> {
 mod kernels {
     use cubecl::prelude::*;
 
-    /// The signed `bits`-bit value at bit `shift` of `word` (two's complement), as f32.
+    /// The `bits`-bit field at bit `shift` of `word`, unsigned, as f32.
     #[cube]
-    fn signed(word: u32, shift: u32, #[comptime] bits: u32) -> f32 {
-        let raw = (word >> shift) & ((1u32 << bits) - 1u32);
-        let half = 1u32 << (bits - 1u32);
-        f32::cast_from(i32::cast_from(raw) - i32::cast_from(raw >= half) * (1i32 << bits))
+    fn field(word: u32, shift: u32, #[comptime] bits: u32) -> f32 {
+        f32::cast_from((word >> shift) & ((1u32 << bits) - 1u32))
     }
 
     /// Sum of `acc` over the cube's units (shared-memory tree); unit 0 gets the total.
@@ -80,14 +78,15 @@ mod kernels {
     /// `w`: `[out, in·bits/32]` words; `scales`: `[out, in/32]`; `offsets`: `[in/32, out]`
     /// (unread without `with_offset`); `x`: `[in]`; `side`: the residual (`[out]`) or RMSNorm's
     /// weight `n` (`[in]`), unread otherwise; `y`: `[out]`. Each cube computes `rows_per_cube`
-    /// rows, `lanes` units per row, each unit every `lanes`-th word of its row; one barrier adds
-    /// a row's partial sums (a few lanes each: no tree), or none with one lane per row
-    /// ([`crate::device::MatvecShape`]).
+    /// rows, `lanes` units per row, each unit every `lanes`-th block of 32 values of its row; one
+    /// barrier adds a row's partial sums (a few lanes each: no tree), or none with one lane per
+    /// row ([`crate::device::MatvecShape`]).
     ///
-    /// RMSNorm costs no pass of its own: its factor `1/sqrt(mean(x²) + eps)` is one number per
-    /// row, so the units multiply the weights by `x[i] · n[i]`, keep the sum of `x[i]²` over the
-    /// values they read (a row's lanes read every `x[i]` once between them), and the same
-    /// barrier adds those; the row's first lane scales its total at the end.
+    /// With a GPU's shape, RMSNorm costs no pass of its own: its factor
+    /// `1/sqrt(mean(x²) + eps)` is one number per row, so the units multiply the weights by
+    /// `x[i] · n[i]`, keep the sum of `x[i]²` over the values they read (a row's lanes read every
+    /// `x[i]` once between them), and the same barrier adds those; the row's first lane scales
+    /// its total at the end. (With one unit per row the norm runs first: [`quantized_matvec`].)
     #[cube(launch)]
     #[allow(clippy::too_many_arguments)]
     pub fn quantized_matvec_rows(
@@ -106,40 +105,56 @@ mod kernels {
         #[comptime] lanes: usize,
     ) {
         let per_word = 32 / bits;
-        let words_per_block = (32 / per_word) as usize;
+        let words_per_block = 32 / per_word;
+        // Each field holds a signed value `q` in two's complement; flipping its top bit makes
+        // it `u = q + half`, unsigned, so a value costs a shift, a mask and a conversion, and
+        // `Σ q·x = Σ u·x − half·Σ x` takes the sign once per block (`Σ x` is summed anyway
+        // for Q4_1's offset). For Q4_1 this is GGUF's own `d·u + m` again.
+        let half = 1u32 << (bits - 1u32);
+        let flip = if bits == 4 {
+            0x8888_8888u32
+        } else {
+            0x8080_8080u32
+        };
         let cube = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
         let unit = UNIT_POS_X as usize;
         let lane = unit % lanes;
         let row = cube * rows_per_cube + unit / lanes;
-        let words = w.shape(1);
+        let blocks = w.shape(1) / words_per_block as usize;
         let mut acc = 0.0f32;
         let mut squares = 0.0f32;
         if row < w.shape(0) {
             let w_row = row * w.stride(0);
             let s_row = row * scales.stride(0);
-            let mut j = lane;
-            while j < words {
-                let word = w[w_row + j];
-                let i = j * per_word as usize;
+            // A block of 32 values per step: its scale and offset are read once.
+            let mut block = lane;
+            while block < blocks {
+                let first_word = block * words_per_block as usize;
                 let mut dot = 0.0f32;
                 let mut sum = 0.0f32;
                 #[unroll]
-                for k in 0..per_word {
-                    let at = i + k as usize;
-                    let mut xi = x[at];
-                    if normed {
-                        squares += xi * xi;
-                        xi *= side[at];
+                for jw in 0..words_per_block {
+                    let j = first_word + jw as usize;
+                    let word = w[w_row + j] ^ flip;
+                    let i = j * per_word as usize;
+                    #[unroll]
+                    for k in 0..per_word {
+                        let at = i + k as usize;
+                        let mut xi = x[at];
+                        if normed {
+                            squares += xi * xi;
+                            xi *= side[at];
+                        }
+                        dot += field(word, k * bits, bits) * xi;
+                        sum += xi;
                     }
-                    dot += signed(word, k * bits, bits) * xi;
-                    sum += xi;
                 }
-                let block = j / words_per_block;
-                acc += scales[s_row + block] * dot;
+                let d = scales[s_row + block];
+                acc += d * (dot - f32::cast_from(half) * sum);
                 if with_offset {
                     acc += offsets[block * offsets.stride(0) + row] * sum;
                 }
-                j += lanes;
+                block += lanes;
             }
         }
         // The row's sums: with one lane per row its one unit has them (no shared memory, no
@@ -455,7 +470,7 @@ impl QuantizedWeight {
             QuantValue::Q8F if offset.is_none() => 8,
             _ => return None,
         };
-        if values.meta.shape()[1] * 32 / bits as usize != input {
+        if !input.is_multiple_of(32) || values.meta.shape()[1] * 32 / bits as usize != input {
             return None;
         }
         // The kernels index the scales and offsets by these shapes.
@@ -513,7 +528,11 @@ pub fn quantized_matvec(
     }
     let w = QuantizedWeight::of(weight, offset, width)?;
     let x = contiguous_cube(x)?;
+    let shape = webgpu_shapes().matvec;
     let (side, with_residual, normed, eps) = match input {
+        // One unit per row would redo the norm's loads and products in every row: the norm
+        // runs first in its own kernel instead (the caller's fallback), then this one, plain.
+        MatvecInput::RmsNormed(..) if shape == MatvecShape::RowPerUnit => return None,
         // The kernel still takes a tensor there: `x` stands in, unread.
         MatvecInput::Plain => (x.clone(), false, false, 0.0),
         MatvecInput::AddTo(r) if r.dims() == [1, w.out] => (contiguous_cube(r)?, true, false, 0.0),
@@ -524,7 +543,7 @@ pub fn quantized_matvec(
     };
     let y = empty_like(&x, Shape::new([1, w.out]));
     let client = x.client.clone();
-    let (rows_per_cube, lanes) = rows_and_lanes(matvec_shape());
+    let (rows_per_cube, lanes) = rows_and_lanes(shape);
     quantized_matvec_rows::launch(
         &client,
         w.cubes(rows_per_cube),
