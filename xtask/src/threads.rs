@@ -67,8 +67,8 @@ pub fn build(dist: &Path) -> Result<()> {
         .arg(&wasm))?;
     let bg = out.join("assistant-axis-web_bg.wasm");
     // The same optimisation as the single-thread module (index.html: data-wasm-opt="1"; why -O1:
-    // docs/benchmarks.md, "wasm-opt at -O1"), with
-    // the features this module uses named, since wasm-opt must not drop what it cannot see.
+    // docs/benchmarks.md, "wasm-opt at -O1"), with the features this module uses named, since
+    // wasm-opt must not drop what it cannot see.
     run(Command::new(root.join("node_modules/.bin/wasm-opt"))
         .args([
             "-O1",

@@ -147,8 +147,8 @@ pub fn webgpu_shapes() -> WebgpuShapes {
 }
 
 /// The browser's WebGPU adapter through burn's wgpu runtime, the engine's kernels shaped as
-/// `shapes`. The runtime can be initialised once per page (or
-/// worker); later calls return an error that says so, so callers keep the device they got.
+/// `shapes`. The runtime can be initialised once per page (or worker); later calls return an
+/// error that says so, so callers keep the device they got.
 #[cfg(webgpu)]
 pub async fn webgpu(shapes: WebgpuShapes) -> Result<Device, String> {
     set_webgpu_shapes(shapes);

@@ -526,13 +526,16 @@ pub fn quantized_matvec(
     if rows != 1 {
         return None;
     }
+    let shape = webgpu_shapes().matvec;
+    // One unit per row would redo the norm's loads and products in every row: the norm runs
+    // first in its own kernel instead (the caller's fallback), then this one, plain. Refused
+    // before the weight's handles are taken, which the plain call takes again.
+    if shape == MatvecShape::RowPerUnit && matches!(input, MatvecInput::RmsNormed(..)) {
+        return None;
+    }
     let w = QuantizedWeight::of(weight, offset, width)?;
     let x = contiguous_cube(x)?;
-    let shape = webgpu_shapes().matvec;
     let (side, with_residual, normed, eps) = match input {
-        // One unit per row would redo the norm's loads and products in every row: the norm
-        // runs first in its own kernel instead (the caller's fallback), then this one, plain.
-        MatvecInput::RmsNormed(..) if shape == MatvecShape::RowPerUnit => return None,
         // The kernel still takes a tensor there: `x` stands in, unread.
         MatvecInput::Plain => (x.clone(), false, false, 0.0),
         MatvecInput::AddTo(r) if r.dims() == [1, w.out] => (contiguous_cube(r)?, true, false, 0.0),
