@@ -92,6 +92,14 @@ pub fn attention(
         return weights.wo.forward_add(out, rows);
     }
 
+    // One token per row on the CPU: our own loop over the cache (model/decode_attention.rs);
+    // flex's attention would pack the whole cache for a few query rows.
+    if let Some(out) =
+        super::decode_attention::decode_attention(&q, &keys, &values, cache.validity(), cache.len())
+    {
+        return weights.wo.forward_add(out, rows);
+    }
+
     let q = q
         .reshape([b, s, n_kv, group, d])
         .permute([0, 2, 3, 1, 4])
