@@ -175,3 +175,85 @@ fn rotate_and_cache(
     let (keys, values) = cache.write(layer, k.swap_dims(1, 2), v.swap_dims(1, 2));
     (q, keys, values)
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::module::attention as sdpa;
+    use burn::tensor::ops::AttentionModuleOptions;
+    use burn::tensor::{Device, Distribution, Tensor};
+
+    use super::build_mask;
+    use crate::model::decode_attention::decode_attention;
+
+    /// Flex's general attention, as `model/attention.rs` calls it, for one token per row.
+    fn reference(
+        q: &Tensor<4>,
+        keys: &Tensor<4>,
+        values: &Tensor<4>,
+        validity: &[Vec<bool>],
+        slot: usize,
+    ) -> Tensor<2> {
+        let [b, _, heads, d] = q.dims();
+        let [_, kv_heads, slots, _] = keys.dims();
+        let group = heads / kv_heads;
+        let q = q
+            .clone()
+            .reshape([b, 1, kv_heads, group, d])
+            .permute([0, 2, 3, 1, 4])
+            .reshape([b, kv_heads, group, d]);
+        let mask = build_mask(validity, slot, 1, slots, group, &q.device());
+        let out = sdpa(
+            q,
+            keys.clone(),
+            values.clone(),
+            Some(mask.expand([b, kv_heads, group, slots])),
+            None,
+            AttentionModuleOptions {
+                scale: Some(1.0 / (d as f64).sqrt()),
+                softcap: None,
+                is_causal: false,
+            },
+        );
+        out.reshape([b, heads * d])
+    }
+
+    fn check(validity: Vec<Vec<bool>>, slot: usize, slots: usize) {
+        let device = Device::flex();
+        let (b, heads, kv_heads, d) = (validity.len(), 9, 3, 64);
+        let dist = Distribution::Normal(0.0, 1.0);
+        let q = Tensor::<4>::random([b, 1, heads, d], dist, &device);
+        let keys = Tensor::<4>::random([b, kv_heads, slots, d], dist, &device);
+        let values = Tensor::<4>::random([b, kv_heads, slots, d], dist, &device);
+        let ours = decode_attention(&q, &keys, &values, &validity, slot)
+            .expect("flex tensors in the expected layout");
+        let want = reference(&q, &keys, &values, &validity, slot);
+        let (ours, want) = (
+            ours.into_data().try_into_vec::<f32>().unwrap(),
+            want.into_data().try_into_vec::<f32>().unwrap(),
+        );
+        assert_eq!(ours.len(), want.len());
+        let worst = ours
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "max |Δ| {worst}");
+    }
+
+    #[test]
+    fn one_row_with_every_slot_real_matches_flex_attention() {
+        // 70 of 128 slots in use, the rest of the buffer stale.
+        check(vec![vec![true; 71]], 70, 128);
+    }
+
+    #[test]
+    fn padded_rows_match_flex_attention() {
+        // Two rows, the first left-padded by 3 slots and the second with a padded slot in the
+        // middle (a ragged follow-up turn); each row's last slot is this token.
+        let mut first = vec![false; 3];
+        first.extend([true; 10]);
+        let mut second = vec![true; 13];
+        second[5] = false;
+        check(vec![first, second], 12, 64);
+    }
+}
