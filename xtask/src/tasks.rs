@@ -117,109 +117,23 @@ pub fn test() -> Result<()> {
     timings.step("native tests", || {
         run(cargo().args(["test", "--workspace", "--exclude", "browser-tests"]))
     })?;
-    timings.step("release wasm build (dist/)", || {
-        let tests = BrowserTestsBuild::start();
-        // On failure `tests` is dropped, which stops the background compile.
-        build_dist()?;
-        tests.finish();
-        Ok(())
-    })?;
+    timings.step("release wasm build (dist/)", build_dist)?;
     // `--nocapture`: the tests print what they measured (load times, scores, memory), which
     // belongs in the CI log.
     timings.step("browser tests", || {
-        run(browser_tests()
-            .args(["--", "--test-threads=1", "--nocapture"])
+        run(cargo()
+            .args([
+                "test",
+                "-p",
+                "browser-tests",
+                "--",
+                "--test-threads=1",
+                "--nocapture",
+            ])
             .env("AXIS_DIST", repo_root().join("dist")))
     })?;
     timings.print();
     Ok(())
-}
-
-/// `cargo test -p browser-tests` in its own target directory (its dependencies — tokio, hyper,
-/// fantoccini — share nothing worth sharing with the rest of the workspace), so that it can be
-/// compiled while `target/` is busy with the release build.
-fn browser_tests() -> Command {
-    let mut cmd = cargo();
-    cmd.args(["test", "-p", "browser-tests", "--target-dir"])
-        .arg(repo_root().join("target").join(BROWSER_TESTS_TARGET));
-    cmd
-}
-
-/// The browser tests' target directory, under `target/`.
-const BROWSER_TESTS_TARGET: &str = "browser-tests";
-
-/// The browser tests' compile (about 3 minutes on 2 cores), run in the background beside the
-/// release build: the release build's fat-LTO links and `wasm-opt` passes keep one core busy
-/// for minutes and leave the other idle. Its output goes to a log file; whatever happens, the
-/// browser-tests step runs the same `cargo test`, which compiles what is missing and shows any
-/// error in the CI log.
-struct BrowserTestsBuild {
-    child: Option<std::process::Child>,
-    log: std::path::PathBuf,
-    started: Instant,
-}
-
-impl BrowserTestsBuild {
-    fn start() -> Self {
-        let log = repo_root()
-            .join("target")
-            .join(format!("{BROWSER_TESTS_TARGET}-build.log"));
-        let mut cmd = browser_tests();
-        cmd.arg("--no-run");
-        let child = std::fs::create_dir_all(repo_root().join("target"))
-            .and_then(|()| std::fs::File::create(&log))
-            .and_then(|out| {
-                let err = out.try_clone()?;
-                cmd.stdout(out).stderr(err).spawn()
-            });
-        let child = match child {
-            Ok(child) => {
-                eprintln!(
-                    "(compiling the browser tests in the background: {})",
-                    log.display()
-                );
-                Some(child)
-            }
-            Err(e) => {
-                eprintln!("(could not compile the browser tests in the background: {e})");
-                None
-            }
-        };
-        Self {
-            child,
-            log,
-            started: Instant::now(),
-        }
-    }
-
-    /// Wait for the compile and say how it went.
-    fn finish(mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        match child.wait() {
-            Ok(status) if status.success() => eprintln!(
-                "(browser tests compiled in the background in {:.0} s)",
-                self.started.elapsed().as_secs_f64()
-            ),
-            Ok(status) => eprintln!(
-                "(the browser tests' background compile failed ({status}); log: {}; the browser \
-                 tests step compiles them again)",
-                self.log.display()
-            ),
-            Err(e) => eprintln!("(could not wait for the browser tests' background compile: {e})"),
-        }
-    }
-}
-
-impl Drop for BrowserTestsBuild {
-    /// A release build that fails ends the run: stop the background compile with it.
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 fn cargo() -> Command {
