@@ -185,7 +185,7 @@ mod tests {
     use super::build_mask;
     use crate::model::decode_attention::decode_attention;
 
-    /// Flex's general attention, as `model/attention.rs` calls it, for one token per row.
+    /// Flex's general attention as [`super::attention`] calls it, for one token per row.
     fn reference(
         q: &Tensor<4>,
         keys: &Tensor<4>,
