@@ -167,19 +167,7 @@ impl BlockMatrix {
         // because the whole forward pass runs inside the pool (`LlamaModel::forward`): the
         // thread that splits a product then works on it itself instead of sleeping until a
         // woken pool thread has done it.
-        #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
-        {
-            use rayon::prelude::*;
-            by_output
-                .par_chunks_mut(chunk * rows)
-                .enumerate()
-                .for_each(work);
-        }
-        #[cfg(all(target_arch = "wasm32", not(feature = "threads")))]
-        by_output
-            .chunks_mut(chunk * rows)
-            .enumerate()
-            .for_each(work);
+        super::chunks::for_each_chunk_mut(&mut by_output, chunk * rows, work);
         let mut y = vec![0.0f32; rows * self.out];
         for (o, per_row) in by_output.chunks_exact(rows).enumerate() {
             for (r, &v) in per_row.iter().enumerate() {

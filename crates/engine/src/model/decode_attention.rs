@@ -110,13 +110,7 @@ fn attend(
         );
     };
     // Heads in parallel where the build has threads (as the block kernel's products).
-    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
-    {
-        use rayon::prelude::*;
-        out.par_chunks_mut(d).enumerate().for_each(work);
-    }
-    #[cfg(all(target_arch = "wasm32", not(feature = "threads")))]
-    out.chunks_mut(d).enumerate().for_each(work);
+    super::chunks::for_each_chunk_mut(&mut out, d, work);
     out
 }
 

@@ -51,6 +51,8 @@ mod attention;
 #[cfg(feature = "model")]
 mod block_matmul;
 #[cfg(feature = "model")]
+mod chunks;
+#[cfg(feature = "model")]
 mod decode_attention;
 #[cfg(feature = "model")]
 mod forward;
