@@ -35,6 +35,7 @@ mod share;
 mod shortcuts;
 mod speaker_tag;
 mod state;
+mod stream_refresh;
 mod urls;
 mod worker;
 

@@ -11,8 +11,11 @@ use crate::chart::ChartView;
 use crate::conversation::Conversation;
 use crate::persist::{self, Saved};
 use crate::platform::webgpu::WebGpuStatus;
-use crate::session_events::{self, Command, Session, TEMPLATE_TIME_LIMIT_SECONDS, TemplateWatch};
+use crate::session_events::{
+    self, Command, ConversationChange, Session, TEMPLATE_TIME_LIMIT_SECONDS, TemplateWatch,
+};
 use crate::state::{AxisBuild, EngineStatus, default_settings};
+use crate::stream_refresh::{Refresh, RefreshThrottle};
 use crate::urls::axis_url;
 use crate::worker::client::WORKER;
 use crate::worker::client::WorkerClient;
@@ -64,6 +67,8 @@ pub struct AppState {
     template: RwSignal<TemplateWatch>,
     /// The other backend looks faster in this browser (`backend_choice::advice`).
     pub backend_offer: RwSignal<Option<crate::backend_choice::SwitchOffer>>,
+    /// When the conversation's readers last saw streamed text (`stream_refresh`).
+    stream_refresh: StoredValue<RefreshThrottle>,
 }
 
 impl AppState {
@@ -119,6 +124,7 @@ impl AppState {
             axis_build: RwSignal::new(AxisBuild::Idle),
             template: RwSignal::new(TemplateWatch::default()),
             backend_offer: RwSignal::new(None),
+            stream_refresh: StoredValue::new(RefreshThrottle::default()),
         }
     }
 
@@ -372,8 +378,15 @@ impl AppState {
         } = session;
         self.conversation.maybe_update(|c| {
             *c = conversation;
-            step.conversation_changed
+            step.conversation == ConversationChange::Edited
         });
+        match step.conversation {
+            ConversationChange::Unchanged => {}
+            ConversationChange::Edited => {
+                self.stream_refresh.update_value(|t| t.refreshed(now_ms()))
+            }
+            ConversationChange::StreamedText => self.refresh_streamed_text(),
+        }
         set_if_changed(self.engine, engine);
         set_if_changed(self.generating, generating);
         set_if_changed(self.next_id, next_id);
@@ -408,6 +421,31 @@ impl AppState {
                     );
                 }
             }
+        }
+    }
+
+    /// Shows the streamed text now, or by one timer within [`crate::stream_refresh::STREAM_REFRESH_MS`].
+    fn refresh_streamed_text(&self) {
+        let refresh = self
+            .stream_refresh
+            .try_update_value(|t| t.streamed(now_ms()))
+            .unwrap_or(Refresh::Now);
+        match refresh {
+            Refresh::Now => self.conversation.notify(),
+            Refresh::After(ms) => {
+                let state = *self;
+                set_timeout(
+                    move || {
+                        state
+                            .stream_refresh
+                            .update_value(|t| t.timer_fired(now_ms()));
+                        state.conversation.notify();
+                    },
+                    // Whole ms, at least one: the timer runs after this message's handler.
+                    std::time::Duration::from_millis(ms.ceil().max(1.0) as u64),
+                );
+            }
+            Refresh::Pending => {}
         }
     }
 
@@ -479,4 +517,9 @@ fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, val
     if signal.with_untracked(|old| *old != value) {
         signal.set(value);
     }
+}
+
+/// The page's clock for [`RefreshThrottle`], in ms.
+fn now_ms() -> f64 {
+    js_sys::Date::now()
 }

@@ -99,12 +99,25 @@ pub enum Command {
     WatchTemplate { run: u64 },
 }
 
+/// How one message changed the conversation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConversationChange {
+    #[default]
+    Unchanged,
+    /// Only new text of the answer being written. Its readers may see it a moment later
+    /// (`stream_refresh`): re-rendering and laying out the page for every token takes a core's
+    /// time that a threaded CPU decode on a small machine needs.
+    StreamedText,
+    /// Anything else: its readers re-render at once.
+    Edited,
+}
+
 /// What one message did besides the changes to the [`Session`]'s fields.
 #[derive(Debug, Default, PartialEq)]
 pub struct Step {
-    /// The conversation was edited: its readers re-render and the page saves it. (The other
+    /// How the conversation changed: its readers re-render and the page saves it. (The other
     /// fields need no such flag: the caller compares them with what it had.)
-    pub conversation_changed: bool,
+    pub conversation: ConversationChange,
     pub commands: Vec<Command>,
 }
 
@@ -132,7 +145,7 @@ pub fn on_worker_event(session: &mut Session, event: FromWorker) -> Step {
             }
         }
         FromWorker::DeviceLost { reason, message } => {
-            step.conversation_changed = true;
+            step.conversation = ConversationChange::Edited;
             recover_from_device_loss(session, &reason, &message, commands);
         }
         FromWorker::Downloading { loaded, total } => {
@@ -189,7 +202,7 @@ pub fn on_worker_event(session: &mut Session, event: FromWorker) -> Step {
             };
         }
         FromWorker::Token { id, text, .. } => {
-            step.conversation_changed = true;
+            step.conversation = ConversationChange::StreamedText;
             update_reply(session, id, |r| r.content.push_str(&text))
         }
         FromWorker::Done {
@@ -205,7 +218,7 @@ pub fn on_worker_event(session: &mut Session, event: FromWorker) -> Step {
             worker_memory_bytes,
             ..
         } => {
-            step.conversation_changed = true;
+            step.conversation = ConversationChange::Edited;
             session.worker_memory = worker_memory_bytes;
             let steered = session
                 .conversation
@@ -242,7 +255,7 @@ pub fn on_worker_event(session: &mut Session, event: FromWorker) -> Step {
             id: Some(id),
             message,
         } => {
-            step.conversation_changed = true;
+            step.conversation = ConversationChange::Edited;
             // An answer already ended (e.g. cut off by a device loss, whose message can arrive
             // before the engine's own failure) keeps what it says.
             update_reply(session, id, |r| {
@@ -345,7 +358,7 @@ fn restart_engine(session: &mut Session, message: String, answer_error: &str) ->
     let mut step = Step::default();
     session.template.running = false;
     if let Some(id) = session.generating.take() {
-        step.conversation_changed = true;
+        step.conversation = ConversationChange::Edited;
         session.stop_requested = true;
         let twin_id = take_id(session);
         let c = &mut session.conversation;
@@ -395,7 +408,7 @@ pub fn submit(session: &mut Session, text: String, steering: f32) -> Step {
         capping,
         steering,
     });
-    step.conversation_changed = true;
+    step.conversation = ConversationChange::Edited;
     session.stop_requested = false;
     if let Some(message) = generate_request(
         &session.conversation,
@@ -630,7 +643,7 @@ mod tests {
             basis: Some(ThresholdBasis::AllAnswers),
         };
         let step = submit(s, user.into(), 0.0);
-        assert!(step.conversation_changed, "{step:?}");
+        assert_eq!(step.conversation, ConversationChange::Edited, "{step:?}");
         let turn = s.conversation.turns.last().expect("a turn");
         assert_eq!(turn.capping, capping);
         turn.default.id
@@ -755,7 +768,7 @@ mod tests {
         assert_eq!(
             step,
             Step {
-                conversation_changed: false,
+                conversation: ConversationChange::Unchanged,
                 commands: vec![Command::Load {
                     backend: Backend::Cpu,
                     precision: Precision::F32,
@@ -832,7 +845,7 @@ mod tests {
                 "The model could not be kept in this browser's cache (quota exceeded); it will be downloaded again next time.".into()
             )]
         );
-        assert!(!step.conversation_changed);
+        assert_eq!(step.conversation, ConversationChange::Unchanged);
     }
 
     #[test]
@@ -897,7 +910,7 @@ mod tests {
         on_worker_event(&mut s, FromWorker::TemplateStarted);
         let step = on_template_timeout(&mut s, 1);
         assert_eq!(step.commands, [Command::RestartWorker]);
-        assert!(!step.conversation_changed);
+        assert_eq!(step.conversation, ConversationChange::Unchanged);
         let EngineStatus::Failed(message) = &s.engine else {
             panic!("{:?}", s.engine);
         };
@@ -919,7 +932,7 @@ mod tests {
         let id = ask(&mut s, "Hello", Some(CAP));
         on_worker_event(&mut s, FromWorker::TemplateStarted);
         let step = on_template_timeout(&mut s, 1);
-        assert!(step.conversation_changed);
+        assert_eq!(step.conversation, ConversationChange::Edited);
         assert_eq!(step.commands, [Command::RestartWorker]);
         let r = reply(&s, id);
         assert!(!r.streaming);
@@ -961,7 +974,7 @@ mod tests {
         // Without an answer in progress only the panel changes.
         let mut s = session();
         let step = on_worker_crash(&mut s, "out of memory");
-        assert!(!step.conversation_changed);
+        assert_eq!(step.conversation, ConversationChange::Unchanged);
         assert_eq!(step.commands, [Command::RestartWorker]);
         // One that dies before it booted is not restarted (it would die again, without end).
         let mut s = session();
@@ -976,7 +989,7 @@ mod tests {
         let id = ask(&mut s, "Hello", None);
         for text in ["Hi", " there", "."] {
             let step = on_worker_event(&mut s, token(id, text));
-            assert!(step.conversation_changed);
+            assert_eq!(step.conversation, ConversationChange::StreamedText);
             assert!(step.commands.is_empty());
         }
         let r = reply(&s, id);
@@ -1025,7 +1038,7 @@ mod tests {
         );
         assert_eq!(s.generating, None);
         assert_eq!(s.worker_memory, 5e7);
-        assert!(step.conversation_changed);
+        assert_eq!(step.conversation, ConversationChange::Edited);
         let rate = decode_rate(12, 2.0, Some(0.5)).expect("rate");
         assert_eq!(
             step.commands,
@@ -1123,7 +1136,7 @@ mod tests {
         assert!(!r.streaming);
         assert_eq!(r.error.as_deref(), Some("out of memory"));
         assert_eq!(r.content, "Hi");
-        assert!(step.conversation_changed);
+        assert_eq!(step.conversation, ConversationChange::Edited);
         // As after a finished answer, the twin goes next.
         let twin = s.conversation.turns[0].capped.clone().expect("twin");
         assert_eq!(s.generating, Some(twin.id));
@@ -1208,7 +1221,7 @@ mod tests {
         );
         assert_eq!(s.engine, EngineStatus::Starting);
         assert_eq!(s.pending_load, Some((Backend::Cpu, Precision::F32)));
-        assert!(step.conversation_changed);
+        assert_eq!(step.conversation, ConversationChange::Edited);
         assert_eq!(
             step.commands,
             [
