@@ -424,7 +424,8 @@ impl AppState {
         }
     }
 
-    /// Shows the streamed text now, or by one timer within [`crate::stream_refresh::STREAM_REFRESH_MS`].
+    /// Shows the streamed text now, or by one timer within
+    /// [`crate::stream_refresh::STREAM_REFRESH_MS`].
     fn refresh_streamed_text(&self) {
         let refresh = self
             .stream_refresh
